@@ -1,0 +1,65 @@
+//! `slicegate authorize`: one generic Cedar request.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use slicegate::{CedarRequest, Decider, Limits, PolicySources, Runtime};
+
+use crate::output;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Cedar policy file (policy ids are Cedar's positional ones: policy0, ...).
+    #[arg(long, short = 'p')]
+    policies: PathBuf,
+    /// Cedar schema (human syntax). Without it nothing is validated.
+    #[arg(long, short = 's')]
+    schema: Option<PathBuf>,
+    /// Entities, as a JSON array in Cedar's entity format.
+    #[arg(long, short = 'e')]
+    entities: Option<PathBuf>,
+    /// The request: {"principal": "User::\"alice\"", "action": ...,
+    /// "resource": ..., "context": {...}}.
+    #[arg(long)]
+    request_json: PathBuf,
+    /// Print the decision as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let sources = PolicySources::from_files(
+        &args.policies,
+        args.schema.as_deref(),
+        args.entities.as_deref(),
+    )?;
+    let text = std::fs::read_to_string(&args.request_json)
+        .with_context(|| format!("reading request {}", args.request_json.display()))?;
+    let request = CedarRequest::from_json(&text)
+        .map_err(|e| anyhow!("request {}: {e}", args.request_json.display()))?;
+
+    let runtime = Runtime::new(Limits::default()).context("starting the policy runtime")?;
+    let mut decider = Decider::new(&runtime, &sources)
+        .map_err(|failure| anyhow!("loading {}: {failure}", args.policies.display()))?;
+    if !decider.load_report().validates {
+        eprintln!(
+            "warning: the policies do not pass strict validation against the schema:\n  {}",
+            decider.load_report().validation_errors.join("\n  ")
+        );
+    }
+    let decision = decider.authorize(&request);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&decision)?);
+    } else {
+        println!("{}", output::verdict(&decision));
+        for line in output::reasons(&decision) {
+            println!("  {line}");
+        }
+    }
+    Ok(if decision.allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand.
+
+pub mod authorize;
+pub mod conformance;
+pub mod demo;

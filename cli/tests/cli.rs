@@ -1,0 +1,200 @@
+//! The `slicegate` binary as a user runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn slicegate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slicegate"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("slicegate runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+const SCHEMA: &str = r#"entity User; entity Photo;
+action view appliesTo { principal: User, resource: Photo };"#;
+
+#[test]
+fn authorize_exits_0_on_allow_and_2_on_deny_and_names_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = write(
+        dir.path(),
+        "p.cedar",
+        r#"permit(principal == User::"alice", action == Action::"view", resource);"#,
+    );
+    let schema = write(dir.path(), "s.cedarschema", SCHEMA);
+    let entities = write(dir.path(), "e.json", "[]");
+    let alice = write(
+        dir.path(),
+        "alice.json",
+        r#"{"principal": "User::\"alice\"", "action": "Action::\"view\"", "resource": "Photo::\"a.jpg\"", "context": {}}"#,
+    );
+    let bob = write(
+        dir.path(),
+        "bob.json",
+        r#"{"principal": "User::\"bob\"", "action": "Action::\"view\"", "resource": "Photo::\"a.jpg\""}"#,
+    );
+    let common = [
+        "--policies",
+        &policies,
+        "--schema",
+        &schema,
+        "--entities",
+        &entities,
+    ];
+
+    let allow = slicegate(&[&["authorize"], &common[..], &["--request-json", &alice]].concat());
+    assert_eq!(allow.status.code(), Some(0), "{}", stderr(&allow));
+    assert!(stdout(&allow).starts_with("ALLOW"));
+    assert!(stdout(&allow).contains("policy0"));
+
+    let deny = slicegate(
+        &[
+            &["authorize"],
+            &common[..],
+            &["--request-json", &bob, "--json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(deny.status.code(), Some(2), "{}", stderr(&deny));
+    let decision: serde_json::Value = serde_json::from_str(&stdout(&deny)).unwrap();
+    assert_eq!(decision["allowed"], false);
+}
+
+#[test]
+fn authorize_refuses_bad_input_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = write(dir.path(), "p.cedar", "permit(principal, action, resource)"); // no ;
+    let schema = write(dir.path(), "s.cedarschema", SCHEMA);
+    let request = write(
+        dir.path(),
+        "r.json",
+        r#"{"principal": "User::\"alice\"", "action": "Action::\"view\"", "resource": "Photo::\"a\""}"#,
+    );
+    let parse_error = slicegate(&[
+        "authorize",
+        "--policies",
+        &policies,
+        "--schema",
+        &schema,
+        "--request-json",
+        &request,
+    ]);
+    assert_eq!(parse_error.status.code(), Some(1));
+    assert!(
+        stderr(&parse_error).contains("p.cedar"),
+        "{}",
+        stderr(&parse_error)
+    );
+
+    let good = write(
+        dir.path(),
+        "ok.cedar",
+        "permit(principal, action, resource);",
+    );
+    let unknown_field = write(
+        dir.path(),
+        "bad.json",
+        r#"{"principal": "User::\"alice\"", "action": "Action::\"view\"", "resource": "Photo::\"a\"", "contxt": {}}"#,
+    );
+    let bad_request = slicegate(&[
+        "authorize",
+        "--policies",
+        &good,
+        "--request-json",
+        &unknown_field,
+    ]);
+    assert_eq!(bad_request.status.code(), Some(1));
+    assert!(
+        stderr(&bad_request).contains("contxt"),
+        "{}",
+        stderr(&bad_request)
+    );
+
+    let not_json = write(dir.path(), "nj.json", "principal=alice");
+    let bad_json = slicegate(&[
+        "authorize",
+        "--policies",
+        &good,
+        "--request-json",
+        &not_json,
+    ]);
+    assert_eq!(bad_json.status.code(), Some(1));
+    assert!(
+        stderr(&bad_json).contains("not valid JSON"),
+        "{}",
+        stderr(&bad_json)
+    );
+}
+
+#[test]
+fn demo_runs_with_no_arguments_and_shows_allows_and_denies() {
+    let demo = slicegate(&["demo"]);
+    assert!(demo.status.success(), "{}", stderr(&demo));
+    let out = stdout(&demo);
+    assert!(out.contains("uk-hrv/huawei-out-of-core"), "{out}");
+    assert!(out.contains("ALLOW") && out.contains("DENY"), "{out}");
+    assert!(out.contains("unknown entity"), "{out}");
+
+    let json = slicegate(&["demo", "--json"]);
+    assert!(json.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&json)).unwrap();
+    assert!(rows.len() >= 5);
+    for row in &rows {
+        assert_eq!(row["decision"]["evaluatedAt"]["kind"], "what-if");
+    }
+}
+
+#[test]
+fn conformance_agrees_with_native_cedar_on_the_hand_written_tests() {
+    let tests = repo().join("../shared/conformance/tests");
+    assert!(
+        tests.is_dir(),
+        "the conformance tests are expected at {}",
+        tests.display()
+    );
+    let run = slicegate(&["conformance", "-q", &tests.to_string_lossy()]);
+    assert!(run.status.success(), "{}\n{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn conformance_agrees_with_native_cedar_on_the_whole_corpus() {
+    let corpus = repo().join("../shared/conformance/cedar-corpus-tests.tar.gz");
+    assert!(
+        corpus.is_file(),
+        "the Cedar corpus is expected at {}",
+        corpus.display()
+    );
+    let run = slicegate(&["conformance", "-q", &corpus.to_string_lossy()]);
+    let out = stdout(&run);
+    assert!(run.status.success(), "{out}\n{}", stderr(&run));
+    assert_eq!(out.lines().last(), Some("62472 passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn conformance_reports_a_missing_corpus_as_an_error() {
+    let run = slicegate(&["conformance", "/nonexistent/corpus.tar.gz"]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("no such file"), "{}", stderr(&run));
+}

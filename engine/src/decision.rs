@@ -1,0 +1,71 @@
+//! Turning Cedar's response into the component's decision record, with the
+//! annotations that explain it and the fail-closed rule for erroring forbids.
+
+use cedar_policy::{AuthorizationError, Effect, PolicyId, Response};
+
+use crate::describe;
+use crate::load::LoadedPolicySet;
+use crate::slicegate::policy::types::{Decision, DeterminingPolicy, PolicyError};
+
+/// Builds the decision for `response`. Cedar skips a policy whose evaluation
+/// errors; if that policy is a `forbid` and Cedar allowed, the error could
+/// have changed the outcome, so the verdict becomes a deny (fail closed).
+pub fn from_response(set: &LoadedPolicySet, response: &Response) -> Decision {
+    let cedar_allowed = response.decision() == cedar_policy::Decision::Allow;
+
+    let mut reason: Vec<&PolicyId> = response.diagnostics().reason().collect();
+    reason.sort();
+    let determining = reason.into_iter().map(|id| determining(set, id)).collect();
+
+    let mut errors: Vec<PolicyError> = response
+        .diagnostics()
+        .errors()
+        .map(|err| {
+            let AuthorizationError::PolicyEvaluationError(err) = err;
+            PolicyError {
+                policy_id: err.policy_id().to_string(),
+                permit: is_permit(set, err.policy_id()),
+                message: describe(err.inner()),
+            }
+        })
+        .collect();
+    errors.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+
+    let fail_closed = if cedar_allowed {
+        errors.iter().find(|e| !e.permit).map(|e| {
+            format!(
+                "forbid policy `{}` could not be evaluated ({}); an allow that an erroring forbid might have prevented is denied",
+                e.policy_id, e.message
+            )
+        })
+    } else {
+        None
+    };
+
+    Decision {
+        allowed: cedar_allowed && fail_closed.is_none(),
+        fail_closed,
+        determining,
+        errors,
+        bundle_revision: set.revision,
+    }
+}
+
+fn is_permit(set: &LoadedPolicySet, id: &PolicyId) -> bool {
+    // An id that is not in the set cannot be a trusted permit.
+    set.policies
+        .policy(id)
+        .is_some_and(|p| p.effect() == Effect::Permit)
+}
+
+fn determining(set: &LoadedPolicySet, id: &PolicyId) -> DeterminingPolicy {
+    let policy = set.policies.policy(id);
+    let annotation = |key: &str| policy.and_then(|p| p.annotation(key)).map(str::to_string);
+    DeterminingPolicy {
+        policy_id: id.to_string(),
+        permit: is_permit(set, id),
+        pack: annotation("pack"),
+        reason: annotation("reason"),
+        source: annotation("source"),
+    }
+}

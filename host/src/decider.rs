@@ -1,0 +1,288 @@
+//! The fail-closed front door: every request gets a decision, and anything
+//! that goes wrong is a deny carrying its reason. A trapped instance is
+//! discarded and the next request gets a fresh one.
+
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::exports::slicegate::policy::{authorizer, loader, metadata};
+use crate::bindings::slicegate::policy::types as wit;
+use crate::decision::{self, Decision, Failure};
+use crate::instance::PolicyInstance;
+use crate::placement::{EvaluationTime, PlacementRequest};
+use crate::runtime::Runtime;
+use crate::sources::PolicySources;
+
+/// A Cedar entity reference in a generic request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityRef {
+    /// The entity type (`User`, `Slicegate::Vendor`).
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// The entity id.
+    pub id: String,
+}
+
+/// A generic Cedar request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CedarRequest {
+    /// The principal.
+    pub principal: EntityRef,
+    /// The action.
+    pub action: EntityRef,
+    /// The resource.
+    pub resource: EntityRef,
+    /// The context: a JSON object in Cedar's JSON value format.
+    #[serde(default = "empty_context")]
+    pub context: serde_json::Value,
+    /// Check the request against the schema. Leave true unless you know why.
+    #[serde(default = "yes")]
+    pub validate: bool,
+}
+
+fn empty_context() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CedarRequest {
+    pub(crate) fn to_wit(&self) -> authorizer::Request {
+        let uid = |e: &EntityRef| wit::EntityUid {
+            type_name: e.type_name.clone(),
+            id: e.id.clone(),
+        };
+        authorizer::Request {
+            principal: uid(&self.principal),
+            action: uid(&self.action),
+            resource: uid(&self.resource),
+            context_json: self.context.to_string(),
+            validate: self.validate,
+        }
+    }
+}
+
+/// What loading a policy set found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    /// Policies loaded.
+    pub policy_count: u32,
+    /// Entities loaded (reference data and the schema's actions).
+    pub entity_count: u32,
+    /// Whether the policies pass strict validation against the schema.
+    pub validates: bool,
+    /// Validation errors, when they do not.
+    pub validation_errors: Vec<String>,
+}
+
+impl From<loader::LoadReport> for LoadReport {
+    fn from(r: loader::LoadReport) -> Self {
+        LoadReport {
+            policy_count: r.policy_count,
+            entity_count: r.entity_count,
+            validates: r.validates,
+            validation_errors: r.validation_errors,
+        }
+    }
+}
+
+/// Decides requests against one policy set, failing closed.
+pub struct Decider {
+    runtime: Runtime,
+    sources: loader::PolicySources,
+    instance: Option<PolicyInstance>,
+    report: LoadReport,
+    what_if_permitted: bool,
+}
+
+impl Decider {
+    /// Loads `sources` into a fresh instance of `runtime`'s component. A
+    /// policy set that does not load is an error here, never a decider that
+    /// allows.
+    pub fn new(runtime: &Runtime, sources: &PolicySources) -> Result<Self, Failure> {
+        let sources = sources.to_wit();
+        let (instance, report) = fresh_instance(runtime, &sources)?;
+        Ok(Decider {
+            runtime: runtime.clone(),
+            sources,
+            instance: Some(instance),
+            report,
+            what_if_permitted: false,
+        })
+    }
+
+    /// Permits caller-supplied evaluation times (what-if evaluation). Off by
+    /// default: the host's clock decides, so a deadline cannot be dodged.
+    pub fn permit_what_if(mut self, permitted: bool) -> Self {
+        self.what_if_permitted = permitted;
+        self
+    }
+
+    /// What loading found.
+    pub fn load_report(&self) -> &LoadReport {
+        &self.report
+    }
+
+    /// The live instance, replacing a dead or missing one.
+    fn instance(&mut self) -> Result<&mut PolicyInstance, Failure> {
+        if self.instance.as_ref().is_none_or(PolicyInstance::is_dead) {
+            self.instance = None;
+            let (instance, _) = fresh_instance(&self.runtime, &self.sources)?;
+            self.instance = Some(instance);
+        }
+        self.instance
+            .as_mut()
+            .ok_or_else(|| Failure::Internal("no instance".to_string()))
+    }
+
+    /// Decides a generic Cedar request.
+    pub fn authorize(&mut self, request: &CedarRequest) -> Decision {
+        let request = request.to_wit();
+        match self.instance().and_then(|i| i.authorize(&request)) {
+            Ok(result) => decision::from_guest(result),
+            Err(failure) => Decision::denied(failure),
+        }
+    }
+
+    /// Decides generic Cedar requests in one guest call.
+    pub fn authorize_batch(&mut self, requests: &[CedarRequest]) -> Vec<Decision> {
+        let requests: Vec<_> = requests.iter().map(CedarRequest::to_wit).collect();
+        match self.instance().and_then(|i| i.authorize_batch(&requests)) {
+            Ok(results) => results.into_iter().map(decision::from_guest).collect(),
+            Err(failure) => vec![Decision::denied(failure); requests.len()],
+        }
+    }
+
+    /// The evaluation time for `request`: the host's clock, or the caller's
+    /// what-if time where permitted.
+    fn evaluation_time(&self, request: &PlacementRequest) -> Result<EvaluationTime, Failure> {
+        match (&request.at, self.what_if_permitted) {
+            (None, _) => Ok(EvaluationTime::now()),
+            (Some(at), true) => Ok(EvaluationTime::WhatIf(at.clone())),
+            (Some(at), false) => Err(Failure::InvalidRequest(format!(
+                "the request sets its own evaluation time ({at}); what-if evaluation is not permitted here, the host's clock decides"
+            ))),
+        }
+    }
+
+    /// Decides one placement.
+    pub fn decide(&mut self, request: &PlacementRequest) -> Decision {
+        self.decide_batch(std::slice::from_ref(request))
+            .pop()
+            .unwrap_or_else(|| Decision::denied(Failure::Internal("no decision".to_string())))
+    }
+
+    /// Decides placements in one guest call; answers are in request order.
+    pub fn decide_batch(&mut self, requests: &[PlacementRequest]) -> Vec<Decision> {
+        let times: Vec<Result<EvaluationTime, Failure>> =
+            requests.iter().map(|r| self.evaluation_time(r)).collect();
+        let (indices, wit_requests): (Vec<usize>, Vec<_>) = requests
+            .iter()
+            .zip(&times)
+            .enumerate()
+            .filter_map(|(i, (r, t))| t.as_ref().ok().map(|t| (i, r.to_wit(t.instant()))))
+            .unzip();
+        let mut answers: Vec<Option<Decision>> = vec![None; requests.len()];
+        if !wit_requests.is_empty() {
+            let results = match self.instance().and_then(|i| i.decide_batch(&wit_requests)) {
+                Ok(results) => results.into_iter().map(decision::from_guest).collect(),
+                Err(failure) => vec![Decision::denied(failure); wit_requests.len()],
+            };
+            for (index, answer) in indices.into_iter().zip(results) {
+                answers[index] = Some(answer);
+            }
+        }
+        answers
+            .into_iter()
+            .zip(times)
+            .map(|(answer, time)| match (answer, time) {
+                (Some(mut decision), Ok(time)) => {
+                    decision.evaluated_at = Some(time);
+                    decision
+                }
+                (_, Err(failure)) => Decision::denied(failure),
+                (None, Ok(_)) => Decision::denied(Failure::Internal("no answer".to_string())),
+            })
+            .collect()
+    }
+
+    /// Describes the loaded policy set.
+    pub fn info(&mut self) -> Result<metadata::PolicySetInfo, Failure> {
+        self.instance()?.info()
+    }
+}
+
+fn fresh_instance(
+    runtime: &Runtime,
+    sources: &loader::PolicySources,
+) -> Result<(PolicyInstance, LoadReport), Failure> {
+    let mut instance = runtime
+        .instantiate()
+        .map_err(|e| Failure::Internal(e.to_string()))?;
+    let report = instance.load(sources)?;
+    Ok((instance, report.into()))
+}
+
+impl std::str::FromStr for EntityRef {
+    type Err = String;
+
+    /// Parses Cedar's entity uid syntax: `User::"alice"`, `NS::Type::"id"`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let uid = cedar_policy::EntityUid::from_str(text)
+            .map_err(|e| format!("`{text}` is not a Cedar entity uid like User::\"alice\": {e}"))?;
+        Ok(EntityRef {
+            type_name: uid.type_name().to_string(),
+            id: uid.id().unescaped().to_string(),
+        })
+    }
+}
+
+impl CedarRequest {
+    /// Parses a request as the Cedar CLI writes it: principal, action and
+    /// resource as uid strings (`User::"alice"`) or `{"type", "id"}`
+    /// objects, and an optional context object.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("request is not valid JSON: {e}"))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| "request must be a JSON object".to_string())?;
+        for key in object.keys() {
+            if !["principal", "action", "resource", "context", "validate"].contains(&key.as_str()) {
+                return Err(format!(
+                    "unknown field `{key}` in request; expected principal, action, resource, context, validate"
+                ));
+            }
+        }
+        let entity = |key: &str| -> Result<EntityRef, String> {
+            match object.get(key) {
+                Some(serde_json::Value::String(s)) => s.parse().map_err(|e| format!("{key}: {e}")),
+                Some(other) => {
+                    let inner = other.get("__entity").unwrap_or(other);
+                    serde_json::from_value(inner.clone()).map_err(|e| format!("{key}: {e}"))
+                }
+                None => Err(format!("request has no `{key}`")),
+            }
+        };
+        let context = object.get("context").cloned().unwrap_or_else(empty_context);
+        if !context.is_object() {
+            return Err("context must be a JSON object".to_string());
+        }
+        let validate = match object.get("validate") {
+            None => true,
+            Some(serde_json::Value::Bool(b)) => *b,
+            Some(_) => return Err("validate must be true or false".to_string()),
+        };
+        Ok(CedarRequest {
+            principal: entity("principal")?,
+            action: entity("action")?,
+            resource: entity("resource")?,
+            context,
+            validate,
+        })
+    }
+}

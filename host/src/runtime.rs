@@ -1,0 +1,180 @@
+//! The wasmtime side: one compiled policy component, instantiated cheaply
+//! and often, each instance in its own store with fuel and a memory cap.
+
+use std::sync::Arc;
+
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::bindings::PolicyComponentPre;
+use crate::instance::PolicyInstance;
+use crate::limits::Limits;
+
+/// The guest component built from `engine/`, with no policy set loaded.
+pub const ENGINE_COMPONENT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/slicegate_engine.wasm"));
+
+/// How many instances may be alive at once in one runtime.
+const POOL_INSTANCES: u32 = 64;
+
+/// Errors setting up the runtime or an instance.
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    /// The wasmtime engine could not be configured.
+    #[error("configuring the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    /// The component could not be compiled.
+    #[error("compiling the policy component: {0:#}")]
+    Compile(wasmtime::Error),
+    /// The component could not be linked (an import is missing).
+    #[error("linking the policy component: {0:#}")]
+    Link(wasmtime::Error),
+    /// A new instance could not be created.
+    #[error("instantiating the policy component: {0:#}")]
+    Instantiate(wasmtime::Error),
+}
+
+/// Per-store host state. The guest gets an empty WASI context: no
+/// preopened directories, no environment, no arguments, no network, stdio
+/// to nowhere.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) memory: MemoryCap,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past the cap and remembers that it did, so that the
+/// resulting trap can be reported as the memory cap.
+pub(crate) struct MemoryCap {
+    max_bytes: usize,
+    pub(crate) refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.refused = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
+/// A compiled policy component, ready to instantiate. Cheap to clone; share
+/// one per process.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<RuntimeInner>,
+}
+
+struct RuntimeInner {
+    engine: Engine,
+    component: Component,
+    pre: PolicyComponentPre<HostState>,
+    limits: Limits,
+}
+
+impl Runtime {
+    /// Compiles the built-in engine component (no policy set loaded).
+    pub fn new(limits: Limits) -> Result<Self, RuntimeError> {
+        Self::from_component(ENGINE_COMPONENT, limits)
+    }
+
+    /// Compiles `bytes`, a policy component, under `limits`.
+    pub fn from_component(bytes: &[u8], limits: Limits) -> Result<Self, RuntimeError> {
+        let engine = Engine::new(&engine_config(&limits)).map_err(RuntimeError::Engine)?;
+        let component = Component::new(&engine, bytes).map_err(RuntimeError::Compile)?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Link)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(RuntimeError::Link)?;
+        let pre = PolicyComponentPre::new(instance_pre).map_err(RuntimeError::Link)?;
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                component,
+                pre,
+                limits,
+            }),
+        })
+    }
+
+    /// The limits every instance runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The component's imports, as `name` strings (`wasi:cli/environment@0.2.x`).
+    pub fn imports(&self) -> Vec<String> {
+        self.inner
+            .component
+            .component_type()
+            .imports(&self.inner.engine)
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// A fresh instance in its own store. Nothing from earlier instances is
+    /// shared with it.
+    pub fn instantiate(&self) -> Result<PolicyInstance, RuntimeError> {
+        let limits = self.inner.limits;
+        let state = HostState {
+            wasi: WasiCtxBuilder::new().build(),
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                max_bytes: limits.memory_bytes,
+                refused: false,
+            },
+        };
+        let mut store = Store::new(&self.inner.engine, state);
+        store.limiter(|state| &mut state.memory);
+        store
+            .set_fuel(limits.fuel_per_load)
+            .map_err(RuntimeError::Instantiate)?;
+        let bindings = self
+            .inner
+            .pre
+            .instantiate(&mut store)
+            .map_err(RuntimeError::Instantiate)?;
+        Ok(PolicyInstance::new(store, bindings, limits))
+    }
+}
+
+fn engine_config(limits: &Limits) -> Config {
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    config.max_wasm_stack(limits.wasm_stack_bytes);
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 4)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 4)
+        .max_memory_size(limits.memory_bytes);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}

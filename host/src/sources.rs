@@ -1,0 +1,189 @@
+//! The texts a policy set is made of, read from disk.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::bindings::exports::slicegate::policy::loader;
+
+/// Errors reading policy sources.
+#[derive(Debug, thiserror::Error)]
+pub enum SourcesError {
+    /// A file or folder could not be read.
+    #[error("reading {path}: {source}")]
+    Read {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The folder has no schema.
+    #[error("{0} has no schema.cedarschema")]
+    NoSchema(PathBuf),
+    /// The folder has no policies.
+    #[error("{0} has no .cedar policy files under packs/")]
+    NoPolicies(PathBuf),
+}
+
+/// One named source text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// The name used in messages: a path relative to the policy folder.
+    pub name: String,
+    /// The text.
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads `path`, naming it `name`.
+    pub fn read(path: &Path, name: impl Into<String>) -> Result<Self, SourcesError> {
+        let text = fs::read_to_string(path).map_err(|source| SourcesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(SourceFile {
+            name: name.into(),
+            text,
+        })
+    }
+
+    fn to_wit(&self) -> loader::SourceFile {
+        loader::SourceFile {
+            name: self.name.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
+/// How policies are identified in decisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyIdMode {
+    /// Cedar's own positional ids (`policy0`, ...): one policy file only.
+    Positional,
+    /// Each policy's `@id` annotation.
+    Annotation,
+}
+
+/// A policy set's sources: policies, schema and reference data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySources {
+    /// Policy files.
+    pub policies: Vec<SourceFile>,
+    /// The schema, if any.
+    pub schema: Option<SourceFile>,
+    /// Entity files (reference data).
+    pub entities: Vec<SourceFile>,
+    /// How policies are identified.
+    pub policy_ids: PolicyIdMode,
+    /// Whether strict validation failures refuse the load.
+    pub strict: bool,
+    /// The bundle name.
+    pub bundle_name: String,
+    /// The bundle revision.
+    pub bundle_revision: u64,
+}
+
+impl PolicySources {
+    /// Reads a policy folder laid out as `policies/` is:
+    /// `schema.cedarschema`, `packs/<pack>/*.cedar` and `data/*.json`.
+    /// Policies are identified by `@id` and validated strictly. Files are
+    /// taken in sorted order so the same folder always loads the same way.
+    pub fn from_dir(dir: &Path) -> Result<Self, SourcesError> {
+        let schema_path = dir.join("schema.cedarschema");
+        if !schema_path.is_file() {
+            return Err(SourcesError::NoSchema(dir.to_path_buf()));
+        }
+        let schema = SourceFile::read(&schema_path, "schema.cedarschema")?;
+        let policies = read_tree(dir, &dir.join("packs"), "cedar")?;
+        if policies.is_empty() {
+            return Err(SourcesError::NoPolicies(dir.to_path_buf()));
+        }
+        let entities = read_tree(dir, &dir.join("data"), "json")?;
+        let bundle_name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "policies".to_string());
+        Ok(PolicySources {
+            policies,
+            schema: Some(schema),
+            entities,
+            policy_ids: PolicyIdMode::Annotation,
+            strict: true,
+            bundle_name,
+            bundle_revision: 0,
+        })
+    }
+
+    /// Sources as the Cedar CLI takes them: one policy file (positional ids),
+    /// an optional schema and an optional entities file. Validation is
+    /// reported, not enforced.
+    pub fn from_files(
+        policies: &Path,
+        schema: Option<&Path>,
+        entities: Option<&Path>,
+    ) -> Result<Self, SourcesError> {
+        let named = |p: &Path| SourceFile::read(p, p.display().to_string());
+        Ok(PolicySources {
+            policies: vec![named(policies)?],
+            schema: schema.map(named).transpose()?,
+            entities: entities.map(named).transpose()?.into_iter().collect(),
+            policy_ids: PolicyIdMode::Positional,
+            strict: false,
+            bundle_name: "cli".to_string(),
+            bundle_revision: 0,
+        })
+    }
+
+    pub(crate) fn to_wit(&self) -> loader::PolicySources {
+        loader::PolicySources {
+            policies: self.policies.iter().map(SourceFile::to_wit).collect(),
+            schema: self.schema.as_ref().map(SourceFile::to_wit),
+            entities: self.entities.iter().map(SourceFile::to_wit).collect(),
+            policy_ids: match self.policy_ids {
+                PolicyIdMode::Positional => loader::PolicyIds::Positional,
+                PolicyIdMode::Annotation => loader::PolicyIds::Annotation,
+            },
+            strict: self.strict,
+            bundle_name: self.bundle_name.clone(),
+            bundle_revision: self.bundle_revision,
+        }
+    }
+}
+
+/// Every file with extension `ext` under `dir`, recursively, sorted by path,
+/// named relative to `root`. A missing `dir` is empty.
+fn read_tree(root: &Path, dir: &Path, ext: &str) -> Result<Vec<SourceFile>, SourcesError> {
+    let mut paths = Vec::new();
+    collect(dir, ext, &mut paths)?;
+    paths.sort();
+    paths
+        .iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(root)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            SourceFile::read(path, name)
+        })
+        .collect()
+}
+
+fn collect(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) -> Result<(), SourcesError> {
+    if !dir.is_dir() {
+        return Ok(());
+    }
+    let read_err = |source| SourcesError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in fs::read_dir(dir).map_err(read_err)? {
+        let path = entry.map_err(read_err)?.path();
+        if path.is_dir() {
+            collect(&path, ext, out)?;
+        } else if path.extension().is_some_and(|e| e == ext) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
