@@ -33,6 +33,9 @@ enum Command {
     /// Evaluate realistic placements against the bundled starter policies and
     /// print a table of request, decision and reasons.
     Demo(commands::demo::Args),
+    /// Time decisions through the component against native cedar-policy on
+    /// the same policies and request; prints medians and ratios.
+    Bench(commands::bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
         Command::Authorize(args) => commands::authorize::run(args),
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::Bench(args) => commands::bench::run(args),
     };
     match result {
         Ok(code) => code,

@@ -33,7 +33,7 @@ struct DemoPlacement {
 }
 
 /// `policies/` in the current folder, else the one this binary was built from.
-fn default_policies() -> PathBuf {
+pub fn default_policies() -> PathBuf {
     let here = Path::new("policies");
     if here.join("schema.cedarschema").is_file() {
         return here.to_path_buf();

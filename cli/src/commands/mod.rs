@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod authorize;
+pub mod bench;
 pub mod conformance;
 pub mod demo;

@@ -1,0 +1,76 @@
+//! `slicegate bench`: the component vs native cedar-policy, side by side.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use comfy_table::Table;
+use serde::Deserialize;
+use slicegate::{Limits, PlacementRequest, PolicySources, Runtime, bench};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy folder. Defaults to the repository's `policies/`.
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// Fewer samples: seconds, for CI.
+    #[arg(long)]
+    quick: bool,
+    /// Print the rows as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Deserialize)]
+struct DemoPlacement {
+    request: PlacementRequest,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let policies = args.policies.unwrap_or_else(super::demo::default_policies);
+    let sources = PolicySources::from_dir(&policies)
+        .with_context(|| format!("reading policies from {}", policies.display()))?;
+    // The first demo placement (a Huawei UPF in a UK core) is the benchmark
+    // request: it reads the ownership chain, the network's regimes and a
+    // deadline.
+    let demo_path = policies.join("examples/demo-placements.json");
+    let demo: Vec<DemoPlacement> = serde_json::from_str(
+        &std::fs::read_to_string(&demo_path)
+            .with_context(|| format!("reading {}", demo_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", demo_path.display()))?;
+    let request = demo
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{} has no placements", demo_path.display()))?
+        .request;
+
+    let samples = if args.quick { 500 } else { 20_000 };
+    let runtime = Runtime::new(Limits::default()).context("starting the policy runtime")?;
+    let rows = bench::one_decision(&runtime, &sources, &request, samples)?;
+
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut table = Table::new();
+    table.set_header(["scenario", "component (median)", "native (median)", "ratio"]);
+    for row in &rows {
+        table.add_row([
+            row.scenario.clone(),
+            format!("{:.1} µs", row.component_median_ns as f64 / 1000.0),
+            row.native_median_ns
+                .map(|n| format!("{:.1} µs", n as f64 / 1000.0))
+                .unwrap_or_else(|| "-".to_string()),
+            row.ratio
+                .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "-".to_string()),
+        ]);
+    }
+    println!("{table}");
+    println!(
+        "{samples} samples per figure; policies from {}",
+        policies.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

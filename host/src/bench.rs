@@ -1,0 +1,192 @@
+//! Side-by-side timings: the component vs native `cedar-policy` in-process,
+//! on the same policies, entities and requests. Reported as medians and
+//! ratios; never asserted in tests.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::decider::{CedarRequest, Decider};
+use crate::native::NativePolicySet;
+use crate::placement::PlacementRequest;
+use crate::runtime::Runtime;
+use crate::sources::{PolicySources, SourceFile};
+
+/// Errors setting up a benchmark.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The policy set did not load on one side.
+    #[error("loading the policy set ({side}): {message}")]
+    Load {
+        /// `component` or `native`.
+        side: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// A side did not decide the benchmark request.
+    #[error("the benchmark request was not decided ({side}): {message}")]
+    Undecided {
+        /// `component` or `native`.
+        side: &'static str,
+        /// Why.
+        message: String,
+    },
+}
+
+/// One measured figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    /// What was measured.
+    pub scenario: String,
+    /// Median time through the component, in nanoseconds.
+    pub component_median_ns: u64,
+    /// Median time with native `cedar-policy`, in nanoseconds, when there is
+    /// a native counterpart.
+    pub native_median_ns: Option<u64>,
+    /// component / native.
+    pub ratio: Option<f64>,
+    /// Samples taken on each side.
+    pub samples: usize,
+}
+
+/// The median of `samples` timings of `f`, after `samples / 10` warm-up runs.
+fn median(samples: usize, mut f: impl FnMut()) -> Duration {
+    for _ in 0..samples / 10 {
+        f();
+    }
+    let mut times: Vec<Duration> = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+fn row(scenario: &str, samples: usize, component: Duration, native: Option<Duration>) -> BenchRow {
+    BenchRow {
+        scenario: scenario.to_string(),
+        component_median_ns: nanos(component),
+        native_median_ns: native.map(nanos),
+        ratio: native.map(|n| component.as_secs_f64() / n.as_secs_f64().max(1e-12)),
+        samples,
+    }
+}
+
+/// The inventory a placement names, as Cedar entities, so that the generic
+/// path decides the same question natively and in the component.
+fn inventory_entities(request: &PlacementRequest) -> SourceFile {
+    let domain = serde_json::to_value(request.equipment.domain).unwrap_or_default();
+    let text = serde_json::json!([
+        {"uid": {"type": "Equipment", "id": request.equipment.id}, "parents": [], "attrs": {
+            "vendor": {"__entity": {"type": "Vendor", "id": request.equipment.vendor}},
+            "model": request.equipment.model, "function": request.equipment.function,
+            "domain": domain, "softwareVersion": request.equipment.software_version,
+            "softwareSigned": request.equipment.software_signed}},
+        {"uid": {"type": "Slice", "id": request.slice.id}, "parents": [], "attrs": {
+            "sst": request.slice.sst, "category": request.slice.category}},
+        {"uid": {"type": "Site", "id": request.site.id}, "parents": [], "attrs": {
+            "country": request.site.country, "sensitive": request.site.sensitive}},
+    ])
+    .to_string();
+    SourceFile {
+        name: "bench-inventory.json".to_string(),
+        text,
+    }
+}
+
+/// The generic Cedar request equivalent to `request` at `at`.
+fn equivalent_request(request: &PlacementRequest, at: &str) -> CedarRequest {
+    let text = serde_json::json!({
+        "principal": {"type": "Equipment", "id": request.equipment.id},
+        "action": {"type": "Action", "id": serde_json::to_value(request.operation).unwrap_or_default()},
+        "resource": {"type": "Slice", "id": request.slice.id},
+        "context": {
+            "at": {"__extn": {"fn": "datetime", "arg": at}},
+            "network": {"__entity": {"type": "Network", "id": request.network}},
+            "site": {"__entity": {"type": "Site", "id": request.site.id}},
+        }
+    })
+    .to_string();
+    CedarRequest::from_json(&text).unwrap_or_else(|e| unreachable!("built request parses: {e}"))
+}
+
+/// One placement decision: through the component's typed `placement`
+/// interface, through its generic `authorizer`, and with native Cedar on the
+/// same Cedar request. `samples` timings per figure.
+pub fn one_decision(
+    runtime: &Runtime,
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    samples: usize,
+) -> Result<Vec<BenchRow>, BenchError> {
+    let at = request
+        .at
+        .clone()
+        .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
+    let mut with_inventory = sources.clone();
+    with_inventory.entities.push(inventory_entities(request));
+    let generic = equivalent_request(request, &at);
+
+    let load = |side: &'static str| {
+        move |failure: crate::Failure| BenchError::Load {
+            side,
+            message: failure.to_string(),
+        }
+    };
+    let mut typed = Decider::new(runtime, sources)
+        .map_err(load("component"))?
+        .permit_what_if(true);
+    let mut component = Decider::new(runtime, &with_inventory).map_err(load("component"))?;
+    let native = NativePolicySet::load(&with_inventory).map_err(|message| BenchError::Load {
+        side: "native",
+        message,
+    })?;
+
+    // Both sides must actually decide (and agree) before timing means anything.
+    let component_decision = component.authorize(&generic);
+    let native_decision = native
+        .authorize(&generic)
+        .map_err(|message| BenchError::Undecided {
+            side: "native",
+            message,
+        })?;
+    if component_decision.cedar_allowed() != Some(native_decision.allowed) {
+        return Err(BenchError::Undecided {
+            side: "component",
+            message: format!("{component_decision:?} vs native {native_decision:?}"),
+        });
+    }
+    let mut what_if = request.clone();
+    what_if.at = Some(at);
+
+    let native_time = median(samples, || {
+        let _ = std::hint::black_box(native.authorize(&generic));
+    });
+    let component_time = median(samples, || {
+        std::hint::black_box(component.authorize(&generic));
+    });
+    let typed_time = median(samples, || {
+        std::hint::black_box(typed.decide(&what_if));
+    });
+    Ok(vec![
+        row(
+            "one decision, generic authorizer (Cedar JSON context)",
+            samples,
+            component_time,
+            Some(native_time),
+        ),
+        row(
+            "one decision, typed placement interface",
+            samples,
+            typed_time,
+            Some(native_time),
+        ),
+    ])
+}
