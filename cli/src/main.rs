@@ -33,6 +33,19 @@ enum Command {
     /// Evaluate realistic placements against the bundled starter policies and
     /// print a table of request, decision and reasons.
     Demo(commands::demo::Args),
+    /// Check policies natively, then compile them into a pre-initialised
+    /// component with a manifest and the sources (unsigned).
+    Build(commands::build::Args),
+    /// Show a bundle's manifest, policies, signatures, interface and sizes.
+    Inspect(commands::verify::InspectArgs),
+    /// Generate an Ed25519 signing key pair.
+    Keygen(commands::keys::KeygenArgs),
+    /// Sign a bundle (repeat --key for several signers; --detached for a
+    /// signature beside the bundle).
+    Sign(commands::keys::SignArgs),
+    /// Verify a bundle against a trust store: signatures, threshold,
+    /// validity window, revision. Exit 0 if it would be accepted.
+    Verify(commands::verify::VerifyArgs),
     /// Time decisions through the component against native cedar-policy on
     /// the same policies and request; prints medians and ratios.
     Bench(commands::bench::Args),
@@ -52,6 +65,11 @@ fn main() -> ExitCode {
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::Bench(args) => commands::bench::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Inspect(args) => commands::verify::inspect(args),
+        Command::Keygen(args) => commands::keys::keygen(args),
+        Command::Sign(args) => commands::keys::sign(args),
+        Command::Verify(args) => commands::verify::verify(args),
     };
     match result {
         Ok(code) => code,

@@ -198,3 +198,120 @@ fn conformance_reports_a_missing_corpus_as_an_error() {
     assert_eq!(run.status.code(), Some(1));
     assert!(stderr(&run).contains("no such file"), "{}", stderr(&run));
 }
+
+#[test]
+fn build_sign_verify_inspect_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let bundle = d("b.wasm");
+
+    let build = slicegate(&[
+        "build",
+        "policies",
+        "-o",
+        &bundle,
+        "--name",
+        "gb",
+        "--revision",
+        "4",
+        "--packs",
+        "uk-hrv,baseline-procurement",
+        "--created-at",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(build.status.success(), "{}", stderr(&build));
+
+    for id in ["ops-a", "ops-b"] {
+        let keygen = slicegate(&["keygen", "--id", id, "--out-dir", &d("")]);
+        assert!(keygen.status.success(), "{}", stderr(&keygen));
+    }
+    let again = slicegate(&["keygen", "--id", "ops-a", "--out-dir", &d("")]);
+    assert_eq!(again.status.code(), Some(1), "keygen overwrote a key");
+
+    let hex = |id: &str| {
+        let bytes = std::fs::read(dir.path().join(format!("{id}.pub"))).unwrap();
+        bytes[1..]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    };
+    let trust = write(
+        dir.path(),
+        "trust.toml",
+        &format!(
+            "threshold = 2\n[[keys]]\nid = \"ops-a\"\npublic_key = \"{}\"\n[[keys]]\nid = \"ops-b\"\npublic_key = \"{}\"\n",
+            hex("ops-a"),
+            hex("ops-b")
+        ),
+    );
+
+    let unsigned = slicegate(&["verify", "--trust", &trust, &bundle]);
+    assert_eq!(unsigned.status.code(), Some(1));
+    assert!(
+        stderr(&unsigned).contains("unsigned"),
+        "{}",
+        stderr(&unsigned)
+    );
+
+    let sign_a = slicegate(&["sign", "--key", &d("ops-a.key"), "--detached", &bundle]);
+    assert!(sign_a.status.success(), "{}", stderr(&sign_a));
+    let one = slicegate(&["verify", "--trust", &trust, &bundle]);
+    assert_eq!(one.status.code(), Some(1));
+    assert!(stderr(&one).contains("requires 2"), "{}", stderr(&one));
+
+    let sign_b = slicegate(&["sign", "--key", &d("ops-b.key"), "--detached", &bundle]);
+    assert!(sign_b.status.success(), "{}", stderr(&sign_b));
+    let two = slicegate(&["verify", "--trust", &trust, "--json", &bundle]);
+    assert_eq!(
+        two.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&two),
+        stderr(&two)
+    );
+    let verdict: serde_json::Value = serde_json::from_str(&stdout(&two)).unwrap();
+    assert_eq!(verdict["verified"], true);
+    assert_eq!(verdict["revision"], 4);
+
+    let inspect = slicegate(&["inspect", "--json", &bundle]);
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    let inspection: serde_json::Value = serde_json::from_str(&stdout(&inspect)).unwrap();
+    assert_eq!(
+        inspection["manifest"]["packs"],
+        serde_json::json!(["baseline-procurement", "uk-hrv"])
+    );
+    assert_eq!(inspection["signatures"].as_array().map(Vec::len), Some(2));
+    assert_eq!(inspection["manifest"]["policyCount"], 5);
+}
+
+#[test]
+fn build_refuses_bad_input_without_writing_a_bundle() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.wasm");
+    let out = out.to_string_lossy();
+    let unknown_pack = slicegate(&["build", "policies", "-o", &out, "--packs", "no-such-pack"]);
+    assert_eq!(unknown_pack.status.code(), Some(1));
+    assert!(
+        stderr(&unknown_pack).contains("no-such-pack"),
+        "{}",
+        stderr(&unknown_pack)
+    );
+
+    let bad_time = slicegate(&["build", "policies", "-o", &out, "--not-after", "next week"]);
+    assert_eq!(bad_time.status.code(), Some(1));
+    assert!(
+        stderr(&bad_time).contains("RFC 3339"),
+        "{}",
+        stderr(&bad_time)
+    );
+    assert!(!dir.path().join("b.wasm").exists());
+
+    let trust = write(dir.path(), "trust.toml", "threshold = 1\n");
+    let verify = slicegate(&["verify", "--trust", &trust, &out]);
+    assert_eq!(verify.status.code(), Some(1));
+    assert!(
+        stderr(&verify).contains("more than the 0 key"),
+        "{}",
+        stderr(&verify)
+    );
+}

@@ -190,3 +190,115 @@ pub fn one_decision(
         ),
     ])
 }
+
+/// Cold start: verify + load a signed bundle to ready (cached and uncached
+/// compiled code), and a fresh instance + first decision for the
+/// pre-initialised bundle vs the bare engine that parses the policy set at
+/// instantiation (with native Cedar's parse + first decision beside it).
+pub fn cold_start(
+    runtime: &Runtime,
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    samples: usize,
+    uncached_samples: usize,
+) -> Result<Vec<BenchRow>, BenchError> {
+    use crate::bundle::{
+        self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyId, KeyPair, Revision,
+        TrustStore, TrustedKey,
+    };
+    let setup = |message: String| BenchError::Load {
+        side: "component",
+        message,
+    };
+    let at = request
+        .at
+        .clone()
+        .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
+    let options = BuildOptions {
+        name: BundleName("bench".to_string()),
+        revision: Revision(1),
+        created_at: "2026-01-01T00:00:00Z".to_string(),
+        not_before: None,
+        not_after: None,
+        tests: None,
+    };
+    let unsigned = bundle::build(sources, &options).map_err(|e| setup(e.to_string()))?;
+    let key = KeyPair::generate().map_err(|e| setup(e.to_string()))?;
+    let signed =
+        bundle::sign_embedded(&unsigned, &key, "bench").map_err(|e| setup(e.to_string()))?;
+    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+    let trust = TrustStore {
+        threshold: 1,
+        keys: vec![TrustedKey {
+            id: KeyId("bench".to_string()),
+            key: key.public(),
+            not_before: None,
+            not_after: None,
+        }],
+        state_path: dir.path().join("state.json"),
+    };
+    let cache = CompileCache::new(dir.path().join("cache"));
+    let mut loader = BundleLoader::new(trust.clone()).with_cache(cache.clone());
+    let loaded = loader
+        .load(&signed, None)
+        .map_err(|e| setup(e.to_string()))?;
+
+    let cached = median(samples, || {
+        let mut loader = BundleLoader::new(trust.clone()).with_cache(cache.clone());
+        let _ = std::hint::black_box(loader.load(&signed, None));
+    });
+    let uncached = median(uncached_samples.max(1), || {
+        let mut loader = BundleLoader::new(trust.clone());
+        let _ = std::hint::black_box(loader.load(&signed, None));
+    });
+
+    let wit_request = request.to_wit(&at);
+    let preinitialised = median(samples, || {
+        if let Ok(mut instance) = loaded.runtime().instantiate() {
+            let _ = std::hint::black_box(instance.decide(&wit_request));
+        }
+    });
+    let wit_sources = sources.to_wit();
+    let parsing = median(samples, || {
+        if let Ok(mut instance) = runtime.instantiate() {
+            let _ = instance.load(&wit_sources);
+            let _ = std::hint::black_box(instance.decide(&wit_request));
+        }
+    });
+
+    let mut with_inventory = sources.clone();
+    with_inventory.entities.push(inventory_entities(request));
+    let generic = equivalent_request(request, &at);
+    let native_parse = median(samples, || {
+        if let Ok(set) = NativePolicySet::load(&with_inventory) {
+            let _ = std::hint::black_box(set.authorize(&generic));
+        }
+    });
+
+    Ok(vec![
+        row(
+            "verify + load to ready, compiled code cached",
+            samples,
+            cached,
+            None,
+        ),
+        row(
+            "verify + load to ready, uncached (compiles)",
+            uncached_samples.max(1),
+            uncached,
+            None,
+        ),
+        row(
+            "fresh instance + first decision, pre-initialised bundle",
+            samples,
+            preinitialised,
+            Some(native_parse),
+        ),
+        row(
+            "fresh instance + first decision, parsing policies at instantiation",
+            samples,
+            parsing,
+            Some(native_parse),
+        ),
+    ])
+}

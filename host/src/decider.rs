@@ -93,7 +93,9 @@ impl From<loader::LoadReport> for LoadReport {
 /// Decides requests against one policy set, failing closed.
 pub struct Decider {
     runtime: Runtime,
-    sources: loader::PolicySources,
+    /// The sources to load into each fresh instance; `None` for a
+    /// pre-initialised bundle, whose instances are ready as instantiated.
+    sources: Option<loader::PolicySources>,
     instance: Option<PolicyInstance>,
     report: LoadReport,
     what_if_permitted: bool,
@@ -104,13 +106,32 @@ impl Decider {
     /// policy set that does not load is an error here, never a decider that
     /// allows.
     pub fn new(runtime: &Runtime, sources: &PolicySources) -> Result<Self, Failure> {
-        let sources = sources.to_wit();
-        let (instance, report) = fresh_instance(runtime, &sources)?;
+        let sources = Some(sources.to_wit());
+        let (instance, report) = fresh_instance(runtime, sources.as_ref())?;
         Ok(Decider {
             runtime: runtime.clone(),
             sources,
             instance: Some(instance),
             report,
+            what_if_permitted: false,
+        })
+    }
+
+    /// Decides with a pre-initialised bundle's component: every instance
+    /// already holds the policy set, so nothing is parsed at instantiation.
+    pub fn preinitialised(runtime: &Runtime) -> Result<Self, Failure> {
+        let (mut instance, _) = fresh_instance(runtime, None)?;
+        let info = instance.info()?;
+        Ok(Decider {
+            runtime: runtime.clone(),
+            sources: None,
+            instance: Some(instance),
+            report: LoadReport {
+                policy_count: info.policy_count,
+                entity_count: info.entity_count,
+                validates: true,
+                validation_errors: Vec::new(),
+            },
             what_if_permitted: false,
         })
     }
@@ -131,7 +152,7 @@ impl Decider {
     fn instance(&mut self) -> Result<&mut PolicyInstance, Failure> {
         if self.instance.as_ref().is_none_or(PolicyInstance::is_dead) {
             self.instance = None;
-            let (instance, _) = fresh_instance(&self.runtime, &self.sources)?;
+            let (instance, _) = fresh_instance(&self.runtime, self.sources.as_ref())?;
             self.instance = Some(instance);
         }
         self.instance
@@ -216,15 +237,25 @@ impl Decider {
     }
 }
 
+/// A fresh instance, with `sources` loaded into it when given. The report
+/// is empty for a pre-initialised instance.
 fn fresh_instance(
     runtime: &Runtime,
-    sources: &loader::PolicySources,
+    sources: Option<&loader::PolicySources>,
 ) -> Result<(PolicyInstance, LoadReport), Failure> {
     let mut instance = runtime
         .instantiate()
         .map_err(|e| Failure::Internal(e.to_string()))?;
-    let report = instance.load(sources)?;
-    Ok((instance, report.into()))
+    let report = match sources {
+        Some(sources) => instance.load(sources)?.into(),
+        None => LoadReport {
+            policy_count: 0,
+            entity_count: 0,
+            validates: true,
+            validation_errors: Vec::new(),
+        },
+    };
+    Ok((instance, report))
 }
 
 impl std::str::FromStr for EntityRef {

@@ -37,6 +37,7 @@
 
 pub mod bench;
 mod bindings;
+pub mod bundle;
 pub mod conformance;
 mod decider;
 mod decision;

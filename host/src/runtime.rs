@@ -33,6 +33,17 @@ pub enum RuntimeError {
     /// A new instance could not be created.
     #[error("instantiating the policy component: {0:#}")]
     Instantiate(wasmtime::Error),
+    /// The compiled-code cache could not be used.
+    #[error("compiled-code cache {path}: {message}")]
+    Cache {
+        /// The cache file or folder.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Pre-initialising the component with a policy set failed.
+    #[error("pre-initialising the policy component: {0}")]
+    Preinitialise(String),
 }
 
 /// Per-store host state. The guest gets an empty WASI context: no
@@ -42,6 +53,20 @@ pub(crate) struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) memory: MemoryCap,
+}
+
+impl HostState {
+    /// State with `wasi` (which must grant nothing) and a memory cap.
+    pub(crate) fn new(wasi: WasiCtx, max_memory_bytes: usize) -> Self {
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            memory: MemoryCap {
+                max_bytes: max_memory_bytes,
+                refused: false,
+            },
+        }
+    }
 }
 
 impl WasiView for HostState {
@@ -106,8 +131,22 @@ impl Runtime {
 
     /// Compiles `bytes`, a policy component, under `limits`.
     pub fn from_component(bytes: &[u8], limits: Limits) -> Result<Self, RuntimeError> {
-        let engine = Engine::new(&engine_config(&limits)).map_err(RuntimeError::Engine)?;
+        let engine = Self::engine(&limits)?;
         let component = Component::new(&engine, bytes).map_err(RuntimeError::Compile)?;
+        Self::assemble(engine, component, limits)
+    }
+
+    /// The wasmtime engine every runtime with `limits` uses.
+    pub(crate) fn engine(limits: &Limits) -> Result<Engine, RuntimeError> {
+        Engine::new(&engine_config(limits)).map_err(RuntimeError::Engine)
+    }
+
+    /// A runtime over an already compiled `component` of `engine`.
+    pub(crate) fn assemble(
+        engine: Engine,
+        component: Component,
+        limits: Limits,
+    ) -> Result<Self, RuntimeError> {
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Link)?;
         let instance_pre = linker
@@ -143,14 +182,7 @@ impl Runtime {
     /// shared with it.
     pub fn instantiate(&self) -> Result<PolicyInstance, RuntimeError> {
         let limits = self.inner.limits;
-        let state = HostState {
-            wasi: WasiCtxBuilder::new().build(),
-            table: ResourceTable::new(),
-            memory: MemoryCap {
-                max_bytes: limits.memory_bytes,
-                refused: false,
-            },
-        };
+        let state = HostState::new(WasiCtxBuilder::new().build(), limits.memory_bytes);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.memory);
         store

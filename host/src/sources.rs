@@ -22,6 +22,22 @@ pub enum SourcesError {
     /// The folder has no policies.
     #[error("{0} has no .cedar policy files under packs/")]
     NoPolicies(PathBuf),
+    /// A requested pack does not exist.
+    #[error("no pack `{pack}` under {dir}/packs (packs there: {available})")]
+    UnknownPack {
+        /// The folder.
+        dir: PathBuf,
+        /// The pack asked for.
+        pack: String,
+        /// The packs that exist.
+        available: String,
+    },
+}
+
+/// The pack a policy file belongs to: the folder under `packs/`.
+pub fn pack_of(name: &str) -> Option<&str> {
+    let rest = name.strip_prefix("packs/")?;
+    rest.split_once('/').map(|(pack, _)| pack)
 }
 
 /// One named source text.
@@ -88,12 +104,34 @@ impl PolicySources {
     /// Policies are identified by `@id` and validated strictly. Files are
     /// taken in sorted order so the same folder always loads the same way.
     pub fn from_dir(dir: &Path) -> Result<Self, SourcesError> {
+        Self::from_dir_with_packs(dir, None)
+    }
+
+    /// As [`PolicySources::from_dir`], keeping only the policy files of the
+    /// named packs (`packs/<pack>/...`) when `packs` is given.
+    pub fn from_dir_with_packs(dir: &Path, packs: Option<&[String]>) -> Result<Self, SourcesError> {
         let schema_path = dir.join("schema.cedarschema");
         if !schema_path.is_file() {
             return Err(SourcesError::NoSchema(dir.to_path_buf()));
         }
         let schema = SourceFile::read(&schema_path, "schema.cedarschema")?;
-        let policies = read_tree(dir, &dir.join("packs"), "cedar")?;
+        let mut policies = read_tree(dir, &dir.join("packs"), "cedar")?;
+        if let Some(packs) = packs {
+            let available: Vec<&str> = {
+                let mut all: Vec<&str> = policies.iter().filter_map(|f| pack_of(&f.name)).collect();
+                all.dedup();
+                all
+            };
+            if let Some(missing) = packs.iter().find(|p| !available.contains(&p.as_str())) {
+                return Err(SourcesError::UnknownPack {
+                    dir: dir.to_path_buf(),
+                    pack: missing.clone(),
+                    available: available.join(", "),
+                });
+            }
+            policies
+                .retain(|f| pack_of(&f.name).is_some_and(|p| packs.iter().any(|want| want == p)));
+        }
         if policies.is_empty() {
             return Err(SourcesError::NoPolicies(dir.to_path_buf()));
         }
@@ -132,6 +170,18 @@ impl PolicySources {
             bundle_name: "cli".to_string(),
             bundle_revision: 0,
         })
+    }
+
+    /// The packs the policy files belong to, sorted, without duplicates.
+    pub fn packs(&self) -> Vec<String> {
+        let mut packs: Vec<String> = self
+            .policies
+            .iter()
+            .filter_map(|f| pack_of(&f.name).map(str::to_string))
+            .collect();
+        packs.sort();
+        packs.dedup();
+        packs
     }
 
     pub(crate) fn to_wit(&self) -> loader::PolicySources {

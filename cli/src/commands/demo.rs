@@ -1,4 +1,5 @@
-//! `slicegate demo`: realistic placements against the starter policies.
+//! `slicegate demo`: realistic placements against the starter policies,
+//! through the path operators use: build → sign → verify → decide.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,7 +7,11 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use comfy_table::{ContentArrangement, Table};
 use serde::Deserialize;
-use slicegate::{Decider, Limits, PlacementRequest, PolicySources, Runtime};
+use slicegate::bundle::{
+    self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyId, KeyPair, Revision,
+    TrustStore, TrustedKey,
+};
+use slicegate::{PlacementRequest, PolicySources};
 
 use crate::output;
 
@@ -53,11 +58,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let placements: Vec<DemoPlacement> = serde_json::from_str(&text)
         .with_context(|| format!("parsing {}", placements_path.display()))?;
 
-    let runtime = Runtime::new(Limits::default()).context("starting the policy runtime")?;
-    // The demo replays fixed dates around the deadlines: what-if evaluation,
-    // marked as such in every decision.
-    let mut decider = Decider::new(&runtime, &sources)
-        .map_err(|failure| anyhow!("loading {}: {failure}", policies.display()))?
+    // 1. Build: check natively, pre-initialise the engine with the policies.
+    let options = BuildOptions {
+        name: BundleName("slicegate-demo".to_string()),
+        revision: Revision(1),
+        created_at: "2026-01-01T00:00:00Z".to_string(),
+        not_before: None,
+        not_after: None,
+        tests: None,
+    };
+    let unsigned = bundle::build(&sources, &options).context("building the demo bundle")?;
+    // 2. Sign with a demo key made for this run.
+    let key = KeyPair::generate()?;
+    let signed = bundle::sign_embedded(&unsigned, &key, "demo-key")?;
+    // 3. Verify against a trust store holding only that key, then load.
+    let state = tempfile::tempdir().context("creating a folder for the demo's revision state")?;
+    let trust = TrustStore {
+        threshold: 1,
+        keys: vec![TrustedKey {
+            id: KeyId("demo-key".to_string()),
+            key: key.public(),
+            not_before: None,
+            not_after: None,
+        }],
+        state_path: state.path().join("state.json"),
+    };
+    let mut loader =
+        BundleLoader::new(trust).with_cache(CompileCache::new(CompileCache::default_location()));
+    let loaded = loader
+        .load(&signed, None)
+        .context("verifying and loading the demo bundle")?;
+    // 4. Decide. The demo replays fixed dates around the deadlines: what-if
+    //    evaluation, marked as such in every decision.
+    let mut decider = loaded
+        .decider()
+        .map_err(|failure| anyhow!("starting the demo bundle: {failure}"))?
         .permit_what_if(true);
     let requests: Vec<PlacementRequest> = placements.iter().map(|p| p.request.clone()).collect();
     let decisions = decider.decide_batch(&requests);
@@ -74,12 +109,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let report = decider.load_report();
     println!(
-        "slicegate demo: {} policies, {} reference entities from {}",
-        report.policy_count,
-        report.entity_count,
-        policies.display()
+        "slicegate demo: built {} revision {} from {} ({} policies, packs {}; {} bytes), signed with a demo key, verified, loaded{}",
+        loaded.manifest.name,
+        loaded.manifest.revision,
+        policies.display(),
+        loaded.manifest.policy_count,
+        loaded.manifest.packs.join(", "),
+        signed.len(),
+        if loaded.cache_hit {
+            " (compiled code from the cache)"
+        } else {
+            ""
+        }
     );
     let mut table = Table::new();
     table

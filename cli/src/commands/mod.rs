@@ -2,5 +2,8 @@
 
 pub mod authorize;
 pub mod bench;
+pub mod build;
 pub mod conformance;
 pub mod demo;
+pub mod keys;
+pub mod verify;

@@ -1,0 +1,108 @@
+//! `slicegate build`: policies → a pre-initialised, unsigned bundle.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use slicegate::PolicySources;
+use slicegate::bundle::{self, BuildError, BuildOptions, BundleName, Revision};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The policy folder (schema.cedarschema, packs/<pack>/*.cedar, data/*.json).
+    #[arg(default_value = "policies")]
+    dir: PathBuf,
+    /// Where to write the bundle.
+    #[arg(long, short = 'o', default_value = "bundle.wasm")]
+    output: PathBuf,
+    /// The bundle name (hosts track revisions per name). Defaults to the
+    /// folder's name.
+    #[arg(long)]
+    name: Option<String>,
+    /// The bundle revision: a host refuses a revision lower than one it
+    /// already accepted for the same name.
+    #[arg(long, default_value_t = 1)]
+    revision: u64,
+    /// Not valid before this instant (RFC 3339).
+    #[arg(long)]
+    not_before: Option<String>,
+    /// Not valid after this instant (RFC 3339).
+    #[arg(long)]
+    not_after: Option<String>,
+    /// Only these packs (comma-separated names of folders under packs/).
+    #[arg(long, value_delimiter = ',')]
+    packs: Option<Vec<String>>,
+    /// The build time recorded in the manifest (RFC 3339). Defaults to
+    /// SOURCE_DATE_EPOCH when set, else now; fix it for reproducible builds.
+    #[arg(long)]
+    created_at: Option<String>,
+}
+
+/// SOURCE_DATE_EPOCH as RFC 3339, else now.
+fn default_created_at() -> anyhow::Result<String> {
+    let time = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(epoch) => {
+            let seconds: u64 = epoch.trim().parse().with_context(|| {
+                format!("SOURCE_DATE_EPOCH `{epoch}` is not a number of seconds")
+            })?;
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(seconds)
+        }
+        Err(_) => std::time::SystemTime::now(),
+    };
+    Ok(humantime::format_rfc3339_seconds(time).to_string())
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let sources = PolicySources::from_dir_with_packs(&args.dir, args.packs.as_deref())
+        .with_context(|| format!("reading policies from {}", args.dir.display()))?;
+    let name = match args.name {
+        Some(name) => name,
+        None => args
+            .dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "policies".to_string()),
+    };
+    let options = BuildOptions {
+        name: BundleName(name),
+        revision: Revision(args.revision),
+        created_at: match args.created_at {
+            Some(t) => t,
+            None => default_created_at()?,
+        },
+        not_before: args.not_before,
+        not_after: args.not_after,
+        tests: None,
+    };
+    eprintln!(
+        "building {} revision {} from {} ({} policy file(s), packs: {})",
+        options.name,
+        options.revision,
+        args.dir.display(),
+        sources.policies.len(),
+        sources.packs().join(", ")
+    );
+    let bytes = match bundle::build(&sources, &options) {
+        Ok(bytes) => bytes,
+        Err(BuildError::Check(problems)) => {
+            for problem in &problems.0 {
+                eprintln!("error: {problem}\n");
+            }
+            eprintln!("{} problem(s); no bundle written", problems.0.len());
+            return Ok(ExitCode::from(1));
+        }
+        Err(other) => return Err(other).context("building the bundle"),
+    };
+    std::fs::write(&args.output, &bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let inspection = bundle::inspect(&bytes, None)?;
+    println!(
+        "wrote {} ({} bytes, {} policies, content sha256 {}); unsigned: sign it with `slicegate sign`",
+        args.output.display(),
+        bytes.len(),
+        inspection.manifest.policy_count,
+        inspection.content_sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}

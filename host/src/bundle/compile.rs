@@ -1,0 +1,235 @@
+//! `slicegate build`: check natively, pre-initialise the engine component
+//! with the policy set, and write the manifest and sources beside it.
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::wasm_wave;
+use wasmtime::component::{Linker, Val};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wizer::Wizer;
+
+use super::check::{self, CheckError};
+use super::manifest::{
+    BundleManifest, BundleName, EmbeddedSource, FORMAT_VERSION, FileDigest, MANIFEST_SECTION,
+    Revision, SOURCES_SECTION,
+};
+use super::sections;
+use crate::runtime::{ENGINE_COMPONENT, HostState, RuntimeError};
+use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+
+/// The seed for the guest's hash maps while pre-initialising. Fixed, so the
+/// same inputs give the same bytes.
+const SNAPSHOT_SEED: u128 = 0x5e1c_e6a7_e000_0000_0000_0000_0000_0001;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The bundle name.
+    pub name: BundleName,
+    /// The revision.
+    pub revision: Revision,
+    /// When it was built (RFC 3339); fix it for reproducible output.
+    pub created_at: String,
+    /// Not valid before (RFC 3339).
+    pub not_before: Option<String>,
+    /// Not valid after (RFC 3339).
+    pub not_after: Option<String>,
+    /// The test summary to record, if tests ran.
+    pub tests: Option<String>,
+}
+
+/// Why a build failed. A failed build never produces a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The policies did not check.
+    #[error("the policies do not check: {0}")]
+    Check(#[from] CheckError),
+    /// A time option is not RFC 3339.
+    #[error("{0}")]
+    Options(String),
+    /// Pre-initialisation failed (including the engine refusing the set).
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+}
+
+fn sha256(text: &[u8]) -> String {
+    hex::encode(Sha256::digest(text))
+}
+
+/// Builds a bundle (unsigned) from `sources`: checked natively first, then
+/// loaded into the engine and snapshotted.
+pub fn build(sources: &PolicySources, options: &BuildOptions) -> Result<Vec<u8>, BuildError> {
+    for time in [
+        Some(&options.created_at),
+        options.not_before.as_ref(),
+        options.not_after.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        super::trust::parse_instant(time).map_err(BuildError::Options)?;
+    }
+    let checked = check::check(sources)?;
+
+    let mut sources = sources.clone();
+    sources.policy_ids = PolicyIdMode::Annotation;
+    sources.strict = true;
+    sources.bundle_name = options.name.0.clone();
+    sources.bundle_revision = options.revision.0;
+    let snapshot = preinitialise(ENGINE_COMPONENT, &sources)?;
+
+    let digest = |file: &SourceFile, kind: &str| FileDigest {
+        path: file.name.clone(),
+        kind: kind.to_string(),
+        sha256: sha256(file.text.as_bytes()),
+    };
+    let schema = sources.schema.as_ref();
+    let mut files: Vec<FileDigest> = schema
+        .map(|s| digest(s, "schema"))
+        .into_iter()
+        .chain(sources.policies.iter().map(|f| digest(f, "policy")))
+        .chain(sources.entities.iter().map(|f| digest(f, "data")))
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let manifest = BundleManifest {
+        format: FORMAT_VERSION,
+        name: options.name.clone(),
+        revision: options.revision,
+        created_at: options.created_at.clone(),
+        not_before: options.not_before.clone(),
+        not_after: options.not_after.clone(),
+        compiler: format!("slicegate {}", env!("CARGO_PKG_VERSION")),
+        engine_version: env!("CARGO_PKG_VERSION").to_string(),
+        engine_sha256: sha256(ENGINE_COMPONENT),
+        cedar_version: crate::native::CEDAR_VERSION.to_string(),
+        schema_sha256: schema
+            .map(|s| sha256(s.text.as_bytes()))
+            .unwrap_or_default(),
+        files,
+        packs: sources.packs(),
+        policy_count: u32::try_from(checked.policies.len()).unwrap_or(u32::MAX),
+        policies: checked.policies,
+        tests: options.tests.clone(),
+    };
+    let mut embedded: Vec<EmbeddedSource> = schema
+        .into_iter()
+        .chain(&sources.policies)
+        .chain(&sources.entities)
+        .map(|f| EmbeddedSource {
+            path: f.name.clone(),
+            text: f.text.clone(),
+        })
+        .collect();
+    embedded.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let json = |value: serde_json::Result<Vec<u8>>| {
+        value.map_err(|e| BuildError::Options(format!("encoding the manifest: {e}")))
+    };
+    let mut bundle = snapshot;
+    let manifest_json = json(serde_json::to_vec_pretty(&manifest))?;
+    let sources_json = json(serde_json::to_vec(&embedded))?;
+    bundle.extend(sections::custom_section(MANIFEST_SECTION, &manifest_json));
+    bundle.extend(sections::custom_section(SOURCES_SECTION, &sources_json));
+    Ok(bundle)
+}
+
+fn file_val(file: &SourceFile) -> Val {
+    Val::Record(vec![
+        ("name".to_string(), Val::String(file.name.clone())),
+        ("text".to_string(), Val::String(file.text.clone())),
+    ])
+}
+
+/// The `load` call that pre-initialisation runs, in WAVE syntax.
+fn load_call(sources: &PolicySources) -> Result<String, RuntimeError> {
+    let record = Val::Record(vec![
+        (
+            "policies".to_string(),
+            Val::List(sources.policies.iter().map(file_val).collect()),
+        ),
+        (
+            "schema".to_string(),
+            Val::Option(sources.schema.as_ref().map(|s| Box::new(file_val(s)))),
+        ),
+        (
+            "entities".to_string(),
+            Val::List(sources.entities.iter().map(file_val).collect()),
+        ),
+        (
+            "policy-ids".to_string(),
+            Val::Enum(match sources.policy_ids {
+                PolicyIdMode::Positional => "positional".to_string(),
+                PolicyIdMode::Annotation => "annotation".to_string(),
+            }),
+        ),
+        ("strict".to_string(), Val::Bool(sources.strict)),
+        (
+            "bundle-name".to_string(),
+            Val::String(sources.bundle_name.clone()),
+        ),
+        (
+            "bundle-revision".to_string(),
+            Val::U64(sources.bundle_revision),
+        ),
+    ]);
+    let args = wasm_wave::to_string(&record)
+        .map_err(|e| RuntimeError::Preinitialise(format!("encoding the load call: {e}")))?;
+    Ok(format!("slicegate:policy/loader.load@0.1.0({args})"))
+}
+
+/// Instantiates `component`, calls `load` with `sources` and snapshots the
+/// instance. The load result is checked: a snapshot of a failed load is
+/// never returned.
+pub fn preinitialise(component: &[u8], sources: &PolicySources) -> Result<Vec<u8>, RuntimeError> {
+    let call = load_call(sources)?;
+    let component = component.to_vec();
+    // Wizening is async; keep it on its own thread and runtime, away from
+    // any runtime of the caller's (the WASI sync bindings would panic).
+    std::thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .build()
+                    .map_err(|e| RuntimeError::Preinitialise(e.to_string()))?;
+                runtime.block_on(snapshot(&component, &call))
+            })
+            .join()
+            .unwrap_or_else(|_| {
+                Err(RuntimeError::Preinitialise(
+                    "the snapshot thread panicked".to_string(),
+                ))
+            })
+    })
+}
+
+async fn snapshot(component: &[u8], call: &str) -> Result<Vec<u8>, RuntimeError> {
+    let failed = |e: wasmtime::Error| RuntimeError::Preinitialise(format!("{e:#}"));
+    let engine = Engine::new(&Config::new()).map_err(RuntimeError::Engine)?;
+    let wasi = WasiCtxBuilder::new()
+        .insecure_random_seed(SNAPSHOT_SEED)
+        .build();
+    let mut store = Store::new(&engine, HostState::new(wasi, usize::MAX));
+    let mut linker = Linker::<HostState>::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
+    let (bytes, results) = Wizer::new()
+        .init_func(call)
+        .keep_init_func(true)
+        .run_component(&mut store, component, async |store, component| {
+            linker.instantiate_async(store, component).await
+        })
+        .await
+        .map_err(failed)?;
+    match results.first() {
+        Some(Val::Result(Ok(_))) => Ok(bytes),
+        Some(Val::Result(Err(error))) => Err(RuntimeError::Preinitialise(format!(
+            "the engine refused the policy set: {}",
+            error
+                .as_deref()
+                .map(|e| wasm_wave::to_string(e).unwrap_or_else(|_| format!("{e:?}")))
+                .unwrap_or_default()
+        ))),
+        other => Err(RuntimeError::Preinitialise(format!(
+            "unexpected result from load: {other:?}"
+        ))),
+    }
+}
