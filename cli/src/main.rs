@@ -1,4 +1,4 @@
-//! `slicegate`: build, test, explain and serve 5G trust and procurement
+//! `slicegate`: build, sign, verify and run 5G trust and procurement
 //! policies. A thin layer of subcommands over the `slicegate` library.
 
 mod commands;

@@ -56,6 +56,7 @@ impl loader::Guest for PolicyEngine {
     fn load(sources: loader::PolicySources) -> Result<loader::LoadReport, Error> {
         let (set, report) = load::load(sources)?;
         LOADED.with(|cell| *cell.borrow_mut() = Some(set));
+        placement::warm_up();
         Ok(report)
     }
 }

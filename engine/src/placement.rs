@@ -7,6 +7,7 @@
 //! refused before evaluation: an unknown party is never silently trusted.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use cedar_policy::{
     Authorizer, Context, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
@@ -27,12 +28,18 @@ pub fn decide(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<Decis
             "placement requests need a policy set loaded with the 5G schema".to_string(),
         ));
     };
-    let vendor = known_entity(set, "Vendor", &request.equipment.vendor, "vendor registry")?;
-    let network = known_entity(set, "Network", &request.network, "network registry")?;
+    let types = types()?;
+    let vendor = known_entity(
+        set,
+        &types.vendor,
+        &request.equipment.vendor,
+        "vendor registry",
+    )?;
+    let network = known_entity(set, &types.network, &request.network, "network registry")?;
 
-    let equipment = equipment_entity(&request.equipment, &vendor)?;
-    let slice = slice_entity(&request.slice)?;
-    let site = site_entity(&request.site)?;
+    let equipment = equipment_entity(types, &request.equipment, &vendor)?;
+    let slice = slice_entity(types, &request.slice)?;
+    let site = site_entity(types, &request.site)?;
     let principal = equipment.uid();
     let resource = slice.uid();
     let site_uid = site.uid();
@@ -56,31 +63,63 @@ pub fn decide(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<Decis
     ])
     .map_err(|e| Error::InvalidRequest(describe(&e)))?;
 
-    let action = uid("Action", operation_name(request.operation))?;
+    let action = uid(&types.action, operation_name(request.operation));
     let cedar_request = Request::new(principal, action, resource, context, Some(schema))
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let response = Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities);
     Ok(decision::from_response(set, &response))
 }
 
-fn uid(type_name: &str, id: &str) -> Result<EntityUid, Error> {
-    let type_name: EntityTypeName = type_name
-        .parse()
-        .map_err(|e| Error::Internal(format!("type name `{type_name}`: {e}")))?;
-    Ok(EntityUid::from_type_name_and_id(
-        type_name,
-        EntityId::new(id),
-    ))
+/// The entity types of the 5G schema, parsed once per process: Cedar's
+/// parser is far too slow to run for every decision.
+struct PlacementTypes {
+    action: EntityTypeName,
+    equipment: EntityTypeName,
+    network: EntityTypeName,
+    site: EntityTypeName,
+    slice: EntityTypeName,
+    vendor: EntityTypeName,
+}
+
+fn types() -> Result<&'static PlacementTypes, Error> {
+    static TYPES: OnceLock<Result<PlacementTypes, String>> = OnceLock::new();
+    let parse = |name: &str| {
+        name.parse::<EntityTypeName>()
+            .map_err(|e| format!("type name `{name}`: {e}"))
+    };
+    TYPES
+        .get_or_init(|| {
+            Ok(PlacementTypes {
+                action: parse("Action")?,
+                equipment: parse("Equipment")?,
+                network: parse("Network")?,
+                site: parse("Site")?,
+                slice: parse("Slice")?,
+                vendor: parse("Vendor")?,
+            })
+        })
+        .as_ref()
+        .map_err(|e| Error::Internal(e.clone()))
+}
+
+/// Parses the schema's type names now, so that a pre-initialised snapshot
+/// holds them and no decision pays for it.
+pub fn warm_up() {
+    let _ = types();
+}
+
+fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
 }
 
 /// The uid of a reference-data entity, which must exist in the bundle.
 fn known_entity(
     set: &LoadedPolicySet,
-    type_name: &str,
+    type_name: &EntityTypeName,
     id: &str,
     registry: &str,
 ) -> Result<EntityUid, Error> {
-    let uid = uid(type_name, id)?;
+    let uid = uid(type_name, id);
     if set.entities.get(&uid).is_none() {
         return Err(Error::UnknownEntity(format!(
             "{type_name} `{id}` is not in the bundle's {registry}"
@@ -118,9 +157,13 @@ fn entity(
     Entity::new(uid, attrs, HashSet::new()).map_err(|e| Error::InvalidRequest(describe(&e)))
 }
 
-fn equipment_entity(equipment: &Equipment, vendor: &EntityUid) -> Result<Entity, Error> {
+fn equipment_entity(
+    types: &PlacementTypes,
+    equipment: &Equipment,
+    vendor: &EntityUid,
+) -> Result<Entity, Error> {
     entity(
-        uid("Equipment", &equipment.id)?,
+        uid(&types.equipment, &equipment.id),
         [
             (
                 "vendor",
@@ -138,7 +181,7 @@ fn equipment_entity(equipment: &Equipment, vendor: &EntityUid) -> Result<Entity,
     )
 }
 
-fn slice_entity(slice: &Slice) -> Result<Entity, Error> {
+fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> {
     let mut attrs = vec![
         ("sst", RestrictedExpression::new_long(i64::from(slice.sst))),
         ("category", string(&slice.category)),
@@ -151,12 +194,12 @@ fn slice_entity(slice: &Slice) -> Result<Entity, Error> {
         }
         attrs.push(("sd", RestrictedExpression::new_long(i64::from(sd))));
     }
-    entity(uid("Slice", &slice.id)?, attrs)
+    entity(uid(&types.slice, &slice.id), attrs)
 }
 
-fn site_entity(site: &Site) -> Result<Entity, Error> {
+fn site_entity(types: &PlacementTypes, site: &Site) -> Result<Entity, Error> {
     entity(
-        uid("Site", &site.id)?,
+        uid(&types.site, &site.id),
         [
             ("country", string(&site.country)),
             ("sensitive", RestrictedExpression::new_bool(site.sensitive)),

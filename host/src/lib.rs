@@ -46,6 +46,7 @@ mod limits;
 pub mod native;
 mod placement;
 mod runtime;
+pub mod sol003;
 mod sources;
 
 pub use bindings::exports::slicegate::policy::metadata::PolicySetInfo;

@@ -1,0 +1,168 @@
+//! The SOL003 Grant adapter on the starter policies, through the component.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use slicegate::sol003::{self, GrantContext, GrantOutcome, GrantRequest, ProviderMap};
+use slicegate::{Decider, Domain, Limits, PolicySources, Runtime, Site, Slice};
+
+fn decider() -> Decider {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| Runtime::new(Limits::default()).unwrap());
+    let sources =
+        PolicySources::from_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies"))
+            .unwrap();
+    Decider::new(runtime, &sources).unwrap()
+}
+
+fn providers() -> ProviderMap {
+    ProviderMap(
+        [
+            ("Ericsson AB", "ericsson"),
+            ("Huawei Technologies Co., Ltd.", "huawei"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    )
+}
+
+fn grant(operation: &str) -> GrantRequest {
+    serde_json::from_value(serde_json::json!({
+        "vnfInstanceId": "vnf-7",
+        "vnfLcmOpOccId": "op-1",
+        "vnfdId": "vnfd-upf-3",
+        "operation": operation,
+        "isAutomaticInvocation": false,
+        "addResources": [
+            {"id": "r1", "type": "COMPUTE", "vduId": "upf-vdu"},
+            {"id": "r2", "type": "COMPUTE", "vduId": "upf-vdu"},
+            {"id": "r3", "type": "VL"}
+        ],
+        "_links": {"vnfLcmOpOcc": {"href": "http://nfvo/op-1"}}
+    }))
+    .expect("a SOL003 grant request parses")
+}
+
+fn context(provider: &str, domain: Domain) -> GrantContext {
+    GrantContext {
+        vnf_provider: provider.to_string(),
+        vnf_product_name: "Core UPF".to_string(),
+        vnf_software_version: "3.1".to_string(),
+        package_signed: true,
+        function: "UPF".to_string(),
+        domain,
+        network: "gb-example-mobile".to_string(),
+        site: Site {
+            id: "lon-1".into(),
+            country: "GB".into(),
+            sensitive: false,
+        },
+        slice: Slice {
+            id: "embb".into(),
+            sst: 1,
+            sd: None,
+            category: "consumer".into(),
+        },
+    }
+}
+
+#[test]
+fn a_trusted_vendor_is_granted_one_decision_per_compute_resource() {
+    let outcome = sol003::decide(
+        &mut decider(),
+        &grant("INSTANTIATE"),
+        &context("Ericsson AB", Domain::Core),
+        &providers(),
+    );
+    match outcome {
+        GrantOutcome::Granted {
+            decisions,
+            vnf_instance_id,
+            ..
+        } => {
+            assert_eq!(vnf_instance_id, "vnf-7");
+            assert_eq!(decisions.len(), 2);
+            assert!(decisions.iter().all(|d| d.allowed));
+        }
+        other => panic!("expected a grant, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_huawei_upf_in_a_uk_core_is_rejected_with_the_policy_reason() {
+    let outcome = sol003::decide(
+        &mut decider(),
+        &grant("INSTANTIATE"),
+        &context("Huawei Technologies Co., Ltd.", Domain::Core),
+        &providers(),
+    );
+    match outcome {
+        GrantOutcome::Rejected {
+            reasons, decisions, ..
+        } => {
+            assert_eq!(decisions.len(), 2);
+            assert_eq!(reasons.len(), 2);
+            assert!(
+                reasons[0].starts_with("vnf-7/r1: forbidden by"),
+                "{reasons:?}"
+            );
+            assert!(reasons[0].contains("uk-hrv/"), "{reasons:?}");
+        }
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn terminate_is_granted_even_for_a_designated_vendor() {
+    let outcome = sol003::decide(
+        &mut decider(),
+        &grant("TERMINATE"),
+        &context("Huawei Technologies Co., Ltd.", Domain::Core),
+        &providers(),
+    );
+    assert!(
+        matches!(outcome, GrantOutcome::Granted { .. }),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn what_cannot_be_mapped_is_rejected_not_granted() {
+    let unknown_operation = sol003::decide(
+        &mut decider(),
+        &grant("CREATE_SNAPSHOT"),
+        &context("Ericsson AB", Domain::Ran),
+        &providers(),
+    );
+    assert!(
+        matches!(unknown_operation, GrantOutcome::Rejected { ref reasons, .. } if reasons[0].contains("CREATE_SNAPSHOT")),
+        "{unknown_operation:?}"
+    );
+    let unknown_provider = sol003::decide(
+        &mut decider(),
+        &grant("INSTANTIATE"),
+        &context("Acme Telecom", Domain::Ran),
+        &providers(),
+    );
+    assert!(
+        matches!(unknown_provider, GrantOutcome::Rejected { ref reasons, .. } if reasons[0].contains("Acme Telecom")),
+        "{unknown_provider:?}"
+    );
+    let missing_fields = serde_json::from_value::<GrantRequest>(
+        serde_json::json!({"vnfdId": "x", "operation": "INSTANTIATE"}),
+    );
+    assert!(missing_fields.is_err());
+}
+
+#[test]
+fn an_operation_without_compute_is_one_placement_for_the_instance() {
+    let mut heal = grant("HEAL");
+    heal.add_resources.clear();
+    let placements =
+        sol003::placements(&heal, &context("Ericsson AB", Domain::Ran), &providers()).unwrap();
+    assert_eq!(placements.len(), 1);
+    assert_eq!(placements[0].equipment.id, "vnf-7");
+    assert_eq!(placements[0].operation, slicegate::Operation::Heal);
+    assert_eq!(placements[0].at, None, "the host's clock decides a grant");
+}
