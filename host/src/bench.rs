@@ -203,8 +203,7 @@ pub fn cold_start(
     uncached_samples: usize,
 ) -> Result<Vec<BenchRow>, BenchError> {
     use crate::bundle::{
-        self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyId, KeyPair, Revision,
-        TrustStore, TrustedKey,
+        self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
     };
     let setup = |message: String| BenchError::Load {
         side: "component",
@@ -227,16 +226,7 @@ pub fn cold_start(
     let signed =
         bundle::sign_embedded(&unsigned, &key, "bench").map_err(|e| setup(e.to_string()))?;
     let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let trust = TrustStore {
-        threshold: 1,
-        keys: vec![TrustedKey {
-            id: KeyId("bench".to_string()),
-            key: key.public(),
-            not_before: None,
-            not_after: None,
-        }],
-        state_path: dir.path().join("state.json"),
-    };
+    let trust = TrustStore::single_key("bench", key.public(), dir.path().join("state.json"));
     let cache = CompileCache::new(dir.path().join("cache"));
     let mut loader = BundleLoader::new(trust.clone()).with_cache(cache.clone());
     let loaded = loader

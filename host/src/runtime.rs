@@ -129,6 +129,19 @@ impl Runtime {
         Self::from_component(ENGINE_COMPONENT, limits)
     }
 
+    /// The built-in engine component, its compiled code taken from `cache`
+    /// when there (and stored there when not): a restart does not recompile.
+    pub fn new_cached(
+        limits: Limits,
+        cache: &crate::bundle::CompileCache,
+    ) -> Result<Self, RuntimeError> {
+        use sha2::Digest;
+        let engine = Self::engine(&limits)?;
+        let sha256 = hex::encode(sha2::Sha256::digest(ENGINE_COMPONENT));
+        let (component, _) = cache.component(&engine, ENGINE_COMPONENT, &sha256)?;
+        Self::assemble(engine, component, limits)
+    }
+
     /// Compiles `bytes`, a policy component, under `limits`.
     pub fn from_component(bytes: &[u8], limits: Limits) -> Result<Self, RuntimeError> {
         let engine = Self::engine(&limits)?;

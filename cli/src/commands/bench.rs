@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use comfy_table::Table;
 use serde::Deserialize;
+use slicegate::bundle::CompileCache;
 use slicegate::{Limits, PlacementRequest, PolicySources, Runtime, bench};
 
 #[derive(clap::Args)]
@@ -46,7 +47,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .request;
 
     let samples = if args.quick { 500 } else { 20_000 };
-    let runtime = Runtime::new(Limits::default()).context("starting the policy runtime")?;
+    let runtime = Runtime::new_cached(
+        Limits::default(),
+        &CompileCache::new(CompileCache::default_location()),
+    )
+    .context("starting the policy runtime")?;
     let mut rows = bench::one_decision(&runtime, &sources, &request, samples)?;
     let (cold, uncached) = if args.quick { (20, 1) } else { (200, 3) };
     eprintln!("cold start: building and signing a bundle, then loading it repeatedly ...");

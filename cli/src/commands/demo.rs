@@ -8,8 +8,7 @@ use anyhow::{Context, anyhow};
 use comfy_table::{ContentArrangement, Table};
 use serde::Deserialize;
 use slicegate::bundle::{
-    self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyId, KeyPair, Revision,
-    TrustStore, TrustedKey,
+    self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
 };
 use slicegate::{PlacementRequest, PolicySources};
 
@@ -73,16 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let signed = bundle::sign_embedded(&unsigned, &key, "demo-key")?;
     // 3. Verify against a trust store holding only that key, then load.
     let state = tempfile::tempdir().context("creating a folder for the demo's revision state")?;
-    let trust = TrustStore {
-        threshold: 1,
-        keys: vec![TrustedKey {
-            id: KeyId("demo-key".to_string()),
-            key: key.public(),
-            not_before: None,
-            not_after: None,
-        }],
-        state_path: state.path().join("state.json"),
-    };
+    let trust = TrustStore::single_key("demo-key", key.public(), state.path().join("state.json"));
     let mut loader =
         BundleLoader::new(trust).with_cache(CompileCache::new(CompileCache::default_location()));
     let loaded = loader

@@ -194,6 +194,21 @@ impl TrustStore {
         })
     }
 
+    /// A store trusting one key, needing its signature alone (for demos,
+    /// tests and benchmarks).
+    pub fn single_key(id: &str, key: VerifyingKey, state_path: PathBuf) -> Self {
+        TrustStore {
+            threshold: 1,
+            keys: vec![TrustedKey {
+                id: KeyId(id.to_string()),
+                key,
+                not_before: None,
+                not_after: None,
+            }],
+            state_path,
+        }
+    }
+
     /// The key with id `id`, if trusted.
     pub fn key(&self, id: &str) -> Option<&TrustedKey> {
         self.keys.iter().find(|k| k.id.0 == id)
