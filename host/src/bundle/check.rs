@@ -62,21 +62,13 @@ fn problem(
         .labels()
         .and_then(|mut labels| labels.next())
         .map(|label| label.offset());
-    let (line, column) = match offset {
-        Some(offset) => {
-            let (l, c) = line_column(text, offset);
-            (Some(l), Some(c))
-        }
-        None => (None, None),
-    };
-    let source = NamedSource::new(file, text.to_string());
+    let (line, column) = offset.map(|o| line_column(text, o)).unzip();
     let mut rendered = String::new();
     let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor());
-    let report = miette::Report::msg(crate::native::describe(diagnostic)).with_source_code(source);
     // Render the diagnostic's own labels and help against the named file.
     let wrapped = Located {
         inner: diagnostic,
-        source: report_source(&report),
+        source: NamedSource::new(file, text.to_string()),
     };
     if handler.render_report(&mut rendered, &wrapped).is_err() {
         rendered = crate::native::describe(diagnostic);
@@ -89,16 +81,10 @@ fn problem(
     }
 }
 
-fn report_source(report: &miette::Report) -> &dyn miette::SourceCode {
-    report
-        .source_code()
-        .unwrap_or_else(|| unreachable!("source code was just attached"))
-}
-
 /// A diagnostic shown against a named source file.
 struct Located<'a> {
     inner: &'a (dyn Diagnostic + Send + Sync + 'static),
-    source: &'a dyn miette::SourceCode,
+    source: NamedSource<String>,
 }
 
 impl std::fmt::Debug for Located<'_> {
@@ -126,7 +112,7 @@ impl Diagnostic for Located<'_> {
         self.inner.labels()
     }
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(self.source)
+        Some(&self.source)
     }
 }
 
