@@ -129,6 +129,8 @@ impl Decider {
             report: LoadReport {
                 policy_count: info.policy_count,
                 entity_count: info.entity_count,
+                // A bundle is only built from a set that passed strict
+                // validation (natively and in the engine's own load).
                 validates: true,
                 validation_errors: Vec::new(),
             },

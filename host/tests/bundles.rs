@@ -483,3 +483,15 @@ fn trust_store_files_are_checked() {
         assert!(error.contains(expect), "{error} should mention {expect}");
     }
 }
+
+#[test]
+fn a_trust_store_with_threshold_zero_still_needs_a_trusted_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let trusted_key = KeyPair::generate().unwrap();
+    let stranger = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(unsigned(), &stranger, "stranger").unwrap();
+    let mut loader = BundleLoader::new(trust(dir.path(), 0, vec![trusted("ops", &trusted_key)]));
+    let result = loader.load(&signed, None);
+    let error = refused(&loader, result);
+    assert!(matches!(error, BundleError::UnknownKey(_)), "{error}");
+}

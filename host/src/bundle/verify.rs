@@ -165,7 +165,10 @@ pub fn verify(
         }
     }
 
-    if valid.len() < trust.threshold as usize {
+    // A store built in code (its fields are public) could say 0; no bundle
+    // is ever accepted on fewer than one valid trusted signature.
+    let required = trust.threshold.max(1);
+    if valid.len() < required as usize {
         if valid.is_empty() {
             if let Some(id) = bad {
                 return Err(BundleError::Tampered(format!(
@@ -186,7 +189,7 @@ pub fn verify(
                 .map(|k| k.0.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
-            required: trust.threshold,
+            required,
         });
     }
 
