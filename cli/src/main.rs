@@ -30,9 +30,14 @@ enum Command {
     /// Ends with `N passed, M failed` over requests; exits non-zero on any
     /// disagreement.
     Conformance(commands::conformance::Args),
-    /// Evaluate realistic placements against the bundled starter policies and
-    /// print a table of request, decision and reasons.
+    /// Build, sign, verify and load the default 5G library, then check the
+    /// example network's deployment plans and a few single placements.
     Demo(commands::demo::Args),
+    /// Check a deployment plan: every change and every kept item, then the
+    /// plan-level rules on shares computed from the plan.
+    ///
+    /// Exit status: 0 allowed, 2 denied, 1 error.
+    CheckPlan(commands::check_plan::Args),
     /// Check policies natively, then compile them into a pre-initialised
     /// component with a manifest and the sources (unsigned).
     Build(commands::build::Args),
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         Command::Authorize(args) => commands::authorize::run(args),
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Demo(args) => commands::demo::run(args),
+        Command::CheckPlan(args) => commands::check_plan::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Inspect(args) => commands::verify::inspect(args),

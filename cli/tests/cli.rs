@@ -150,16 +150,44 @@ fn demo_runs_with_no_arguments_and_shows_allows_and_denies() {
     let demo = slicegate(&["demo"]);
     assert!(demo.status.success(), "{}", stderr(&demo));
     let out = stdout(&demo);
-    assert!(out.contains("uk-hrv/huawei-out-of-core"), "{out}");
+    assert!(out.contains("uk-hrv/out-of-core"), "{out}");
     assert!(out.contains("ALLOW") && out.contains("DENY"), "{out}");
     assert!(out.contains("unknown entity"), "{out}");
+    // The example network's plans, with per-item reasons and shares.
+    for network in [
+        "gb-example-mobile",
+        "de-example-funk",
+        "se-example-tele",
+        "fr-example-telecom",
+        "us-example-wireless",
+    ] {
+        assert!(out.contains(&format!("({network}) ==")), "{network}: {out}");
+    }
+    assert!(out.contains("uk-designated 36.37 %"), "{out}");
+    assert!(out.contains("forbid uk-hrv/access-share-cap"), "{out}");
+    assert!(
+        out.contains("forbid eu-5g-toolbox/sm05-single-vendor-cap"),
+        "{out}"
+    );
+    assert!(out.contains("forbid us-clean-network/clean-path"), "{out}");
 
     let json = slicegate(&["demo", "--json"]);
     assert!(json.status.success());
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout(&json)).unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
+    let rows = report["placements"].as_array().unwrap();
     assert!(rows.len() >= 5);
-    for row in &rows {
+    for row in rows {
         assert_eq!(row["decision"]["evaluatedAt"]["kind"], "what-if");
+    }
+    let plans = report["plans"].as_array().unwrap();
+    assert_eq!(plans.len(), 5);
+    for plan in plans {
+        assert_eq!(plan["result"]["allowed"], false, "{plan}");
+        assert!(
+            plan["result"]["items"]
+                .as_array()
+                .is_some_and(|i| !i.is_empty())
+        );
     }
 }
 
@@ -281,7 +309,7 @@ fn build_sign_verify_inspect_from_the_command_line() {
         serde_json::json!(["baseline-procurement", "uk-hrv"])
     );
     assert_eq!(inspection["signatures"].as_array().map(Vec::len), Some(2));
-    assert_eq!(inspection["manifest"]["policyCount"], 5);
+    assert_eq!(inspection["manifest"]["policyCount"], 14);
 }
 
 #[test]

@@ -6,6 +6,9 @@ mod authorize;
 mod decision;
 mod load;
 mod placement;
+mod plan;
+mod registry;
+mod time;
 
 use std::cell::RefCell;
 
@@ -86,6 +89,14 @@ impl placement_api::Guest for PolicyEngine {
             .iter()
             .map(|request| with_loaded(|set| placement::decide(set, request)))
             .collect()
+    }
+
+    fn check_plan(plan: placement_api::DeploymentPlan) -> Result<placement_api::PlanResult, Error> {
+        with_loaded(|set| plan::check(set, &plan))
+    }
+
+    fn cedar_form(request: placement_api::PlacementRequest) -> Result<String, Error> {
+        with_loaded(|set| placement::cedar_form(set, &request))
     }
 }
 

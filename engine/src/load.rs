@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::describe;
 use crate::exports::slicegate::policy::loader::{LoadReport, PolicyIds, PolicySources, SourceFile};
 use crate::exports::slicegate::policy::metadata::PolicySetInfo;
+use crate::registry::Registry;
 use crate::slicegate::policy::types::Error;
 
 /// Everything a decision needs, parsed once.
@@ -16,6 +17,9 @@ pub struct LoadedPolicySet {
     pub policies: PolicySet,
     pub schema: Option<Schema>,
     pub entities: Entities,
+    /// The reference data indexed for placements; `None` unless the schema
+    /// is the 5G schema.
+    pub registry: Option<Registry>,
     pub revision: u64,
     pub info: PolicySetInfo,
 }
@@ -52,7 +56,11 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         )));
     }
 
-    let entities = parse_entities(&sources.entities, schema.as_ref())?;
+    let (entities, raw_entities) = parse_entities(&sources.entities, schema.as_ref())?;
+    let registry = match &schema {
+        Some(schema) if is_5g_schema(schema) => Some(Registry::build(&raw_entities)?),
+        _ => None,
+    };
     let entity_count = u32::try_from(entities.iter().count()).unwrap_or(u32::MAX);
     let policy_count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
 
@@ -81,6 +89,7 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         policies,
         schema,
         entities,
+        registry,
         revision: sources.bundle_revision,
         info,
     };
@@ -158,7 +167,26 @@ fn first_line(text: &str) -> &str {
 
 /// Parses entity files (JSON arrays in Cedar's entity format) into one store,
 /// checked against the schema. The schema's action entities are included.
-fn parse_entities(files: &[SourceFile], schema: Option<&Schema>) -> Result<Entities, Error> {
+/// Whether `schema` is the 5G placement schema: it declares the entity types
+/// the typed interface builds on.
+fn is_5g_schema(schema: &Schema) -> bool {
+    let declared: Vec<String> = schema.entity_types().map(|t| t.to_string()).collect();
+    [
+        "Vendor",
+        "Designation",
+        "Model",
+        "Network",
+        "Equipment",
+        "Plan",
+    ]
+    .iter()
+    .all(|t| declared.iter().any(|d| d == t))
+}
+
+fn parse_entities(
+    files: &[SourceFile],
+    schema: Option<&Schema>,
+) -> Result<(Entities, Vec<serde_json::Value>), Error> {
     let mut all = Vec::new();
     for file in files {
         let value: serde_json::Value = serde_json::from_str(&file.text)
@@ -174,8 +202,9 @@ fn parse_entities(files: &[SourceFile], schema: Option<&Schema>) -> Result<Entit
         }
     }
     let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
-    Entities::from_json_value(serde_json::Value::Array(all), schema)
-        .map_err(|e| load_error(&names.join(", "), "invalid entities", &e))
+    let entities = Entities::from_json_value(serde_json::Value::Array(all.clone()), schema)
+        .map_err(|e| load_error(&names.join(", "), "invalid entities", &e))?;
+    Ok((entities, all))
 }
 
 fn sha256_of(files: &[SourceFile]) -> String {

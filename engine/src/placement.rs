@@ -1,10 +1,14 @@
 //! The typed orchestrator interface: equipment, slice, site, network and
 //! operation become a Cedar request against the 5G schema in `policies/`.
 //!
-//! Reference data (vendors, networks) is in the loaded entities; the live
-//! inventory named by the request (equipment, slice, site) is built here per
-//! decision. A request naming a vendor or network the bundle does not know is
-//! refused before evaluation: an unknown party is never silently trusted.
+//! Reference data (vendors, designations, catalog, networks) is in the
+//! loaded entities and indexed in the [`Registry`]; the live inventory the
+//! request names (equipment, slice, site) is built here per decision, with the
+//! derived facts the schema marks as such (ultimate owner, effective
+//! designations through ownership chains and components). A request naming a
+//! vendor, model, network, peer or country the bundle does not know, or
+//! missing a fact its operation needs, is refused before evaluation: an
+//! unknown party is never silently trusted.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
@@ -16,72 +20,134 @@ use cedar_policy::{
 use crate::decision;
 use crate::describe;
 use crate::exports::slicegate::policy::placement::{
-    Domain, Equipment, Operation, PlacementRequest, Site, Slice,
+    CustomerCategory, Equipment, Operation, PlacementRequest, RemoteSession, Site, Slice,
 };
 use crate::load::LoadedPolicySet;
+use crate::registry::{LISTS, Listings, Registry};
 use crate::slicegate::policy::types::{Decision, Error};
+use crate::time::Instant;
+
+/// A placement turned into Cedar: the request's parts and the per-request
+/// entities (equipment, slice, site).
+pub struct CedarPlacement {
+    pub principal: EntityUid,
+    pub action: EntityUid,
+    pub resource: EntityUid,
+    pub context: Vec<(String, RestrictedExpression)>,
+    pub entities: Vec<Entity>,
+}
+
+/// The parts of a loaded set placement needs: the 5G schema and registry.
+pub fn parts(set: &LoadedPolicySet) -> Result<(&cedar_policy::Schema, &Registry), Error> {
+    match (set.schema.as_ref(), set.registry.as_ref()) {
+        (Some(schema), Some(registry)) => Ok((schema, registry)),
+        _ => Err(Error::InvalidRequest(
+            "placement requests need a policy set loaded with the 5G schema \
+             (entity types Vendor, Designation, Model, Network, ...)"
+                .to_string(),
+        )),
+    }
+}
 
 /// Decides one placement.
 pub fn decide(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<Decision, Error> {
-    let Some(schema) = set.schema.as_ref() else {
-        return Err(Error::InvalidRequest(
-            "placement requests need a policy set loaded with the 5G schema".to_string(),
-        ));
-    };
-    let types = types()?;
-    let vendor = known_entity(
-        set,
-        &types.vendor,
-        &request.equipment.vendor,
-        "vendor registry",
-    )?;
-    let network = known_entity(set, &types.network, &request.network, "network registry")?;
+    let (schema, registry) = parts(set)?;
+    let at = evaluation_time(&request.at)?;
+    let placement = to_cedar(registry, request, &at)?;
+    evaluate(set, schema, placement)
+}
 
-    let equipment = equipment_entity(types, &request.equipment, &vendor)?;
-    let slice = slice_entity(types, &request.slice)?;
-    let site = site_entity(types, &request.site)?;
-    let principal = equipment.uid();
-    let resource = slice.uid();
-    let site_uid = site.uid();
-
+/// Evaluates a placement (or plan) already turned into Cedar.
+pub fn evaluate(
+    set: &LoadedPolicySet,
+    schema: &cedar_policy::Schema,
+    placement: CedarPlacement,
+) -> Result<Decision, Error> {
     let entities = set
         .entities
         .clone()
-        .add_entities([equipment, slice, site], Some(schema))
+        .add_entities(placement.entities, Some(schema))
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-
-    let context = Context::from_pairs([
-        ("at".to_string(), evaluation_time(&request.at)?),
-        (
-            "network".to_string(),
-            RestrictedExpression::new_entity_uid(network),
-        ),
-        (
-            "site".to_string(),
-            RestrictedExpression::new_entity_uid(site_uid),
-        ),
-    ])
-    .map_err(|e| Error::InvalidRequest(describe(&e)))?;
-
-    let action = uid(&types.action, operation_name(request.operation));
-    let cedar_request = Request::new(principal, action, resource, context, Some(schema))
-        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+    let context =
+        Context::from_pairs(placement.context).map_err(|e| Error::InvalidRequest(describe(&e)))?;
+    let cedar_request = Request::new(
+        placement.principal,
+        placement.action,
+        placement.resource,
+        context,
+        Some(schema),
+    )
+    .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let response = Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities);
     Ok(decision::from_response(set, &response))
 }
 
-/// The entity types of the 5G schema, parsed once per process: Cedar's
-/// parser is far too slow to run for every decision.
-struct PlacementTypes {
-    action: EntityTypeName,
-    equipment: EntityTypeName,
-    network: EntityTypeName,
-    site: EntityTypeName,
-    slice: EntityTypeName,
-    vendor: EntityTypeName,
+/// The Cedar form of a placement as JSON: `{principal, action, resource,
+/// context, entities}` in Cedar's JSON formats. `entities` holds only the
+/// per-request entities; the reference data is the bundle's.
+pub fn cedar_form(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<String, Error> {
+    let (schema, registry) = parts(set)?;
+    let at = evaluation_time(&request.at)?;
+    let placement = to_cedar(registry, request, &at)?;
+    // Checked exactly as a decision checks them, so the form is one Cedar
+    // accepts.
+    set.entities
+        .clone()
+        .add_entities(placement.entities.clone(), Some(schema))
+        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+    let uid_json = |uid: &EntityUid| serde_json::json!({"type": uid.type_name().to_string(), "id": uid.id().unescaped()});
+    let mut entities = Vec::new();
+    for entity in &placement.entities {
+        entities.push(
+            entity
+                .to_json_value()
+                .map_err(|e| Error::Internal(describe(&e)))?,
+        );
+    }
+    // Cedar has no JSON writer for a context; a record attribute of a
+    // throwaway entity serialises the same values in the same format.
+    let holder = Entity::new(
+        uid(&types()?.plan, "context"),
+        HashMap::from([(
+            "context".to_string(),
+            RestrictedExpression::new_record(placement.context.clone())
+                .map_err(|e| Error::Internal(describe(&e)))?,
+        )]),
+        HashSet::new(),
+    )
+    .map_err(|e| Error::Internal(describe(&e)))?;
+    let context = holder
+        .to_json_value()
+        .map_err(|e| Error::Internal(describe(&e)))?
+        .pointer("/attrs/context")
+        .cloned()
+        .unwrap_or_default();
+    let form = serde_json::json!({
+        "principal": uid_json(&placement.principal),
+        "action": uid_json(&placement.action),
+        "resource": uid_json(&placement.resource),
+        "context": context,
+        "entities": entities,
+    });
+    Ok(form.to_string())
 }
 
-fn types() -> Result<&'static PlacementTypes, Error> {
+/// The entity types of the 5G schema, parsed once per process: Cedar's
+/// parser is far too slow to run for every decision.
+pub struct PlacementTypes {
+    pub action: EntityTypeName,
+    pub equipment: EntityTypeName,
+    pub function: EntityTypeName,
+    pub jurisdiction: EntityTypeName,
+    pub model: EntityTypeName,
+    pub network: EntityTypeName,
+    pub plan: EntityTypeName,
+    pub site: EntityTypeName,
+    pub slice: EntityTypeName,
+    pub vendor: EntityTypeName,
+}
+
+pub fn types() -> Result<&'static PlacementTypes, Error> {
     static TYPES: OnceLock<Result<PlacementTypes, String>> = OnceLock::new();
     let parse = |name: &str| {
         name.parse::<EntityTypeName>()
@@ -92,7 +158,11 @@ fn types() -> Result<&'static PlacementTypes, Error> {
             Ok(PlacementTypes {
                 action: parse("Action")?,
                 equipment: parse("Equipment")?,
+                function: parse("NetworkFunction")?,
+                jurisdiction: parse("Jurisdiction")?,
+                model: parse("Model")?,
                 network: parse("Network")?,
+                plan: parse("Plan")?,
                 site: parse("Site")?,
                 slice: parse("Slice")?,
                 vendor: parse("Vendor")?,
@@ -108,83 +178,254 @@ pub fn warm_up() {
     let _ = types();
 }
 
-fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
+pub fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
     EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
 }
 
-/// The uid of a reference-data entity, which must exist in the bundle.
-fn known_entity(
-    set: &LoadedPolicySet,
-    type_name: &EntityTypeName,
-    id: &str,
-    registry: &str,
-) -> Result<EntityUid, Error> {
-    let uid = uid(type_name, id);
-    if set.entities.get(&uid).is_none() {
-        return Err(Error::UnknownEntity(format!(
-            "{type_name} `{id}` is not in the bundle's {registry}"
-        )));
-    }
-    Ok(uid)
-}
-
-/// The evaluation time as a Cedar `datetime`. Only the characters of an
-/// RFC 3339 instant are accepted, so the text cannot escape the string.
-fn evaluation_time(at: &str) -> Result<RestrictedExpression, Error> {
-    let plausible = !at.is_empty()
-        && at.len() <= 40
-        && at
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, 'T' | 'Z' | ':' | '-' | '+' | '.'));
-    if !plausible {
-        return Err(Error::InvalidRequest(format!(
+/// The evaluation time, checked and normalised to Cedar's `datetime` form.
+pub fn evaluation_time(at: &str) -> Result<Instant, Error> {
+    Instant::parse(at).ok_or_else(|| {
+        Error::InvalidRequest(format!(
             "evaluation time `{at}` is not an RFC 3339 instant like 2024-01-01T00:00:00Z"
-        )));
-    }
-    Ok(RestrictedExpression::new_datetime(at))
+        ))
+    })
 }
 
-fn string(value: &str) -> RestrictedExpression {
+pub fn string(value: &str) -> RestrictedExpression {
     RestrictedExpression::new_string(value.to_string())
+}
+
+fn entity_ref(type_name: &EntityTypeName, id: &str) -> RestrictedExpression {
+    RestrictedExpression::new_entity_uid(uid(type_name, id))
+}
+
+fn record(
+    pairs: impl IntoIterator<Item = (&'static str, RestrictedExpression)>,
+) -> Result<RestrictedExpression, Error> {
+    RestrictedExpression::new_record(pairs.into_iter().map(|(k, v)| (k.to_string(), v)))
+        .map_err(|e| Error::Internal(describe(&e)))
+}
+
+/// A `Listings` record: one `{since, scope}` per list the vendor is on.
+pub fn listings(listed: &Listings) -> Result<RestrictedExpression, Error> {
+    let mut pairs = Vec::new();
+    for ((_, key), listing) in LISTS.iter().zip(listed.0.iter()) {
+        if let Some(listing) = listing {
+            pairs.push((
+                *key,
+                record([
+                    (
+                        "since",
+                        RestrictedExpression::new_datetime(&listing.since.cedar),
+                    ),
+                    ("scope", string(&listing.scope)),
+                ])?,
+            ));
+        }
+    }
+    record(pairs)
 }
 
 fn entity(
     uid: EntityUid,
-    attrs: impl IntoIterator<Item = (&'static str, RestrictedExpression)>,
+    attrs: Vec<(&'static str, RestrictedExpression)>,
+    parents: HashSet<EntityUid>,
 ) -> Result<Entity, Error> {
     let attrs: HashMap<String, RestrictedExpression> =
         attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    Entity::new(uid, attrs, HashSet::new()).map_err(|e| Error::InvalidRequest(describe(&e)))
+    Entity::new(uid, attrs, parents).map_err(|e| Error::InvalidRequest(describe(&e)))
+}
+
+/// Turns a typed placement into Cedar, refusing unknown parties and
+/// operations missing the facts they need.
+pub fn to_cedar(
+    registry: &Registry,
+    request: &PlacementRequest,
+    at: &Instant,
+) -> Result<CedarPlacement, Error> {
+    let types = types()?;
+    if !registry.networks.contains_key(&request.network) {
+        return Err(Error::UnknownEntity(format!(
+            "network `{}` is not in the bundle's network registry",
+            request.network
+        )));
+    }
+    let equipment = equipment_entity(registry, types, &request.equipment)?;
+    let slice = slice_entity(types, &request.slice)?;
+    let site = site_entity(registry, types, &request.site)?;
+
+    let mut context = vec![
+        (
+            "at".to_string(),
+            RestrictedExpression::new_datetime(&at.cedar),
+        ),
+        (
+            "network".to_string(),
+            entity_ref(&types.network, &request.network),
+        ),
+        (
+            "site".to_string(),
+            RestrictedExpression::new_entity_uid(site.uid()),
+        ),
+    ];
+    match (&request.peer, request.operation) {
+        (Some(peer), _) => context.push(("peer".to_string(), peer_record(registry, types, peer)?)),
+        (None, Operation::Interconnect) => {
+            return Err(Error::InvalidRequest(
+                "an interconnect request must name the peer network".to_string(),
+            ));
+        }
+        (None, _) => {}
+    }
+    match (&request.remote, request.operation) {
+        (Some(remote), _) => context.push((
+            "remote".to_string(),
+            remote_record(registry, types, remote)?,
+        )),
+        (None, Operation::RemoteManage) => {
+            return Err(Error::InvalidRequest(
+                "a remote-manage request must describe the remote session".to_string(),
+            ));
+        }
+        (None, _) => {}
+    }
+
+    Ok(CedarPlacement {
+        principal: equipment.uid(),
+        action: uid(&types.action, operation_name(request.operation)),
+        resource: slice.uid(),
+        context,
+        entities: vec![equipment, slice, site],
+    })
+}
+
+fn peer_record(
+    registry: &Registry,
+    types: &PlacementTypes,
+    peer: &str,
+) -> Result<RestrictedExpression, Error> {
+    let Some(facts) = registry.networks.get(peer) else {
+        return Err(Error::UnknownEntity(format!(
+            "peer network `{peer}` is not in the bundle's network registry"
+        )));
+    };
+    let carrier_listed = match &facts.carrier {
+        Some(carrier) => registry.vendor(carrier, "carrier")?.listed.clone(),
+        None => Listings::default(),
+    };
+    record([
+        ("network", entity_ref(&types.network, peer)),
+        ("carrierListed", listings(&carrier_listed)?),
+    ])
+}
+
+fn remote_record(
+    registry: &Registry,
+    types: &PlacementTypes,
+    remote: &RemoteSession,
+) -> Result<RestrictedExpression, Error> {
+    registry.jurisdiction(&remote.from_country, "remote session country")?;
+    let provider = registry.vendor(&remote.provider, "remote-management provider")?;
+    record([
+        (
+            "from",
+            entity_ref(&types.jurisdiction, &remote.from_country),
+        ),
+        ("provider", entity_ref(&types.vendor, &remote.provider)),
+        ("providerListed", listings(&provider.listed)?),
+        (
+            "authorityApproved",
+            RestrictedExpression::new_bool(remote.authority_approved),
+        ),
+    ])
 }
 
 fn equipment_entity(
+    registry: &Registry,
     types: &PlacementTypes,
     equipment: &Equipment,
-    vendor: &EntityUid,
 ) -> Result<Entity, Error> {
-    entity(
-        uid(&types.equipment, &equipment.id),
-        [
-            (
-                "vendor",
-                RestrictedExpression::new_entity_uid(vendor.clone()),
-            ),
-            ("model", string(&equipment.model)),
-            ("function", string(&equipment.function)),
-            ("domain", string(domain_name(equipment.domain))),
-            ("softwareVersion", string(&equipment.software_version)),
-            (
-                "softwareSigned",
-                RestrictedExpression::new_bool(equipment.software_signed),
-            ),
-        ],
-    )
+    if equipment.id.is_empty() {
+        return Err(Error::InvalidRequest("equipment id is empty".to_string()));
+    }
+    let maker = registry.vendor(&equipment.vendor, "vendor")?;
+    let Some(model) = registry.models.get(&equipment.model) else {
+        return Err(Error::UnknownEntity(format!(
+            "model `{}` is not in the bundle's product catalog",
+            equipment.model
+        )));
+    };
+    if model.vendor != equipment.vendor {
+        return Err(Error::InvalidRequest(format!(
+            "model `{}` is made by `{}`, not `{}`",
+            equipment.model, model.vendor, equipment.vendor
+        )));
+    }
+    let mut listed = maker.listed.clone();
+    let mut parents = HashSet::from([uid(&types.vendor, &equipment.vendor)]);
+    let mut components = Vec::new();
+    for component in &equipment.components {
+        let facts = registry.vendor(component, "component vendor")?;
+        listed.merge(&facts.listed);
+        parents.insert(uid(&types.vendor, component));
+        components.push(entity_ref(&types.vendor, component));
+    }
+    let mut attrs = vec![
+        ("vendor", entity_ref(&types.vendor, &equipment.vendor)),
+        ("model", entity_ref(&types.model, &equipment.model)),
+        ("function", entity_ref(&types.function, &model.function)),
+        ("domain", string(&model.domain)),
+        ("owner", entity_ref(&types.vendor, &maker.owner)),
+        (
+            "ownershipResolved",
+            RestrictedExpression::new_bool(maker.resolved),
+        ),
+        ("makerListed", listings(&maker.listed)?),
+        ("listed", listings(&listed)?),
+        ("components", RestrictedExpression::new_set(components)),
+        ("softwareVersion", string(&equipment.software_version)),
+        (
+            "softwareSigned",
+            RestrictedExpression::new_bool(equipment.software_signed),
+        ),
+        ("sbom", RestrictedExpression::new_bool(equipment.sbom)),
+        (
+            "subsidyFunded",
+            RestrictedExpression::new_bool(equipment.subsidy_funded),
+        ),
+    ];
+    if let Some(notice) = &equipment.critical_component_notice {
+        let filed = Instant::parse(&notice.filed).ok_or_else(|| {
+            Error::InvalidRequest(format!(
+                "critical-component notice date `{}` is not an RFC 3339 instant",
+                notice.filed
+            ))
+        })?;
+        attrs.push((
+            "criticalNotice",
+            record([
+                ("filed", RestrictedExpression::new_datetime(&filed.cedar)),
+                (
+                    "prohibited",
+                    RestrictedExpression::new_bool(notice.prohibited),
+                ),
+            ])?,
+        ));
+    }
+    entity(uid(&types.equipment, &equipment.id), attrs, parents)
 }
 
 fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> {
+    if slice.id.is_empty() {
+        return Err(Error::InvalidRequest("slice id is empty".to_string()));
+    }
     let mut attrs = vec![
         ("sst", RestrictedExpression::new_long(i64::from(slice.sst))),
-        ("category", string(&slice.category)),
+        ("category", string(category_name(slice.category))),
+        (
+            "usFederal",
+            RestrictedExpression::new_bool(slice.us_federal),
+        ),
     ];
     if let Some(sd) = slice.sd {
         if sd > 0x00ff_ffff {
@@ -194,17 +435,28 @@ fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> 
         }
         attrs.push(("sd", RestrictedExpression::new_long(i64::from(sd))));
     }
-    entity(uid(&types.slice, &slice.id), attrs)
+    entity(uid(&types.slice, &slice.id), attrs, HashSet::new())
 }
 
-fn site_entity(types: &PlacementTypes, site: &Site) -> Result<Entity, Error> {
-    entity(
-        uid(&types.site, &site.id),
-        [
-            ("country", string(&site.country)),
-            ("sensitive", RestrictedExpression::new_bool(site.sensitive)),
-        ],
-    )
+fn site_entity(registry: &Registry, types: &PlacementTypes, site: &Site) -> Result<Entity, Error> {
+    if site.id.is_empty() {
+        return Err(Error::InvalidRequest("site id is empty".to_string()));
+    }
+    registry.jurisdiction(&site.country, "site country")?;
+    let mut attrs = vec![
+        ("country", entity_ref(&types.jurisdiction, &site.country)),
+        ("sensitive", RestrictedExpression::new_bool(site.sensitive)),
+    ];
+    let host_listed = match &site.host {
+        Some(host) => {
+            let facts = registry.vendor(host, "site host")?;
+            attrs.push(("host", entity_ref(&types.vendor, host)));
+            facts.listed.clone()
+        }
+        None => Listings::default(),
+    };
+    attrs.push(("hostListed", listings(&host_listed)?));
+    entity(uid(&types.site, &site.id), attrs, HashSet::new())
 }
 
 /// The Cedar action id of an operation.
@@ -221,16 +473,15 @@ pub fn operation_name(operation: Operation) -> &'static str {
     }
 }
 
-/// The schema's name for a domain.
-pub fn domain_name(domain: Domain) -> &'static str {
-    match domain {
-        Domain::Ran => "ran",
-        Domain::Transport => "transport",
-        Domain::Core => "core",
-        Domain::Oam => "oam",
-        Domain::Mano => "mano",
-        Domain::Edge => "edge",
-        Domain::Security => "security",
-        Domain::Interconnect => "interconnect",
+/// The schema's name for a customer category.
+pub fn category_name(category: CustomerCategory) -> &'static str {
+    match category {
+        CustomerCategory::Consumer => "consumer",
+        CustomerCategory::Enterprise => "enterprise",
+        CustomerCategory::CriticalInfrastructure => "critical-infrastructure",
+        CustomerCategory::PublicSafety => "public-safety",
+        CustomerCategory::Government => "government",
+        CustomerCategory::Defense => "defense",
+        CustomerCategory::Diplomatic => "diplomatic",
     }
 }

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::decider::{CedarRequest, Decider};
-use crate::native::NativePolicySet;
+use crate::decider::Decider;
+use crate::native::{self, NativePolicySet};
 use crate::placement::PlacementRequest;
 use crate::runtime::Runtime;
-use crate::sources::{PolicySources, SourceFile};
+use crate::sources::PolicySources;
 
 /// Errors setting up a benchmark.
 #[derive(Debug, thiserror::Error)]
@@ -79,44 +79,6 @@ fn row(scenario: &str, samples: usize, component: Duration, native: Option<Durat
     }
 }
 
-/// The inventory a placement names, as Cedar entities, so that the generic
-/// path decides the same question natively and in the component.
-fn inventory_entities(request: &PlacementRequest) -> SourceFile {
-    let domain = serde_json::to_value(request.equipment.domain).unwrap_or_default();
-    let text = serde_json::json!([
-        {"uid": {"type": "Equipment", "id": request.equipment.id}, "parents": [], "attrs": {
-            "vendor": {"__entity": {"type": "Vendor", "id": request.equipment.vendor}},
-            "model": request.equipment.model, "function": request.equipment.function,
-            "domain": domain, "softwareVersion": request.equipment.software_version,
-            "softwareSigned": request.equipment.software_signed}},
-        {"uid": {"type": "Slice", "id": request.slice.id}, "parents": [], "attrs": {
-            "sst": request.slice.sst, "category": request.slice.category}},
-        {"uid": {"type": "Site", "id": request.site.id}, "parents": [], "attrs": {
-            "country": request.site.country, "sensitive": request.site.sensitive}},
-    ])
-    .to_string();
-    SourceFile {
-        name: "bench-inventory.json".to_string(),
-        text,
-    }
-}
-
-/// The generic Cedar request equivalent to `request` at `at`.
-fn equivalent_request(request: &PlacementRequest, at: &str) -> CedarRequest {
-    let text = serde_json::json!({
-        "principal": {"type": "Equipment", "id": request.equipment.id},
-        "action": {"type": "Action", "id": serde_json::to_value(request.operation).unwrap_or_default()},
-        "resource": {"type": "Slice", "id": request.slice.id},
-        "context": {
-            "at": {"__extn": {"fn": "datetime", "arg": at}},
-            "network": {"__entity": {"type": "Network", "id": request.network}},
-            "site": {"__entity": {"type": "Site", "id": request.site.id}},
-        }
-    })
-    .to_string();
-    CedarRequest::from_json(&text).unwrap_or_else(|e| unreachable!("built request parses: {e}"))
-}
-
 /// One placement decision: through the component's typed `placement`
 /// interface, through its generic `authorizer`, and with native Cedar on the
 /// same Cedar request. `samples` timings per figure.
@@ -130,10 +92,6 @@ pub fn one_decision(
         .at
         .clone()
         .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
-    let mut with_inventory = sources.clone();
-    with_inventory.entities.push(inventory_entities(request));
-    let generic = equivalent_request(request, &at);
-
     let load = |side: &'static str| {
         move |failure: crate::Failure| BenchError::Load {
             side,
@@ -143,6 +101,23 @@ pub fn one_decision(
     let mut typed = Decider::new(runtime, sources)
         .map_err(load("component"))?
         .permit_what_if(true);
+    let mut what_if = request.clone();
+    what_if.at = Some(at.clone());
+    // The same question as plain Cedar: the engine's own mapping of the
+    // placement, so both sides evaluate identical requests and entities.
+    let form = typed
+        .cedar_form(&what_if)
+        .map_err(|failure| BenchError::Undecided {
+            side: "component",
+            message: failure.to_string(),
+        })?;
+    let (inventory, generic) =
+        native::placement_as_cedar(&form).map_err(|message| BenchError::Undecided {
+            side: "component",
+            message,
+        })?;
+    let mut with_inventory = sources.clone();
+    with_inventory.entities.push(inventory);
     let mut component = Decider::new(runtime, &with_inventory).map_err(load("component"))?;
     let native = NativePolicySet::load(&with_inventory).map_err(|message| BenchError::Load {
         side: "native",
@@ -163,9 +138,6 @@ pub fn one_decision(
             message: format!("{component_decision:?} vs native {native_decision:?}"),
         });
     }
-    let mut what_if = request.clone();
-    what_if.at = Some(at);
-
     let native_time = median(samples, || {
         let _ = std::hint::black_box(native.authorize(&generic));
     });
@@ -256,9 +228,16 @@ pub fn cold_start(
         }
     });
 
+    let mut what_if = request.clone();
+    what_if.at = Some(at.clone());
+    let form = Decider::preinitialised(loaded.runtime())
+        .map_err(|e| setup(e.to_string()))?
+        .permit_what_if(true)
+        .cedar_form(&what_if)
+        .map_err(|e| setup(e.to_string()))?;
+    let (inventory, generic) = native::placement_as_cedar(&form).map_err(setup)?;
     let mut with_inventory = sources.clone();
-    with_inventory.entities.push(inventory_entities(request));
-    let generic = equivalent_request(request, &at);
+    with_inventory.entities.push(inventory);
     let native_parse = median(samples, || {
         if let Ok(set) = NativePolicySet::load(&with_inventory) {
             let _ = std::hint::black_box(set.authorize(&generic));

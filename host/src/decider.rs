@@ -9,6 +9,7 @@ use crate::bindings::slicegate::policy::types as wit;
 use crate::decision::{self, Decision, Failure};
 use crate::instance::PolicyInstance;
 use crate::placement::{EvaluationTime, PlacementRequest};
+use crate::plan::{DeploymentPlan, PlanResult};
 use crate::runtime::Runtime;
 use crate::sources::PolicySources;
 
@@ -183,7 +184,11 @@ impl Decider {
     /// The evaluation time for `request`: the host's clock, or the caller's
     /// what-if time where permitted.
     fn evaluation_time(&self, request: &PlacementRequest) -> Result<EvaluationTime, Failure> {
-        match (&request.at, self.what_if_permitted) {
+        self.time_for(request.at.as_ref())
+    }
+
+    fn time_for(&self, at: Option<&String>) -> Result<EvaluationTime, Failure> {
+        match (at, self.what_if_permitted) {
             (None, _) => Ok(EvaluationTime::now()),
             (Some(at), true) => Ok(EvaluationTime::WhatIf(at.clone())),
             (Some(at), false) => Err(Failure::InvalidRequest(format!(
@@ -231,6 +236,35 @@ impl Decider {
                 (None, Ok(_)) => Decision::denied(Failure::Internal("no answer".to_string())),
             })
             .collect()
+    }
+
+    /// Checks a deployment plan: every change and every kept item, then the
+    /// plan-level rules on shares the guest computes from the plan.
+    pub fn check_plan(&mut self, plan: &DeploymentPlan) -> PlanResult {
+        let at = match self.time_for(plan.at.as_ref()) {
+            Ok(at) => at,
+            Err(failure) => return PlanResult::refused(failure),
+        };
+        let wit_plan = plan.to_wit(at.instant());
+        match self.instance().and_then(|i| i.check_plan(&wit_plan)) {
+            Ok(Ok(result)) => PlanResult::from_wit(result, at),
+            Ok(Err(error)) => PlanResult::refused(Failure::from(error)),
+            Err(failure) => PlanResult::refused(failure),
+        }
+    }
+
+    /// The Cedar request a placement becomes, as JSON (`principal`,
+    /// `action`, `resource`, `context`, and the per-request `entities`), for
+    /// cross-checking with native Cedar and explaining.
+    pub fn cedar_form(&mut self, request: &PlacementRequest) -> Result<serde_json::Value, Failure> {
+        let at = self.evaluation_time(request)?;
+        let wit_request = request.to_wit(at.instant());
+        let text = self
+            .instance()?
+            .cedar_form(&wit_request)?
+            .map_err(Failure::from)?;
+        serde_json::from_str(&text)
+            .map_err(|e| Failure::Internal(format!("the engine's Cedar form is not JSON: {e}")))
     }
 
     /// Describes the loaded policy set.

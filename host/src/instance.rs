@@ -126,6 +126,30 @@ impl PolicyInstance {
         })
     }
 
+    /// Checks a deployment plan; the budget is one decision's per item,
+    /// plus one for the plan-level rules.
+    pub fn check_plan(
+        &mut self,
+        plan: &placement::DeploymentPlan,
+    ) -> Result<Result<placement::PlanResult, wit::Error>, Failure> {
+        let fuel = self.batch_fuel(plan.installed.len() + plan.changes.len() + 1);
+        self.call(fuel, |b, store| {
+            b.slicegate_policy_placement().call_check_plan(store, plan)
+        })
+    }
+
+    /// The Cedar form of a placement (JSON).
+    pub fn cedar_form(
+        &mut self,
+        request: &placement::PlacementRequest,
+    ) -> Result<Result<String, wit::Error>, Failure> {
+        let fuel = self.limits.fuel_per_decision;
+        self.call(fuel, |b, store| {
+            b.slicegate_policy_placement()
+                .call_cedar_form(store, request)
+        })
+    }
+
     /// Describes the loaded policy set.
     pub fn info(&mut self) -> Result<metadata::PolicySetInfo, Failure> {
         let fuel = self.limits.fuel_per_decision;

@@ -23,10 +23,10 @@
 //! let mut decider = Decider::new(&runtime, &sources)?;
 //! let request = serde_json::from_str(r#"{
 //!     "operation": "place",
-//!     "equipment": {"id": "gnb-1", "vendor": "ericsson", "model": "AIR 6419",
-//!                   "function": "gNB", "domain": "ran",
-//!                   "softwareVersion": "23.Q4", "softwareSigned": true},
-//!     "slice": {"id": "embb-1", "sst": 1, "category": "consumer"},
+//!     "equipment": {"id": "gnb-1", "vendor": "ericsson", "model": "ericsson-gnb",
+//!                   "softwareVersion": "23.Q4", "softwareSigned": true,
+//!                   "sbom": true, "subsidyFunded": false},
+//!     "slice": {"id": "embb-1", "sst": 1, "category": "consumer", "usFederal": false},
 //!     "site": {"id": "lon-01", "country": "GB", "sensitive": false},
 //!     "network": "gb-example-mobile"
 //! }"#)?;
@@ -38,6 +38,7 @@
 pub mod bench;
 mod bindings;
 pub mod bundle;
+pub mod cases;
 pub mod conformance;
 mod decider;
 mod decision;
@@ -45,6 +46,7 @@ mod instance;
 mod limits;
 pub mod native;
 mod placement;
+pub mod plan;
 mod runtime;
 pub mod sol003;
 mod sources;
@@ -54,6 +56,10 @@ pub use decider::{CedarRequest, Decider, EntityRef, LoadReport};
 pub use decision::{Decision, DeterminingPolicy, Failure, PolicyError};
 pub use instance::PolicyInstance;
 pub use limits::{LimitKind, Limits};
-pub use placement::{Domain, Equipment, EvaluationTime, Operation, PlacementRequest, Site, Slice};
+pub use placement::{
+    CriticalComponentNotice, CustomerCategory, Equipment, EvaluationTime, Operation,
+    PlacementRequest, RemoteSession, Site, Slice,
+};
+pub use plan::{DeploymentPlan, PlanFile, PlanResult};
 pub use runtime::{ENGINE_COMPONENT, Runtime, RuntimeError};
 pub use sources::{PolicyIdMode, PolicySources, SourceFile, SourcesError};

@@ -11,7 +11,7 @@ use cedar_policy::{
 };
 
 use crate::decider::{CedarRequest, EntityRef};
-use crate::sources::{PolicyIdMode, PolicySources};
+use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
 
 /// A policy set parsed natively.
 pub struct NativePolicySet {
@@ -158,3 +158,25 @@ impl NativePolicySet {
 
 /// The `cedar-policy` version linked natively (and into the engine).
 pub const CEDAR_VERSION: &str = "4.14.1";
+
+/// Splits the engine's Cedar form of a placement (see
+/// `Decider::cedar_form`) into the per-request entities, as an entity file,
+/// and the generic request, so native Cedar can decide the same question.
+pub fn placement_as_cedar(form: &serde_json::Value) -> Result<(SourceFile, CedarRequest), String> {
+    let entities = form
+        .get("entities")
+        .ok_or("the Cedar form has no `entities`")?;
+    let mut request = form.clone();
+    if let Some(object) = request.as_object_mut() {
+        object.remove("entities");
+    }
+    let request: CedarRequest = serde_json::from_value(request)
+        .map_err(|e| format!("the Cedar form is not a request: {e}"))?;
+    Ok((
+        SourceFile {
+            name: "placement-inventory.json".to_string(),
+            text: entities.to_string(),
+        },
+        request,
+    ))
+}

@@ -28,46 +28,66 @@ pub enum Operation {
     Terminate,
 }
 
-/// The network domain equipment serves.
+/// The customer a slice serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Domain {
-    /// Radio access network.
-    Ran,
-    /// Fronthaul, midhaul, backhaul.
-    Transport,
-    /// 5G core.
-    Core,
-    /// Operations and maintenance.
-    Oam,
-    /// Management and orchestration.
-    Mano,
-    /// Edge computing.
-    Edge,
-    /// Security functions.
-    Security,
-    /// Interconnection.
-    Interconnect,
+pub enum CustomerCategory {
+    /// Consumer.
+    Consumer,
+    /// Enterprise.
+    Enterprise,
+    /// Critical infrastructure.
+    CriticalInfrastructure,
+    /// Public safety.
+    PublicSafety,
+    /// Government.
+    Government,
+    /// Defense.
+    Defense,
+    /// Diplomatic.
+    Diplomatic,
 }
 
-/// The equipment or network function a request is about.
+/// A BSI Act critical-component notification (German networks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CriticalComponentNotice {
+    /// When the operator notified the Interior Ministry (RFC 3339).
+    pub filed: String,
+    /// Whether the ministry prohibited the use.
+    pub prohibited: bool,
+}
+
+/// The equipment or network function a request is about. Its function and
+/// domain come from the model in the bundle's catalog; its vendor's
+/// ownership and designations from the bundle's registry.
+///
+/// Omitted `softwareSigned` and `sbom` read as `false`, which can only deny.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Equipment {
     /// The orchestrator's id for the item.
     pub id: String,
-    /// The vendor's id in the bundle's registry.
+    /// The maker's id in the bundle's vendor registry.
     pub vendor: String,
-    /// The product model.
+    /// The model's id in the bundle's product catalog.
     pub model: String,
-    /// The network function type (`UPF`, `gNB`, ...).
-    pub function: String,
-    /// The domain.
-    pub domain: Domain,
     /// The software version.
     pub software_version: String,
     /// Whether the software package is signed and checked.
+    #[serde(default)]
     pub software_signed: bool,
+    /// Whether an SBOM with the NTIA minimum elements was supplied.
+    #[serde(default)]
+    pub sbom: bool,
+    /// Vendor ids of components inside (chipsets, radio modules).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<String>,
+    /// Bought or maintained with a federal subsidy (US).
+    pub subsidy_funded: bool,
+    /// The critical-component notification, if one was filed (DE).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub critical_component_notice: Option<CriticalComponentNotice>,
 }
 
 /// The slice served.
@@ -81,8 +101,10 @@ pub struct Slice {
     /// Slice differentiator (24 bits).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sd: Option<u32>,
-    /// Customer category (consumer, enterprise, ..., diplomatic).
-    pub category: String,
+    /// Customer category.
+    pub category: CustomerCategory,
+    /// Serves a US federal customer.
+    pub us_federal: bool,
 }
 
 /// The site.
@@ -95,6 +117,22 @@ pub struct Site {
     pub country: String,
     /// Significant to national security.
     pub sensitive: bool,
+    /// The cloud provider hosting the site (a vendor id), if hosted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+}
+
+/// A remote-management session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RemoteSession {
+    /// ISO 3166-1 alpha-2 code of the country the session comes from.
+    pub from_country: String,
+    /// The managed-service provider (a vendor id).
+    pub provider: String,
+    /// Whether the national authority approved the session.
+    #[serde(default)]
+    pub authority_approved: bool,
 }
 
 /// One placement question.
@@ -111,6 +149,12 @@ pub struct PlacementRequest {
     pub site: Site,
     /// The network's id in the bundle's registry.
     pub network: String,
+    /// The peer network (required for `interconnect`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The remote session (required for `remote-manage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteSession>,
     /// A what-if evaluation time (RFC 3339). Honoured only where the
     /// embedder permits what-if evaluation; otherwise the host's clock is used
     /// and a supplied time is refused.
@@ -144,49 +188,122 @@ impl EvaluationTime {
     }
 }
 
+impl Operation {
+    pub(crate) fn to_wit(self) -> wit::Operation {
+        match self {
+            Operation::Place => wit::Operation::Place,
+            Operation::Scale => wit::Operation::Scale,
+            Operation::Upgrade => wit::Operation::Upgrade,
+            Operation::Heal => wit::Operation::Heal,
+            Operation::Operate => wit::Operation::Operate,
+            Operation::RemoteManage => wit::Operation::RemoteManage,
+            Operation::Interconnect => wit::Operation::Interconnect,
+            Operation::Terminate => wit::Operation::Terminate,
+        }
+    }
+
+    pub(crate) fn from_wit(op: wit::Operation) -> Self {
+        match op {
+            wit::Operation::Place => Operation::Place,
+            wit::Operation::Scale => Operation::Scale,
+            wit::Operation::Upgrade => Operation::Upgrade,
+            wit::Operation::Heal => Operation::Heal,
+            wit::Operation::Operate => Operation::Operate,
+            wit::Operation::RemoteManage => Operation::RemoteManage,
+            wit::Operation::Interconnect => Operation::Interconnect,
+            wit::Operation::Terminate => Operation::Terminate,
+        }
+    }
+
+    /// The operation's name (`remote-manage`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Operation::Place => "place",
+            Operation::Scale => "scale",
+            Operation::Upgrade => "upgrade",
+            Operation::Heal => "heal",
+            Operation::Operate => "operate",
+            Operation::RemoteManage => "remote-manage",
+            Operation::Interconnect => "interconnect",
+            Operation::Terminate => "terminate",
+        }
+    }
+}
+
+impl Equipment {
+    pub(crate) fn to_wit(&self) -> wit::Equipment {
+        wit::Equipment {
+            id: self.id.clone(),
+            vendor: self.vendor.clone(),
+            model: self.model.clone(),
+            software_version: self.software_version.clone(),
+            software_signed: self.software_signed,
+            sbom: self.sbom,
+            components: self.components.clone(),
+            subsidy_funded: self.subsidy_funded,
+            critical_component_notice: self.critical_component_notice.as_ref().map(|n| {
+                wit::CriticalComponentNotice {
+                    filed: n.filed.clone(),
+                    prohibited: n.prohibited,
+                }
+            }),
+        }
+    }
+}
+
+impl Slice {
+    pub(crate) fn to_wit(&self) -> wit::Slice {
+        wit::Slice {
+            id: self.id.clone(),
+            sst: self.sst,
+            sd: self.sd,
+            category: match self.category {
+                CustomerCategory::Consumer => wit::CustomerCategory::Consumer,
+                CustomerCategory::Enterprise => wit::CustomerCategory::Enterprise,
+                CustomerCategory::CriticalInfrastructure => {
+                    wit::CustomerCategory::CriticalInfrastructure
+                }
+                CustomerCategory::PublicSafety => wit::CustomerCategory::PublicSafety,
+                CustomerCategory::Government => wit::CustomerCategory::Government,
+                CustomerCategory::Defense => wit::CustomerCategory::Defense,
+                CustomerCategory::Diplomatic => wit::CustomerCategory::Diplomatic,
+            },
+            us_federal: self.us_federal,
+        }
+    }
+}
+
+impl Site {
+    pub(crate) fn to_wit(&self) -> wit::Site {
+        wit::Site {
+            id: self.id.clone(),
+            country: self.country.clone(),
+            sensitive: self.sensitive,
+            host: self.host.clone(),
+        }
+    }
+}
+
+impl RemoteSession {
+    pub(crate) fn to_wit(&self) -> wit::RemoteSession {
+        wit::RemoteSession {
+            from_country: self.from_country.clone(),
+            provider: self.provider.clone(),
+            authority_approved: self.authority_approved,
+        }
+    }
+}
+
 impl PlacementRequest {
     pub(crate) fn to_wit(&self, at: &str) -> wit::PlacementRequest {
         wit::PlacementRequest {
-            operation: match self.operation {
-                Operation::Place => wit::Operation::Place,
-                Operation::Scale => wit::Operation::Scale,
-                Operation::Upgrade => wit::Operation::Upgrade,
-                Operation::Heal => wit::Operation::Heal,
-                Operation::Operate => wit::Operation::Operate,
-                Operation::RemoteManage => wit::Operation::RemoteManage,
-                Operation::Interconnect => wit::Operation::Interconnect,
-                Operation::Terminate => wit::Operation::Terminate,
-            },
-            equipment: wit::Equipment {
-                id: self.equipment.id.clone(),
-                vendor: self.equipment.vendor.clone(),
-                model: self.equipment.model.clone(),
-                function: self.equipment.function.clone(),
-                domain: match self.equipment.domain {
-                    Domain::Ran => wit::Domain::Ran,
-                    Domain::Transport => wit::Domain::Transport,
-                    Domain::Core => wit::Domain::Core,
-                    Domain::Oam => wit::Domain::Oam,
-                    Domain::Mano => wit::Domain::Mano,
-                    Domain::Edge => wit::Domain::Edge,
-                    Domain::Security => wit::Domain::Security,
-                    Domain::Interconnect => wit::Domain::Interconnect,
-                },
-                software_version: self.equipment.software_version.clone(),
-                software_signed: self.equipment.software_signed,
-            },
-            slice: wit::Slice {
-                id: self.slice.id.clone(),
-                sst: self.slice.sst,
-                sd: self.slice.sd,
-                category: self.slice.category.clone(),
-            },
-            site: wit::Site {
-                id: self.site.id.clone(),
-                country: self.site.country.clone(),
-                sensitive: self.site.sensitive,
-            },
+            operation: self.operation.to_wit(),
+            equipment: self.equipment.to_wit(),
+            slice: self.slice.to_wit(),
+            site: self.site.to_wit(),
             network: self.network.clone(),
+            peer: self.peer.clone(),
+            remote: self.remote.as_ref().map(RemoteSession::to_wit),
             at: at.to_string(),
         }
     }

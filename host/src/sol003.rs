@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decider::Decider;
 use crate::decision::Decision;
-use crate::placement::{Domain, Equipment, Operation, PlacementRequest, Site, Slice};
+use crate::placement::{Equipment, Operation, PlacementRequest, RemoteSession, Site, Slice};
 
 /// A resource the grant asks to add (SOL003 `ResourceDefinition`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,22 +72,39 @@ pub struct GrantContext {
     pub vnf_software_version: String,
     /// Whether the package's signature was checked (SOL004).
     pub package_signed: bool,
-    /// The network function type the VNF implements (`UPF`, `AMF`, ...).
-    pub function: String,
-    /// The domain it serves.
-    pub domain: Domain,
+    /// Whether the package came with an SBOM (NTIA minimum elements).
+    #[serde(default)]
+    pub package_sbom: bool,
+    /// Vendor ids of components the package declares (chipsets, modules).
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// Bought or maintained with a federal subsidy (US).
+    pub subsidy_funded: bool,
     /// The network's id in the bundle's registry.
     pub network: String,
     /// Where it runs.
     pub site: Site,
     /// The slice it serves.
     pub slice: Slice,
+    /// The peer network, for `CHANGE_EXT_CONN` (interconnect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// The remote session, if the operation is run remotely.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<RemoteSession>,
 }
 
-/// Maps `vnfProvider` strings to vendor ids in the bundle's registry.
-/// Providers are matched exactly; an unmapped provider is rejected.
+/// Maps the package's `vnfProvider` to a vendor id and its
+/// `vnfProductName` to a model id in the bundle's catalog. Names are matched
+/// exactly; an unmapped provider or product is rejected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderMap(pub BTreeMap<String, String>);
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PackageMap {
+    /// `vnfProvider` → vendor id.
+    pub providers: BTreeMap<String, String>,
+    /// `vnfProductName` → model id.
+    pub products: BTreeMap<String, String>,
+}
 
 /// The answer to a Grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,7 +152,7 @@ pub fn operation(sol003: &str) -> Option<Operation> {
 pub fn placements(
     request: &GrantRequest,
     context: &GrantContext,
-    providers: &ProviderMap,
+    packages: &PackageMap,
 ) -> Result<Vec<PlacementRequest>, String> {
     let operation = operation(&request.operation).ok_or_else(|| {
         format!(
@@ -143,20 +160,34 @@ pub fn placements(
             request.operation
         )
     })?;
-    let vendor = providers.0.get(&context.vnf_provider).ok_or_else(|| {
-        format!(
-            "vnfProvider `{}` maps to no vendor in the registry",
-            context.vnf_provider
-        )
-    })?;
+    let vendor = packages
+        .providers
+        .get(&context.vnf_provider)
+        .ok_or_else(|| {
+            format!(
+                "vnfProvider `{}` maps to no vendor in the registry",
+                context.vnf_provider
+            )
+        })?;
+    let model = packages
+        .products
+        .get(&context.vnf_product_name)
+        .ok_or_else(|| {
+            format!(
+                "vnfProductName `{}` maps to no model in the catalog",
+                context.vnf_product_name
+            )
+        })?;
     let equipment = |id: String| Equipment {
         id,
         vendor: vendor.clone(),
-        model: context.vnf_product_name.clone(),
-        function: context.function.clone(),
-        domain: context.domain,
+        model: model.clone(),
         software_version: context.vnf_software_version.clone(),
         software_signed: context.package_signed,
+        sbom: context.package_sbom,
+        components: context.components.clone(),
+        subsidy_funded: context.subsidy_funded,
+        critical_component_notice: None,
     };
     let placement = |id: String| PlacementRequest {
         operation,
@@ -164,6 +195,8 @@ pub fn placements(
         slice: context.slice.clone(),
         site: context.site.clone(),
         network: context.network.clone(),
+        peer: context.peer.clone(),
+        remote: context.remote.clone(),
         at: None,
     };
     let compute: Vec<&ResourceDefinition> = request
@@ -185,7 +218,7 @@ pub fn decide(
     decider: &mut Decider,
     request: &GrantRequest,
     context: &GrantContext,
-    providers: &ProviderMap,
+    packages: &PackageMap,
 ) -> GrantOutcome {
     let rejected = |reasons: Vec<String>, decisions: Vec<Decision>| GrantOutcome::Rejected {
         vnf_instance_id: request.vnf_instance_id.clone(),
@@ -193,7 +226,7 @@ pub fn decide(
         reasons,
         decisions,
     };
-    let placements = match placements(request, context, providers) {
+    let placements = match placements(request, context, packages) {
         Ok(placements) => placements,
         Err(reason) => return rejected(vec![reason], Vec::new()),
     };

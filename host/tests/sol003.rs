@@ -1,10 +1,10 @@
-//! The SOL003 Grant adapter on the starter policies, through the component.
+//! The SOL003 Grant adapter on the default library, through the component.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
-use slicegate::sol003::{self, GrantContext, GrantOutcome, GrantRequest, ProviderMap};
-use slicegate::{Decider, Domain, Limits, PolicySources, Runtime, Site, Slice};
+use slicegate::sol003::{self, GrantContext, GrantOutcome, GrantRequest, PackageMap};
+use slicegate::{CustomerCategory, Decider, Limits, PolicySources, Runtime, Site, Slice};
 
 fn decider() -> Decider {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
@@ -15,16 +15,25 @@ fn decider() -> Decider {
     Decider::new(runtime, &sources).unwrap()
 }
 
-fn providers() -> ProviderMap {
-    ProviderMap(
-        [
+fn providers() -> PackageMap {
+    let map = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    PackageMap {
+        providers: map(&[
             ("Ericsson AB", "ericsson"),
             ("Huawei Technologies Co., Ltd.", "huawei"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
-    )
+            ("Nokia Solutions and Networks", "nokia"),
+        ]),
+        products: map(&[
+            ("Ericsson Packet Core Gateway UPF", "ericsson-upf"),
+            ("UDG", "huawei-upf-x"),
+            ("AirScale", "nokia-airscale"),
+        ]),
+    }
 }
 
 fn grant(operation: &str) -> GrantRequest {
@@ -44,26 +53,31 @@ fn grant(operation: &str) -> GrantRequest {
     .expect("a SOL003 grant request parses")
 }
 
-fn context(provider: &str, domain: Domain) -> GrantContext {
+fn context(provider: &str, product: &str) -> GrantContext {
     GrantContext {
         vnf_provider: provider.to_string(),
-        vnf_product_name: "Core UPF".to_string(),
+        vnf_product_name: product.to_string(),
         vnf_software_version: "3.1".to_string(),
         package_signed: true,
-        function: "UPF".to_string(),
-        domain,
+        package_sbom: true,
+        components: Vec::new(),
+        subsidy_funded: false,
         network: "gb-example-mobile".to_string(),
         site: Site {
             id: "lon-1".into(),
             country: "GB".into(),
             sensitive: false,
+            host: None,
         },
         slice: Slice {
             id: "embb".into(),
             sst: 1,
             sd: None,
-            category: "consumer".into(),
+            category: CustomerCategory::Consumer,
+            us_federal: false,
         },
+        peer: None,
+        remote: None,
     }
 }
 
@@ -72,7 +86,7 @@ fn a_trusted_vendor_is_granted_one_decision_per_compute_resource() {
     let outcome = sol003::decide(
         &mut decider(),
         &grant("INSTANTIATE"),
-        &context("Ericsson AB", Domain::Core),
+        &context("Ericsson AB", "Ericsson Packet Core Gateway UPF"),
         &providers(),
     );
     match outcome {
@@ -94,7 +108,7 @@ fn a_huawei_upf_in_a_uk_core_is_rejected_with_the_policy_reason() {
     let outcome = sol003::decide(
         &mut decider(),
         &grant("INSTANTIATE"),
-        &context("Huawei Technologies Co., Ltd.", Domain::Core),
+        &context("Huawei Technologies Co., Ltd.", "UDG"),
         &providers(),
     );
     match outcome {
@@ -118,7 +132,7 @@ fn terminate_is_granted_even_for_a_designated_vendor() {
     let outcome = sol003::decide(
         &mut decider(),
         &grant("TERMINATE"),
-        &context("Huawei Technologies Co., Ltd.", Domain::Core),
+        &context("Huawei Technologies Co., Ltd.", "UDG"),
         &providers(),
     );
     assert!(
@@ -132,7 +146,7 @@ fn what_cannot_be_mapped_is_rejected_not_granted() {
     let unknown_operation = sol003::decide(
         &mut decider(),
         &grant("CREATE_SNAPSHOT"),
-        &context("Ericsson AB", Domain::Ran),
+        &context("Nokia Solutions and Networks", "AirScale"),
         &providers(),
     );
     assert!(
@@ -142,7 +156,7 @@ fn what_cannot_be_mapped_is_rejected_not_granted() {
     let unknown_provider = sol003::decide(
         &mut decider(),
         &grant("INSTANTIATE"),
-        &context("Acme Telecom", Domain::Ran),
+        &context("Acme Telecom", "AirScale"),
         &providers(),
     );
     assert!(
@@ -159,8 +173,12 @@ fn what_cannot_be_mapped_is_rejected_not_granted() {
 fn an_operation_without_compute_is_one_placement_for_the_instance() {
     let mut heal = grant("HEAL");
     heal.add_resources.clear();
-    let placements =
-        sol003::placements(&heal, &context("Ericsson AB", Domain::Ran), &providers()).unwrap();
+    let placements = sol003::placements(
+        &heal,
+        &context("Nokia Solutions and Networks", "AirScale"),
+        &providers(),
+    )
+    .unwrap();
     assert_eq!(placements.len(), 1);
     assert_eq!(placements[0].equipment.id, "vnf-7");
     assert_eq!(placements[0].operation, slicegate::Operation::Heal);

@@ -36,6 +36,10 @@ pub struct Args {
     /// SOURCE_DATE_EPOCH when set, else now; fix it for reproducible builds.
     #[arg(long)]
     created_at: Option<String>,
+    /// Refuse to build when the check finds warnings (validator warnings,
+    /// policies missing @pack, @reason or @source).
+    #[arg(long)]
+    deny_warnings: bool,
 }
 
 /// SOURCE_DATE_EPOCH as RFC 3339, else now.
@@ -83,6 +87,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sources.policies.len(),
         sources.packs().join(", ")
     );
+    // Warnings first (the build's own check stops only on errors).
+    let mut warnings = 0;
+    if let Ok(checked) = bundle::check(&sources) {
+        for warning in &checked.warnings {
+            eprintln!("warning: {warning}\n");
+        }
+        warnings = checked.warnings.len();
+    }
+    if warnings > 0 && args.deny_warnings {
+        eprintln!("{warnings} warning(s) and --deny-warnings; no bundle written");
+        return Ok(ExitCode::from(1));
+    }
     let bytes = match bundle::build(&sources, &options) {
         Ok(bytes) => bytes,
         Err(BuildError::Check(problems)) => {
@@ -98,7 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("writing {}", args.output.display()))?;
     let inspection = bundle::inspect(&bytes, None)?;
     println!(
-        "wrote {} ({} bytes, {} policies, content sha256 {}); unsigned: sign it with `slicegate sign`",
+        "wrote {} ({} bytes, {} policies, {warnings} warning(s), content sha256 {}); unsigned: sign it with `slicegate sign`",
         args.output.display(),
         bytes.len(),
         inspection.manifest.policy_count,

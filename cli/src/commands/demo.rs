@@ -1,5 +1,6 @@
-//! `slicegate demo`: realistic placements against the starter policies,
-//! through the path operators use: build → sign → verify → decide.
+//! `slicegate demo`: the example network's deployment plans and a few single
+//! placements against the default 5G library, through the path operators
+//! use: build → sign → verify → load → check.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,7 +11,8 @@ use serde::Deserialize;
 use slicegate::bundle::{
     self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
 };
-use slicegate::{PlacementRequest, PolicySources};
+use slicegate::plan::PlanFile;
+use slicegate::{PlacementRequest, PlanResult, PolicySources};
 
 use crate::output;
 
@@ -24,6 +26,10 @@ pub struct Args {
     /// `<policies>/examples/demo-placements.json`.
     #[arg(long)]
     placements: Option<PathBuf>,
+    /// The deployment plans to check (plan files). Defaults to every file
+    /// in `<policies>/examples/plans/`.
+    #[arg(long = "plan")]
+    plans: Vec<PathBuf>,
     /// Print the decisions as JSON.
     #[arg(long)]
     json: bool,
@@ -56,6 +62,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading {}", placements_path.display()))?;
     let placements: Vec<DemoPlacement> = serde_json::from_str(&text)
         .with_context(|| format!("parsing {}", placements_path.display()))?;
+    let plan_paths = if args.plans.is_empty() {
+        plan_files(&policies.join("examples/plans"))?
+    } else {
+        args.plans.clone()
+    };
+    let mut plans = Vec::new();
+    for path in &plan_paths {
+        let file = PlanFile::read(path)?;
+        let plan = file.resolve(&path.display().to_string())?;
+        plans.push((file, plan));
+    }
 
     // 1. Build: check natively, pre-initialise the engine with the policies.
     let options = BuildOptions {
@@ -86,8 +103,19 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .permit_what_if(true);
     let requests: Vec<PlacementRequest> = placements.iter().map(|p| p.request.clone()).collect();
     let decisions = decider.decide_batch(&requests);
+    let plan_results: Vec<PlanResult> = plans
+        .iter()
+        .map(|(_, plan)| decider.check_plan(plan))
+        .collect();
 
     if args.json {
+        let plans: Vec<_> = plans
+            .iter()
+            .zip(&plan_results)
+            .map(|((file, _), result)| {
+                serde_json::json!({"name": file.name, "network": file.network, "result": result})
+            })
+            .collect();
         let rows: Vec<_> = placements
             .iter()
             .zip(&decisions)
@@ -95,7 +123,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 |(p, d)| serde_json::json!({"label": p.label, "request": p.request, "decision": d}),
             )
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        let out = serde_json::json!({"plans": plans, "placements": rows});
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -113,6 +142,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    for ((file, _), result) in plans.iter().zip(&plan_results) {
+        println!();
+        println!("== plan: {} ({}) ==", file.name, file.network);
+        if !file.description.is_empty() {
+            println!("{}", file.description);
+        }
+        print!("{}", output::plan_report(result));
+    }
+    println!();
+    println!("== single placements ==");
     let mut table = Table::new();
     table
         .set_content_arrangement(ContentArrangement::Dynamic)
@@ -121,13 +160,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     for (index, (placement, decision)) in placements.iter().zip(&decisions).enumerate() {
         let r = &placement.request;
         let request = format!(
-            "{} {} {} ({})\nnetwork {} at {}",
-            serde_json::to_value(r.operation)?.as_str().unwrap_or("?"),
+            "{} {} {}\nnetwork {} at {}",
+            r.operation.name(),
             r.equipment.vendor,
-            r.equipment.function,
-            serde_json::to_value(r.equipment.domain)?
-                .as_str()
-                .unwrap_or("?"),
+            r.equipment.model,
             r.network,
             r.at.as_deref().unwrap_or("now"),
         );
@@ -144,4 +180,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "(evaluation times are what-if times from the demo file; a deployed host uses its own clock)"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The plan files in `dir`, sorted by name.
+fn plan_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
 }

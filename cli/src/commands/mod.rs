@@ -3,6 +3,7 @@
 pub mod authorize;
 pub mod bench;
 pub mod build;
+pub mod check_plan;
 pub mod conformance;
 pub mod demo;
 pub mod keys;

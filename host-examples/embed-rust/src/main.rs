@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use slicegate::{
-    Decider, Domain, Equipment, Limits, Operation, PlacementRequest, PolicySources, Runtime, Site,
-    Slice,
+    CustomerCategory, Decider, Equipment, Limits, Operation, PlacementRequest, PolicySources,
+    Runtime, Site, Slice,
 };
 
 fn main() -> anyhow::Result<()> {
@@ -24,31 +24,39 @@ fn main() -> anyhow::Result<()> {
     let sources = PolicySources::from_dir(&policies)?;
     let mut decider = Decider::new(&runtime, &sources)?;
 
-    // 3. Ask the question the orchestrator has: may this UPF be placed? No
-    //    evaluation time is given, so the host's clock decides.
+    // 3. Ask the question the orchestrator has: may this UPF be placed? The
+    //    model id is looked up in the bundle's catalog (its function and
+    //    domain come from there), the vendor in its registry (ownership and
+    //    designations). No evaluation time is given: the host's clock decides.
     let request = PlacementRequest {
         operation: Operation::Place,
         equipment: Equipment {
             id: "upf-lon-2".into(),
             vendor: "huawei".into(),
-            model: "UDG".into(),
-            function: "UPF".into(),
-            domain: Domain::Core,
+            model: "huawei-upf-x".into(),
             software_version: "V100R021".into(),
             software_signed: true,
+            sbom: true,
+            components: Vec::new(),
+            subsidy_funded: false,
+            critical_component_notice: None,
         },
         slice: Slice {
             id: "embb-consumer".into(),
             sst: 1,
             sd: None,
-            category: "consumer".into(),
+            category: CustomerCategory::Consumer,
+            us_federal: false,
         },
         site: Site {
             id: "gb-lon-core-1".into(),
             country: "GB".into(),
             sensitive: false,
+            host: None,
         },
         network: "gb-example-mobile".into(),
+        peer: None,
+        remote: None,
         at: None,
     };
     let decision = decider.decide(&request);

@@ -15,6 +15,10 @@ use crate::sources::PolicySources;
 pub struct CheckedPolicies {
     /// One summary per policy, in source order.
     pub policies: Vec<PolicySummary>,
+    /// What does not stop a build but should be fixed: Cedar's validator
+    /// and schema warnings, and policies missing `@pack`, `@reason` or
+    /// `@source`.
+    pub warnings: Vec<Problem>,
 }
 
 /// One located problem.
@@ -120,9 +124,15 @@ impl Diagnostic for Located<'_> {
 /// reported, each located in its file.
 pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
     let mut problems = Vec::new();
+    let mut warnings = Vec::new();
     let schema = match &sources.schema {
         Some(file) => match Schema::from_cedarschema_str(&file.text) {
-            Ok((schema, _warnings)) => Some(schema),
+            Ok((schema, schema_warnings)) => {
+                for warning in schema_warnings {
+                    warnings.push(problem(&warning, &file.name, &file.text));
+                }
+                Some(schema)
+            }
             Err(e) => {
                 problems.push(problem(&e, &file.name, &file.text));
                 None
@@ -183,6 +193,26 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
                 continue;
             }
             let annotation = |key: &str| policy.annotation(key).map(str::to_string);
+            let missing: Vec<&str> = ["pack", "reason", "source"]
+                .into_iter()
+                .filter(|key| policy.annotation(key).is_none_or(str::is_empty))
+                .collect();
+            if !missing.is_empty() {
+                let (line, column) = at(offset);
+                warnings.push(Problem {
+                    file: file.name.clone(),
+                    line,
+                    column,
+                    rendered: format!(
+                        "policy {id} has no {}; decisions it determines cannot say why",
+                        missing
+                            .iter()
+                            .map(|k| format!("@{k}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
             summaries.push(PolicySummary {
                 id: id.clone(),
                 effect: match policy.effect() {
@@ -203,6 +233,20 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
 
     if let Some(schema) = &schema {
         let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+        for warning in result.validation_warnings() {
+            let file = file_of
+                .get(&warning.policy_id().to_string())
+                .map(|&i| &sources.policies[i]);
+            match file {
+                Some(file) => warnings.push(problem(warning, &file.name, &file.text)),
+                None => warnings.push(Problem {
+                    file: "(policies)".to_string(),
+                    line: None,
+                    column: None,
+                    rendered: crate::native::describe(warning),
+                }),
+            }
+        }
         for error in result.validation_errors() {
             let file = file_of
                 .get(&error.policy_id().to_string())
@@ -264,6 +308,7 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
     if problems.is_empty() {
         Ok(CheckedPolicies {
             policies: summaries,
+            warnings,
         })
     } else {
         problems.dedup();

@@ -1,0 +1,267 @@
+//! Deployment plans: the installed equipment plus the changes, decided item
+//! by item, then the plan-level rules on aggregates computed here from the
+//! plan — shares of the access network in basis points, rounded up so that a
+//! share a fraction over a cap is over it. No share is taken from the caller.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use cedar_policy::RestrictedExpression;
+
+use crate::exports::slicegate::policy::placement::{
+    DeploymentPlan, ItemDecision, Operation, PlacementRequest, PlanItem, PlanResult, Share,
+    ShareMetric,
+};
+use crate::load::LoadedPolicySet;
+use crate::placement::{self, CedarPlacement, evaluation_time, string, types, uid};
+use crate::registry::LISTS;
+use crate::slicegate::policy::types::Error;
+
+/// `part / total` in basis points, rounded up; 0 when there is no total.
+pub fn basis_points(part: u64, total: u64) -> u32 {
+    if total == 0 {
+        return 0;
+    }
+    let bp = (u128::from(part) * 10_000).div_ceil(u128::from(total));
+    u32::try_from(bp).unwrap_or(u32::MAX)
+}
+
+fn invalid(what: String) -> Error {
+    Error::InvalidRequest(format!("deployment plan: {what}"))
+}
+
+/// Checks `plan`.
+pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult, Error> {
+    let (schema, registry) = placement::parts(set)?;
+    let at = evaluation_time(&plan.at)?;
+    if !registry.networks.contains_key(&plan.network) {
+        return Err(Error::UnknownEntity(format!(
+            "network `{}` is not in the bundle's network registry",
+            plan.network
+        )));
+    }
+
+    // The inventory after the plan, in a stable order.
+    let mut inventory: Vec<Option<PlanItem>> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for item in &plan.installed {
+        if index.contains_key(&item.equipment.id) {
+            return Err(invalid(format!(
+                "equipment `{}` is installed twice",
+                item.equipment.id
+            )));
+        }
+        index.insert(item.equipment.id.clone(), inventory.len());
+        inventory.push(Some(item.clone()));
+    }
+
+    let request =
+        |operation: Operation, item: &PlanItem, peer: Option<String>, remote| PlacementRequest {
+            operation,
+            equipment: item.equipment.clone(),
+            slice: item.slice.clone(),
+            site: item.site.clone(),
+            network: plan.network.clone(),
+            peer,
+            remote,
+            at: plan.at.clone(),
+        };
+
+    let mut items = Vec::new();
+    let mut changed: HashSet<String> = HashSet::new();
+    for change in &plan.changes {
+        let id = &change.item.equipment.id;
+        let existing = index.get(id).copied().filter(|&i| inventory[i].is_some());
+        match (change.operation, existing) {
+            (Operation::Place, Some(_)) => {
+                return Err(invalid(format!(
+                    "`place` of equipment `{id}`, which is already installed (use scale or upgrade)"
+                )));
+            }
+            (Operation::Place | Operation::Scale, None) => {
+                index.insert(id.clone(), inventory.len());
+                inventory.push(Some(change.item.clone()));
+            }
+            (Operation::Scale, Some(i)) => {
+                let weight = inventory[i]
+                    .as_ref()
+                    .map_or(0, |installed| installed.weight)
+                    .saturating_add(change.item.weight);
+                inventory[i] = Some(PlanItem {
+                    weight,
+                    ..change.item.clone()
+                });
+            }
+            (Operation::Terminate, Some(i)) => inventory[i] = None,
+            (_, Some(i)) => inventory[i] = Some(change.item.clone()),
+            (operation, None) => {
+                return Err(invalid(format!(
+                    "`{}` of equipment `{id}`, which is not installed",
+                    placement::operation_name(operation)
+                )));
+            }
+        }
+        changed.insert(id.clone());
+        let decision = placement::decide(
+            set,
+            &request(
+                change.operation,
+                &change.item,
+                change.peer.clone(),
+                change.remote.clone(),
+            ),
+        );
+        items.push(ItemDecision {
+            equipment_id: id.clone(),
+            operation: change.operation,
+            decision,
+        });
+    }
+    for item in &plan.installed {
+        if changed.contains(&item.equipment.id) {
+            continue;
+        }
+        let decision = placement::decide(set, &request(Operation::Operate, item, None, None));
+        items.push(ItemDecision {
+            equipment_id: item.equipment.id.clone(),
+            operation: Operation::Operate,
+            decision,
+        });
+    }
+
+    // Shares of the access network after the plan.
+    let mut access_weight: u64 = 0;
+    let mut listed_weight = [0u64; LISTS.len()];
+    let mut vendor_weight: BTreeMap<String, u64> = BTreeMap::new();
+    for item in inventory.iter().flatten() {
+        if item.weight == 0 {
+            continue;
+        }
+        if let Some(scope) = &plan.slice
+            && &item.slice.id != scope
+        {
+            continue;
+        }
+        // An item the registry cannot place is denied above; it cannot be
+        // counted here, and the plan is not allowed anyway.
+        let Some(model) = registry.models.get(&item.equipment.model) else {
+            continue;
+        };
+        if model.domain != "ran" {
+            continue;
+        }
+        let Some(maker) = registry.vendors.get(&item.equipment.vendor) else {
+            continue;
+        };
+        let weight = u64::from(item.weight);
+        access_weight += weight;
+        *vendor_weight.entry(maker.owner.clone()).or_default() += weight;
+        for (slot, listing) in listed_weight.iter_mut().zip(maker.listed.0.iter()) {
+            if listing
+                .as_ref()
+                .is_some_and(|l| l.since.millis <= at.millis)
+            {
+                *slot += weight;
+            }
+        }
+    }
+    let listed_shares: Vec<Share> = LISTS
+        .iter()
+        .zip(listed_weight)
+        .map(|((name, _), weight)| Share {
+            name: (*name).to_string(),
+            basis_points: basis_points(weight, access_weight),
+        })
+        .collect();
+    let mut vendor_shares: Vec<Share> = vendor_weight
+        .iter()
+        .map(|(vendor, weight)| Share {
+            name: vendor.clone(),
+            basis_points: basis_points(*weight, access_weight),
+        })
+        .collect();
+    vendor_shares.sort_by(|a, b| b.basis_points.cmp(&a.basis_points));
+
+    let plan_decision = placement::evaluate(
+        set,
+        schema,
+        plan_request(
+            plan,
+            &at.cedar,
+            access_weight,
+            &listed_shares,
+            &vendor_shares,
+        )?,
+    )?;
+    let allowed = plan_decision.allowed
+        && items
+            .iter()
+            .all(|item| matches!(&item.decision, Ok(d) if d.allowed));
+    Ok(PlanResult {
+        allowed,
+        items,
+        plan: plan_decision,
+        access_weight,
+        listed_shares,
+        vendor_shares,
+    })
+}
+
+fn metric_name(metric: ShareMetric) -> &'static str {
+    match metric {
+        ShareMetric::Sites => "sites",
+        ShareMetric::Cells => "cells",
+        ShareMetric::Traffic => "traffic",
+    }
+}
+
+fn long(value: u64) -> RestrictedExpression {
+    RestrictedExpression::new_long(i64::try_from(value).unwrap_or(i64::MAX))
+}
+
+/// The `adopt` request: the plan's aggregates as a `Plan` entity.
+fn plan_request(
+    plan: &DeploymentPlan,
+    at: &str,
+    access_weight: u64,
+    listed: &[Share],
+    vendors: &[Share],
+) -> Result<CedarPlacement, Error> {
+    let types = types()?;
+    let internal = |e: &dyn std::error::Error| Error::Internal(crate::describe(e));
+    let shares = RestrictedExpression::new_record(
+        LISTS
+            .iter()
+            .zip(listed)
+            .map(|((_, key), share)| ((*key).to_string(), long(share.basis_points.into()))),
+    )
+    .map_err(|e| internal(&e))?;
+    let mut attrs: HashMap<String, RestrictedExpression> = HashMap::from([
+        (
+            "network".to_string(),
+            RestrictedExpression::new_entity_uid(uid(&types.network, &plan.network)),
+        ),
+        ("metric".to_string(), string(metric_name(plan.metric))),
+        ("accessWeight".to_string(), long(access_weight)),
+        ("listedShareBp".to_string(), shares),
+        (
+            "largestVendorShareBp".to_string(),
+            long(vendors.first().map_or(0, |s| s.basis_points.into())),
+        ),
+    ]);
+    if let Some(largest) = vendors.first() {
+        attrs.insert(
+            "largestVendor".to_string(),
+            RestrictedExpression::new_entity_uid(uid(&types.vendor, &largest.name)),
+        );
+    }
+    let principal = uid(&types.plan, "plan");
+    let entity = cedar_policy::Entity::new(principal.clone(), attrs, HashSet::new())
+        .map_err(|e| internal(&e))?;
+    Ok(CedarPlacement {
+        principal,
+        action: uid(&types.action, "adopt"),
+        resource: uid(&types.network, &plan.network),
+        context: vec![("at".to_string(), RestrictedExpression::new_datetime(at))],
+        entities: vec![entity],
+    })
+}

@@ -1,0 +1,607 @@
+//! Policy test cases: placement requests and deployment plans with the
+//! decision they must get, run through the compiled component and, for
+//! placements, cross-checked with native `cedar-policy` on the engine's own
+//! Cedar form of the request.
+//!
+//! A case file (`*.tests.json`, next to the policies) holds named
+//! `fixtures` and `cases`. A case starts from a fixture (`given`) and changes
+//! it with a JSON merge patch (`with`, RFC 7386: objects merge, anything else
+//! replaces, `null` removes); the result must parse as a placement request
+//! (or, with `"kind": "plan"`, a plan file) with no unknown field. Fixtures
+//! are shared by every file of a run.
+//!
+//! ```json
+//! {
+//!   "fixtures": {"gb-ran": {"operation": "place", "...": "..."}},
+//!   "cases": [
+//!     {"name": "Huawei radio, the instant of the deadline", "given": "gb-ran",
+//!      "with": {"equipment": {"vendor": "huawei", "model": "huawei-gnb-aau"},
+//!               "at": "2022-10-13T00:00:00+01:00"},
+//!      "expect": "deny", "determining": ["uk-hrv/no-new-installation"]}
+//!   ]
+//! }
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::decider::Decider;
+use crate::decision::Decision;
+use crate::native::{self, NativePolicySet};
+use crate::placement::PlacementRequest;
+use crate::plan::PlanFile;
+use crate::sources::PolicySources;
+
+/// What a case expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    /// Allowed.
+    Allow,
+    /// Denied.
+    Deny,
+}
+
+/// What a case asks about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseKind {
+    /// One placement request.
+    #[default]
+    Placement,
+    /// A deployment plan (plan-file format).
+    Plan,
+}
+
+/// One test case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Case {
+    /// What the case shows, one line.
+    pub name: String,
+    /// Placement (default) or plan.
+    #[serde(default)]
+    pub kind: CaseKind,
+    /// The fixture to start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given: Option<String>,
+    /// A JSON merge patch applied to the fixture (or the whole request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub with: Option<Value>,
+    /// The expected decision (for a plan: the whole plan's).
+    pub expect: Expect,
+    /// The policy ids expected to determine the decision (as a set). For a
+    /// plan, those of the plan-level decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub determining: Option<Vec<String>>,
+    /// The expected failure kind of a request refused before evaluation
+    /// (`unknown-entity`, `invalid-request`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Plans: the expected plan-level decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_rules: Option<Expect>,
+    /// Plans: expected shares in basis points, by designation list or
+    /// vendor group.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shares: BTreeMap<String, u32>,
+}
+
+/// A case file as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    fixtures: BTreeMap<String, Value>,
+    #[serde(default)]
+    cases: Vec<Case>,
+}
+
+/// A case file, read.
+#[derive(Debug, Clone)]
+pub struct CaseFile {
+    /// Where it was read from.
+    pub path: PathBuf,
+    /// Its fixtures.
+    pub fixtures: BTreeMap<String, Value>,
+    /// Its cases, with the line each starts on.
+    pub cases: Vec<(usize, Case)>,
+}
+
+/// A case file that cannot be used. Never a skipped case.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseFileError {
+    /// Reading failed.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a case file (serde's message carries line and column).
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// Why.
+        source: serde_json::Error,
+    },
+    /// Two files define the same fixture.
+    #[error("fixture `{name}` is defined in both {first} and {second}")]
+    DuplicateFixture {
+        /// The fixture.
+        name: String,
+        /// One file.
+        first: String,
+        /// The other.
+        second: String,
+    },
+}
+
+/// The line (1-based) on which the `index`-th `"name":` key of a case
+/// appears; good enough to point a reader at the case.
+fn case_lines(text: &str, count: usize) -> Vec<usize> {
+    let mut lines = Vec::new();
+    let mut in_cases = false;
+    for (number, line) in text.lines().enumerate() {
+        if line.contains("\"cases\"") {
+            in_cases = true;
+        }
+        if in_cases && line.trim_start().starts_with("{\"name\"")
+            || in_cases && line.trim_start().starts_with("\"name\"")
+        {
+            lines.push(number + 1);
+        }
+    }
+    lines.resize(count, 0);
+    lines
+}
+
+impl CaseFile {
+    /// Reads one case file.
+    pub fn read(path: &Path) -> Result<Self, CaseFileError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| CaseFileError::Read {
+            path: name.clone(),
+            source,
+        })?;
+        let raw: RawFile = serde_json::from_str(&text)
+            .map_err(|source| CaseFileError::Parse { path: name, source })?;
+        let lines = case_lines(&text, raw.cases.len());
+        Ok(CaseFile {
+            path: path.to_path_buf(),
+            fixtures: raw.fixtures,
+            cases: lines.into_iter().zip(raw.cases).collect(),
+        })
+    }
+
+    /// Every `*.tests.json` under `dir`, sorted by path.
+    pub fn discover(dir: &Path) -> Result<Vec<CaseFile>, CaseFileError> {
+        let mut paths = Vec::new();
+        collect(dir, &mut paths).map_err(|source| CaseFileError::Read {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        paths.sort();
+        paths.iter().map(|p| CaseFile::read(p)).collect()
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".tests.json"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// RFC 7386 JSON merge patch.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => {
+            let mut patch = patch.clone();
+            if let Value::Object(map) = &mut patch {
+                map.retain(|_, v| !v.is_null());
+            }
+            *target = patch;
+        }
+    }
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaseResult {
+    /// The case file.
+    pub file: String,
+    /// The line the case starts on (0 if unknown).
+    pub line: usize,
+    /// The case's name.
+    pub name: String,
+    /// Whether every expectation held and native Cedar agreed.
+    pub passed: bool,
+    /// What did not hold, one line each.
+    pub problems: Vec<String>,
+    /// The policies that determined the decision (for a plan: every item's
+    /// and the plan rule's).
+    pub determining: Vec<String>,
+    /// The policies that errored.
+    pub errored: Vec<String>,
+}
+
+/// Runs cases through a decider (which must permit what-if times: cases set
+/// their own), cross-checking placements with native Cedar when `native`
+/// gives the policy sources.
+pub struct Runner<'a> {
+    decider: &'a mut Decider,
+    native: Option<&'a PolicySources>,
+    fixtures: BTreeMap<String, (String, Value)>,
+}
+
+impl<'a> Runner<'a> {
+    /// A runner over `files`' fixtures.
+    pub fn new(
+        decider: &'a mut Decider,
+        native: Option<&'a PolicySources>,
+        files: &[CaseFile],
+    ) -> Result<Self, CaseFileError> {
+        let mut fixtures: BTreeMap<String, (String, Value)> = BTreeMap::new();
+        for file in files {
+            let path = file.path.display().to_string();
+            for (name, value) in &file.fixtures {
+                if let Some((first, _)) = fixtures.get(name) {
+                    return Err(CaseFileError::DuplicateFixture {
+                        name: name.clone(),
+                        first: first.clone(),
+                        second: path,
+                    });
+                }
+                fixtures.insert(name.clone(), (path.clone(), value.clone()));
+            }
+        }
+        Ok(Runner {
+            decider,
+            native,
+            fixtures,
+        })
+    }
+
+    /// Runs every case of `file`.
+    pub fn run_file(&mut self, file: &CaseFile) -> Vec<CaseResult> {
+        file.cases
+            .iter()
+            .map(|(line, case)| self.run(&file.path.display().to_string(), *line, case))
+            .collect()
+    }
+
+    /// Runs one case.
+    pub fn run(&mut self, file: &str, line: usize, case: &Case) -> CaseResult {
+        let mut result = CaseResult {
+            file: file.to_string(),
+            line,
+            name: case.name.clone(),
+            passed: false,
+            problems: Vec::new(),
+            determining: Vec::new(),
+            errored: Vec::new(),
+        };
+        let mut value = match &case.given {
+            Some(name) => match self.fixtures.get(name) {
+                Some((_, fixture)) => fixture.clone(),
+                None => {
+                    result
+                        .problems
+                        .push(format!("fixture `{name}` is not defined"));
+                    return result;
+                }
+            },
+            None => Value::Object(serde_json::Map::new()),
+        };
+        if let Some(patch) = &case.with {
+            merge_patch(&mut value, patch);
+        }
+        match case.kind {
+            CaseKind::Placement => self.run_placement(case, value, &mut result),
+            CaseKind::Plan => self.run_plan(case, value, &mut result),
+        }
+        result.passed = result.problems.is_empty();
+        result
+    }
+
+    fn run_placement(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
+        let request: PlacementRequest = match serde_json::from_value(value) {
+            Ok(request) => request,
+            Err(e) => {
+                result
+                    .problems
+                    .push(format!("the case is not a placement request: {e}"));
+                return;
+            }
+        };
+        let decision = self.decider.decide(&request);
+        record(&decision, result);
+        check_decision(case, &decision, result);
+        if let Some(sources) = self.native {
+            self.cross_check(sources, &request, &decision, result);
+        }
+    }
+
+    /// Native Cedar on the engine's Cedar form of the same request.
+    fn cross_check(
+        &mut self,
+        sources: &PolicySources,
+        request: &PlacementRequest,
+        decision: &Decision,
+        result: &mut CaseResult,
+    ) {
+        let Ok(form) = self.decider.cedar_form(request) else {
+            // Refused before evaluation: there is no Cedar request to compare.
+            if decision.cedar_allowed().is_some() {
+                result
+                    .problems
+                    .push("the component decided but has no Cedar form of the request".to_string());
+            }
+            return;
+        };
+        let answer = native::placement_as_cedar(&form).and_then(|(inventory, generic)| {
+            let mut with_inventory = sources.clone();
+            with_inventory.entities.push(inventory);
+            NativePolicySet::load(&with_inventory)?.authorize(&generic)
+        });
+        match answer {
+            Ok(native) => {
+                let component: BTreeSet<String> = decision
+                    .determining_ids()
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                if decision.cedar_allowed() != Some(native.allowed) || component != native.reason {
+                    result.problems.push(format!(
+                        "component and native Cedar disagree: component {} by {:?}, native {} by {:?}",
+                        verdict(decision.cedar_allowed()),
+                        component,
+                        verdict(Some(native.allowed)),
+                        native.reason
+                    ));
+                }
+            }
+            Err(message) => result.problems.push(format!(
+                "native Cedar could not decide the request: {message}"
+            )),
+        }
+    }
+
+    fn run_plan(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
+        let file: PlanFile = match serde_json::from_value(value) {
+            Ok(file) => file,
+            Err(e) => {
+                result
+                    .problems
+                    .push(format!("the case is not a plan file: {e}"));
+                return;
+            }
+        };
+        let plan = match file.resolve(&result.file) {
+            Ok(plan) => plan,
+            Err(e) => {
+                result.problems.push(e.to_string());
+                return;
+            }
+        };
+        let checked = self.decider.check_plan(&plan);
+        for item in &checked.items {
+            record(&item.decision, result);
+        }
+        record(&checked.plan, result);
+        let got = if checked.allowed {
+            Expect::Allow
+        } else {
+            Expect::Deny
+        };
+        if got != case.expect {
+            let denied: Vec<String> = checked
+                .items
+                .iter()
+                .filter(|i| !i.decision.allowed)
+                .map(|i| {
+                    format!(
+                        "{} {}: {}",
+                        i.operation.name(),
+                        i.equipment_id,
+                        i.decision.determining_ids().join(", ")
+                    )
+                })
+                .collect();
+            result.problems.push(format!(
+                "expected the plan to be {}, got {} (denied items: [{}]; plan rules: {}{})",
+                name(case.expect),
+                name(got),
+                denied.join("; "),
+                verdict(Some(checked.plan.allowed)),
+                checked
+                    .failure
+                    .as_ref()
+                    .map(|f| format!("; refused: {f}"))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(rules) = case.plan_rules {
+            let got_rules = if checked.plan.allowed {
+                Expect::Allow
+            } else {
+                Expect::Deny
+            };
+            if rules != got_rules {
+                result.problems.push(format!(
+                    "expected the plan-level rules to {}, got {} by [{}]",
+                    name(rules),
+                    name(got_rules),
+                    checked.plan.determining_ids().join(", ")
+                ));
+            }
+        }
+        if let Some(expected) = &case.determining {
+            compare_ids(expected, &checked.plan, "plan-level rules", result);
+        }
+        for (share, expected) in &case.shares {
+            let got = checked
+                .listed_share(share)
+                .or_else(|| {
+                    checked
+                        .vendor_shares
+                        .iter()
+                        .find(|s| &s.name == share)
+                        .map(|s| s.basis_points)
+                })
+                .unwrap_or(0);
+            if got != *expected {
+                result.problems.push(format!(
+                    "expected share `{share}` = {expected} bp, got {got} bp"
+                ));
+            }
+        }
+    }
+}
+
+fn name(expect: Expect) -> &'static str {
+    match expect {
+        Expect::Allow => "allow",
+        Expect::Deny => "deny",
+    }
+}
+
+fn verdict(allowed: Option<bool>) -> &'static str {
+    match allowed {
+        Some(true) => "allow",
+        Some(false) => "deny",
+        None => "no decision",
+    }
+}
+
+fn record(decision: &Decision, result: &mut CaseResult) {
+    for id in decision.determining_ids() {
+        if !result.determining.iter().any(|d| d == id) {
+            result.determining.push(id.to_string());
+        }
+    }
+    for error in &decision.errors {
+        if !result.errored.contains(&error.policy_id) {
+            result.errored.push(error.policy_id.clone());
+        }
+    }
+}
+
+fn compare_ids(expected: &[String], decision: &Decision, what: &str, result: &mut CaseResult) {
+    let want: BTreeSet<&str> = expected.iter().map(String::as_str).collect();
+    let got: BTreeSet<&str> = decision.determining_ids().into_iter().collect();
+    if want != got {
+        result.problems.push(format!(
+            "expected {what} determined by {want:?}, got {got:?}"
+        ));
+    }
+}
+
+fn check_decision(case: &Case, decision: &Decision, result: &mut CaseResult) {
+    let got = if decision.allowed {
+        Expect::Allow
+    } else {
+        Expect::Deny
+    };
+    if got != case.expect {
+        let why = match &decision.failure {
+            Some(failure) => format!(" ({failure})"),
+            None => format!(" by [{}]", decision.determining_ids().join(", ")),
+        };
+        result.problems.push(format!(
+            "expected {}, got {}{why}",
+            name(case.expect),
+            name(got)
+        ));
+    }
+    if let Some(expected) = &case.determining {
+        compare_ids(expected, decision, "the decision", result);
+    }
+    let kind = decision.failure.as_ref().and_then(|f| {
+        serde_json::to_value(f)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(Value::as_str).map(String::from))
+    });
+    match (&case.failure, kind.as_deref()) {
+        (Some(want), got) if got != Some(want.as_str()) => result.problems.push(format!(
+            "expected failure `{want}`, got {}",
+            got.map_or("none".to_string(), |g| format!("`{g}`"))
+        )),
+        // A deny by a failure the case did not name is not the deny it
+        // describes (an erroring forbid is still a policy's deny).
+        (None, Some(got)) if got != "forbid-errored" => result.problems.push(format!(
+            "denied by failure `{got}` ({}), not by a policy",
+            decision
+                .failure
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        )),
+        _ => {}
+    }
+}
+
+/// Per-policy coverage over a run: how many cases each policy determined or
+/// errored on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// Policy id → cases it determined.
+    pub determined: BTreeMap<String, usize>,
+    /// Policy id → cases it errored on.
+    pub errored: BTreeMap<String, usize>,
+}
+
+impl Coverage {
+    /// Coverage of `results` over `policy_ids`.
+    pub fn of(policy_ids: &[String], results: &[CaseResult]) -> Self {
+        let mut coverage = Coverage::default();
+        for id in policy_ids {
+            coverage.determined.insert(id.clone(), 0);
+            coverage.errored.insert(id.clone(), 0);
+        }
+        for result in results {
+            for id in &result.determining {
+                *coverage.determined.entry(id.clone()).or_default() += 1;
+            }
+            for id in &result.errored {
+                *coverage.errored.entry(id.clone()).or_default() += 1;
+            }
+        }
+        coverage
+    }
+
+    /// The policies no case exercised.
+    pub fn unexercised(&self) -> Vec<&str> {
+        self.determined
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| id.as_str())
+            .collect()
+    }
+}

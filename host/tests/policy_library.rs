@@ -1,0 +1,245 @@
+//! The default 5G policy library, case by case, through the artifact that
+//! ships: the library is built into a signed, pre-initialised bundle, loaded
+//! through the trust checks, and every `*.tests.json` case under `policies/`
+//! is decided by that component — and cross-checked with native Cedar on the
+//! engine's own Cedar form of each placement.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use slicegate::bundle::{
+    self, BuildOptions, BundleLoader, BundleName, KeyPair, Revision, TrustStore,
+};
+use slicegate::cases::{CaseFile, CaseResult, Coverage, Runner};
+use slicegate::{Decider, PlacementRequest, PolicySources};
+
+fn policies() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
+}
+
+fn sources() -> &'static PolicySources {
+    static SOURCES: OnceLock<PolicySources> = OnceLock::new();
+    SOURCES.get_or_init(|| PolicySources::from_dir(&policies()).expect("policies read"))
+}
+
+/// A decider on the signed, verified, pre-initialised library bundle.
+fn shipped_decider() -> Decider {
+    let options = BuildOptions {
+        name: BundleName("policy-library-test".to_string()),
+        revision: Revision(1),
+        created_at: "2026-01-01T00:00:00Z".to_string(),
+        not_before: None,
+        not_after: None,
+        tests: None,
+    };
+    let unsigned = bundle::build(sources(), &options).expect("the library builds");
+    let key = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(&unsigned, &key, "test").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let trust = TrustStore::single_key("test", key.public(), dir.path().join("state.json"));
+    let loaded = BundleLoader::new(trust)
+        .load(&signed, None)
+        .expect("the signed library loads");
+    loaded.decider().expect("instance").permit_what_if(true)
+}
+
+fn run_all() -> &'static (Vec<CaseResult>, Vec<String>) {
+    static RUN: OnceLock<(Vec<CaseResult>, Vec<String>)> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let files = CaseFile::discover(&policies()).expect("case files read");
+        let mut decider = shipped_decider();
+        let ids = decider.info().expect("info").policy_ids;
+        let mut runner = Runner::new(&mut decider, Some(sources()), &files).expect("fixtures");
+        let results = files.iter().flat_map(|f| runner.run_file(f)).collect();
+        (results, ids)
+    })
+}
+
+#[test]
+fn every_case_of_the_library_passes_through_the_component_and_agrees_with_native_cedar() {
+    let (results, _) = run_all();
+    assert!(results.len() >= 120, "only {} cases found", results.len());
+    let failures: Vec<String> = results
+        .iter()
+        .filter(|r| !r.passed)
+        .map(|r| {
+            format!(
+                "{}:{}: {}\n    {}",
+                r.file,
+                r.line,
+                r.name,
+                r.problems.join("\n    ")
+            )
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_policy_of_the_library_determines_at_least_one_case() {
+    let (results, ids) = run_all();
+    assert_eq!(ids.len(), 40, "policy count changed: {ids:?}");
+    let coverage = Coverage::of(ids, results);
+    assert!(
+        coverage.unexercised().is_empty(),
+        "no case exercises {:?}",
+        coverage.unexercised()
+    );
+    assert!(
+        coverage.errored.values().all(|n| *n == 0),
+        "policies errored: {:?}",
+        coverage.errored
+    );
+}
+
+#[test]
+fn every_pack_has_its_case_file() {
+    for pack in sources().packs() {
+        let file = policies().join("packs").join(&pack).join(format!(
+            "{}.tests.json",
+            if pack == "baseline-procurement" {
+                "baseline"
+            } else {
+                pack.as_str()
+            }
+        ));
+        assert!(file.is_file(), "{} has no case file", pack);
+    }
+}
+
+#[test]
+fn a_wrong_expectation_fails_with_what_was_expected_and_got() {
+    let files = CaseFile::discover(&policies()).unwrap();
+    let mut decider = shipped_decider();
+    let mut runner = Runner::new(&mut decider, Some(sources()), &files).unwrap();
+    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+        "name": "a Huawei UPF kept in a UK core after the deadline, wrongly expected allowed",
+        "given": "gb-core",
+        "with": {"operation": "operate",
+                 "equipment": {"vendor": "huawei", "model": "huawei-upf-x"},
+                 "at": "2024-01-01T00:00:00Z"},
+        "expect": "allow"
+    }))
+    .unwrap();
+    let result = runner.run("inline", 1, &case);
+    assert!(!result.passed);
+    assert_eq!(
+        result.problems,
+        ["expected allow, got deny by [uk-hrv/out-of-core]"]
+    );
+}
+
+#[test]
+fn a_case_that_is_not_a_request_is_a_problem_not_a_deny() {
+    let files = CaseFile::discover(&policies()).unwrap();
+    let mut decider = shipped_decider();
+    let mut runner = Runner::new(&mut decider, None, &files).unwrap();
+    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+        "name": "a field the request does not have",
+        "given": "gb-ran",
+        "with": {"equipment": {"domain": "ran"}},
+        "expect": "deny"
+    }))
+    .unwrap();
+    let result = runner.run("inline", 1, &case);
+    assert!(!result.passed);
+    assert!(
+        result.problems[0]
+            .starts_with("the case is not a placement request: unknown field `domain`"),
+        "{:?}",
+        result.problems
+    );
+}
+
+#[test]
+fn a_malformed_case_file_is_an_error_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.tests.json");
+    std::fs::write(
+        &path,
+        "{\n  \"cases\": [\n    {\"name\": \"x\", \"expect\": \"maybe\"}\n  ]\n}\n",
+    )
+    .unwrap();
+    let error = CaseFile::discover(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("broken.tests.json"), "{error}");
+    assert!(error.contains("unknown variant `maybe`"), "{error}");
+    assert!(error.contains("line 3"), "{error}");
+}
+
+#[test]
+fn the_cedar_form_of_a_placement_carries_the_derived_facts() {
+    let mut decider = shipped_decider();
+    let request: PlacementRequest = serde_json::from_value(serde_json::json!({
+        "operation": "place",
+        "equipment": {"id": "oru-1", "vendor": "nokia", "model": "nokia-oru",
+                      "softwareVersion": "1", "softwareSigned": true, "sbom": true,
+                      "components": ["hisilicon"], "subsidyFunded": false},
+        "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+        "site": {"id": "s1", "country": "GB", "sensitive": false},
+        "network": "gb-example-mobile",
+        "at": "2026-06-01T12:00:00+01:00"
+    }))
+    .unwrap();
+    let form = decider.cedar_form(&request).expect("form");
+    let equipment = &form["entities"][0];
+    assert_eq!(equipment["uid"]["id"], "oru-1");
+    let attrs = &equipment["attrs"];
+    // The maker's own listings: Nokia is on none.
+    assert_eq!(attrs["makerListed"], serde_json::json!({}));
+    // The HiSilicon modem brings Huawei's designations through the chain.
+    assert_eq!(
+        attrs["listed"]["ukDesignated"]["since"]["__extn"]["arg"],
+        "2022-10-13T00:00:00+0100"
+    );
+    assert_eq!(attrs["owner"]["__entity"]["id"], "nokia");
+    assert_eq!(attrs["domain"], "ran");
+    // Parents: the maker and every component vendor.
+    let parents: Vec<&str> = equipment["parents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert!(parents.contains(&"nokia") && parents.contains(&"hisilicon"));
+    // The time is normalised to Cedar's form.
+    assert_eq!(
+        form["context"]["at"]["__extn"]["arg"],
+        "2026-06-01T12:00:00+0100"
+    );
+}
+
+#[test]
+fn a_disagreement_with_native_cedar_is_reported_as_such() {
+    // Native Cedar is given the library without the UK pack: on a UK
+    // deadline case the two sides must disagree, and the runner must say so.
+    let mut without_uk = sources().clone();
+    without_uk.policies.retain(|f| !f.name.contains("uk-hrv"));
+    let files = CaseFile::discover(&policies()).unwrap();
+    let mut decider = shipped_decider();
+    let mut runner = Runner::new(&mut decider, Some(&without_uk), &files).unwrap();
+    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+        "name": "Huawei UPF in a UK core after the deadline",
+        "given": "gb-core",
+        "with": {"operation": "operate",
+                 "equipment": {"vendor": "huawei", "model": "huawei-upf-x"},
+                 "at": "2024-01-01T00:00:00Z"},
+        "expect": "deny",
+        "determining": ["uk-hrv/out-of-core"]
+    }))
+    .unwrap();
+    let result = runner.run("inline", 1, &case);
+    assert!(!result.passed);
+    assert_eq!(
+        result.problems,
+        [
+            "component and native Cedar disagree: component deny by {\"uk-hrv/out-of-core\"}, \
+             native allow by {\"baseline/known-vendor\"}"
+        ]
+    );
+}
