@@ -343,3 +343,119 @@ fn build_refuses_bad_input_without_writing_a_bundle() {
         stderr(&verify)
     );
 }
+
+#[test]
+fn check_plan_exits_by_verdict_and_refuses_bad_plans() {
+    let fr = "policies/examples/plans/fr-example-telecom.json";
+    // The plan sets its own time: refused unless what-if is asked for.
+    let strict = slicegate(&["check-plan", fr]);
+    assert_eq!(strict.status.code(), Some(2), "{}", stderr(&strict));
+    assert!(stdout(&strict).contains("what-if"), "{}", stdout(&strict));
+
+    let denied = slicegate(&["check-plan", fr, "--what-if"]);
+    assert_eq!(denied.status.code(), Some(2), "{}", stderr(&denied));
+    let out = stdout(&denied);
+    assert!(
+        out.contains("vendor groups: ericsson 70.00 %, nokia 30.00 %"),
+        "{out}"
+    );
+    assert!(
+        out.contains("eu-5g-toolbox/sm05-single-vendor-cap"),
+        "{out}"
+    );
+
+    // Without the new radio Ericsson holds 6 of 9 sites, still over 50 %;
+    // without three Ericsson radios as well it holds exactly the cap.
+    let dir = tempfile::tempdir().unwrap();
+    let mut plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo().join(fr)).unwrap()).unwrap();
+    plan["changes"] = serde_json::json!([]);
+    let installed = plan["installed"].as_array_mut().unwrap();
+    installed.retain(|i| {
+        !["gnb-par-01", "gnb-par-02", "gnb-par-03"]
+            .iter()
+            .any(|id| i["equipment"]["id"] == *id)
+    });
+    let allowed_plan = write(dir.path(), "ok.json", &plan.to_string());
+    let allowed = slicegate(&["check-plan", &allowed_plan, "--what-if", "--json"]);
+    assert_eq!(allowed.status.code(), Some(0), "{}", stdout(&allowed));
+    let result: serde_json::Value = serde_json::from_str(&stdout(&allowed)).unwrap();
+    assert_eq!(result["allowed"], true);
+    assert_eq!(result["vendorShares"][0]["basisPoints"], 5000);
+    assert_eq!(result["evaluatedAt"]["kind"], "what-if");
+
+    let broken = write(
+        dir.path(),
+        "broken.json",
+        "{\"network\": \"fr-example-telecom\",\n \"metric\": \"sites\", \"sites\": 7}",
+    );
+    let refused = slicegate(&["check-plan", &broken]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        stderr(&refused).contains("broken.json") && stderr(&refused).contains("line 2"),
+        "{}",
+        stderr(&refused)
+    );
+}
+
+#[test]
+fn the_library_builds_with_no_warnings_and_a_policy_without_a_reason_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lib.wasm");
+    let build = slicegate(&[
+        "build",
+        "policies",
+        "-o",
+        &out.to_string_lossy(),
+        "--deny-warnings",
+    ]);
+    assert!(build.status.success(), "{}", stderr(&build));
+    assert!(
+        stdout(&build).contains("40 policies, 0 warning(s)"),
+        "{}",
+        stdout(&build)
+    );
+
+    // A copy of the library with one policy stripped of its @reason.
+    let copy = dir.path().join("policies");
+    for sub in ["data", "packs/uk-hrv"] {
+        std::fs::create_dir_all(copy.join(sub)).unwrap();
+    }
+    for file in ["schema.cedarschema", "packs/uk-hrv/uk-hrv.cedar"] {
+        std::fs::copy(repo().join("policies").join(file), copy.join(file)).unwrap();
+    }
+    for entry in std::fs::read_dir(repo().join("policies/data")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, copy.join("data").join(path.file_name().unwrap())).unwrap();
+    }
+    let pack = copy.join("packs/uk-hrv/uk-hrv.cedar");
+    let text = std::fs::read_to_string(&pack).unwrap();
+    let stripped = text.replacen(
+        "@reason(\"No new Huawei 5G equipment may be installed from 13 October 2022.\")\n",
+        "",
+        1,
+    );
+    assert_ne!(text, stripped);
+    std::fs::write(&pack, stripped).unwrap();
+    let copy = copy.to_string_lossy();
+    let warned = slicegate(&["build", &copy, "-o", &out.to_string_lossy()]);
+    assert!(warned.status.success(), "{}", stderr(&warned));
+    assert!(
+        stderr(&warned).contains("uk-hrv/no-new-installation has no @reason"),
+        "{}",
+        stderr(&warned)
+    );
+    let denied = slicegate(&[
+        "build",
+        &copy,
+        "-o",
+        &out.to_string_lossy(),
+        "--deny-warnings",
+    ]);
+    assert_eq!(denied.status.code(), Some(1));
+    assert!(
+        stderr(&denied).contains("no bundle written"),
+        "{}",
+        stderr(&denied)
+    );
+}

@@ -179,7 +179,7 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
             basis_points: basis_points(*weight, access_weight),
         })
         .collect();
-    vendor_shares.sort_by(|a, b| b.basis_points.cmp(&a.basis_points));
+    vendor_shares.sort_by_key(|s| std::cmp::Reverse(s.basis_points));
 
     let plan_decision = placement::evaluate(
         set,
@@ -264,4 +264,20 @@ fn plan_request(
         context: vec![("at".to_string(), RestrictedExpression::new_datetime(at))],
         entities: vec![entity],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::basis_points;
+
+    #[test]
+    fn shares_round_up_so_a_fraction_over_a_cap_is_over_it() {
+        assert_eq!(basis_points(3500, 10_000), 3500);
+        assert_eq!(basis_points(3501, 10_000), 3501);
+        // 35.005 %: 3500.5 bp, rounded up.
+        assert_eq!(basis_points(7001, 20_000), 3501);
+        assert_eq!(basis_points(1, 3), 3334);
+        assert_eq!(basis_points(0, 0), 0);
+        assert_eq!(basis_points(u64::MAX, u64::MAX), 10_000);
+    }
 }

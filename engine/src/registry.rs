@@ -357,3 +357,34 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Listing, Listings};
+    use crate::time::Instant;
+
+    fn listing(at: &str, scope: &str) -> Listings {
+        let mut listings = Listings::default();
+        listings.0[0] = Some(Listing {
+            since: Instant::parse(at).unwrap(),
+            scope: scope.to_string(),
+        });
+        listings
+    }
+
+    #[test]
+    fn the_earliest_entry_stands_and_a_full_scope_beats_a_narrow_one() {
+        let mut merged = listing("2022-03-25", "all");
+        merged.merge(&listing("2021-03-12", "all"));
+        assert_eq!(merged.0[0].as_ref().unwrap().since.cedar, "2021-03-12");
+        merged.merge(&listing("2019-01-01", "public-safety-surveillance"));
+        let kept = merged.0[0].as_ref().unwrap();
+        assert_eq!(
+            (kept.since.cedar.as_str(), kept.scope.as_str()),
+            ("2021-03-12", "all")
+        );
+        let mut narrow = listing("2021-03-12", "public-safety-surveillance");
+        narrow.merge(&listing("2022-09-20", "all"));
+        assert_eq!(narrow.0[0].as_ref().unwrap().scope, "all");
+    }
+}

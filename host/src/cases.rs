@@ -151,9 +151,8 @@ fn case_lines(text: &str, count: usize) -> Vec<usize> {
         if line.contains("\"cases\"") {
             in_cases = true;
         }
-        if in_cases && line.trim_start().starts_with("{\"name\"")
-            || in_cases && line.trim_start().starts_with("\"name\"")
-        {
+        let trimmed = line.trim_start();
+        if in_cases && (trimmed.starts_with("{\"name\"") || trimmed.starts_with("\"name\"")) {
             lines.push(number + 1);
         }
     }
