@@ -41,6 +41,11 @@ enum Command {
     /// Check policies natively, then compile them into a pre-initialised
     /// component with a manifest and the sources (unsigned).
     Build(commands::build::Args),
+    /// Run the policy test cases through the compiled component and native
+    /// Cedar, with per-policy coverage.
+    ///
+    /// The last line is `N passed, M failed`; exit 1 on any failure.
+    Test(commands::test::Args),
     /// Show a bundle's manifest, policies, signatures, interface and sizes.
     Inspect(commands::verify::InspectArgs),
     /// Generate an Ed25519 signing key pair.
@@ -72,6 +77,7 @@ fn main() -> ExitCode {
         Command::CheckPlan(args) => commands::check_plan::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
+        Command::Test(args) => commands::test::run(args),
         Command::Inspect(args) => commands::verify::inspect(args),
         Command::Keygen(args) => commands::keys::keygen(args),
         Command::Sign(args) => commands::keys::sign(args),

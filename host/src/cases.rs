@@ -3,8 +3,8 @@
 //! placements, cross-checked with native `cedar-policy` on the engine's own
 //! Cedar form of the request.
 //!
-//! A case file (`*.tests.json`, next to the policies) holds named
-//! `fixtures` and `cases`. A case starts from a fixture (`given`) and changes
+//! A case file (`*.tests.yaml`, `*.tests.yml` or `*.tests.json`, next to the
+//! policies) holds named `fixtures` and `cases`. A case starts from a fixture (`given`) and changes
 //! it with a JSON merge patch (`with`, RFC 7386: objects merge, anything else
 //! replaces, `null` removes); the result must parse as a placement request
 //! (or, with `"kind": "plan"`, a plan file) with no unknown field. Fixtures
@@ -122,13 +122,13 @@ pub enum CaseFileError {
         /// Why.
         source: std::io::Error,
     },
-    /// The file is not a case file (serde's message carries line and column).
-    #[error("{path}: {source}")]
+    /// The file is not a case file (the message carries line and column).
+    #[error("{path}: {message}")]
     Parse {
         /// The file.
         path: String,
-        /// Why.
-        source: serde_json::Error,
+        /// Why, with the line.
+        message: String,
     },
     /// Two files define the same fixture.
     #[error("fixture `{name}` is defined in both {first} and {second}")]
@@ -142,17 +142,29 @@ pub enum CaseFileError {
     },
 }
 
-/// The line (1-based) on which the `index`-th `"name":` key of a case
-/// appears; good enough to point a reader at the case.
-fn case_lines(text: &str, count: usize) -> Vec<usize> {
+/// Whether `path` is YAML (by extension); anything else is read as JSON.
+fn is_yaml(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+/// The line (1-based) each case starts on: the `- name:` item of the
+/// `cases` list in YAML, the `"name":` key in JSON. A case whose line cannot
+/// be found gets 0.
+fn case_lines(text: &str, yaml: bool, count: usize) -> Vec<usize> {
     let mut lines = Vec::new();
     let mut in_cases = false;
     for (number, line) in text.lines().enumerate() {
-        if line.contains("\"cases\"") {
-            in_cases = true;
-        }
         let trimmed = line.trim_start();
-        if in_cases && (trimmed.starts_with("{\"name\"") || trimmed.starts_with("\"name\"")) {
+        if trimmed.starts_with("cases:") || line.contains("\"cases\"") {
+            in_cases = true;
+            continue;
+        }
+        let starts_case = if yaml {
+            trimmed.starts_with("- name:")
+        } else {
+            trimmed.starts_with("{\"name\"") || trimmed.starts_with("\"name\"")
+        };
+        if in_cases && starts_case {
             lines.push(number + 1);
         }
     }
@@ -168,9 +180,19 @@ impl CaseFile {
             path: name.clone(),
             source,
         })?;
-        let raw: RawFile = serde_json::from_str(&text)
-            .map_err(|source| CaseFileError::Parse { path: name, source })?;
-        let lines = case_lines(&text, raw.cases.len());
+        let yaml = is_yaml(path);
+        let raw: RawFile = if yaml {
+            serde_norway::from_str(&text).map_err(|e| CaseFileError::Parse {
+                path: name,
+                message: e.to_string(),
+            })?
+        } else {
+            serde_json::from_str(&text).map_err(|e| CaseFileError::Parse {
+                path: name,
+                message: e.to_string(),
+            })?
+        };
+        let lines = case_lines(&text, yaml, raw.cases.len());
         Ok(CaseFile {
             path: path.to_path_buf(),
             fixtures: raw.fixtures,
@@ -178,7 +200,8 @@ impl CaseFile {
         })
     }
 
-    /// Every `*.tests.json` under `dir`, sorted by path.
+    /// Every `*.tests.yaml`, `*.tests.yml` and `*.tests.json` under `dir`,
+    /// sorted by path.
     pub fn discover(dir: &Path) -> Result<Vec<CaseFile>, CaseFileError> {
         let mut paths = Vec::new();
         collect(dir, &mut paths).map_err(|source| CaseFileError::Read {
@@ -195,11 +218,11 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             collect(&path, out)?;
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.ends_with(".tests.json"))
-        {
+        } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            [".tests.yaml", ".tests.yml", ".tests.json"]
+                .iter()
+                .any(|ext| n.ends_with(ext))
+        }) {
             out.push(path);
         }
     }
@@ -247,6 +270,10 @@ pub struct CaseResult {
     pub determining: Vec<String>,
     /// The policies that errored.
     pub errored: Vec<String>,
+    /// Why the decision came out as it did: each determining policy with its
+    /// effect and `@reason`, each erroring policy with Cedar's message, a
+    /// failure that denied before evaluation.
+    pub explanation: Vec<String>,
 }
 
 /// Runs cases through a decider (which must permit what-if times: cases set
@@ -304,6 +331,7 @@ impl<'a> Runner<'a> {
             problems: Vec::new(),
             determining: Vec::new(),
             errored: Vec::new(),
+            explanation: Vec::new(),
         };
         let mut value = match &case.given {
             Some(name) => match self.fixtures.get(name) {
@@ -499,14 +527,26 @@ fn verdict(allowed: Option<bool>) -> &'static str {
 }
 
 fn record(decision: &Decision, result: &mut CaseResult) {
-    for id in decision.determining_ids() {
-        if !result.determining.iter().any(|d| d == id) {
-            result.determining.push(id.to_string());
+    if let Some(failure) = &decision.failure {
+        result.explanation.push(format!("refused: {failure}"));
+    }
+    for policy in &decision.determining {
+        if !result.determining.contains(&policy.policy_id) {
+            result.determining.push(policy.policy_id.clone());
+            result.explanation.push(format!(
+                "{} {}: {}",
+                if policy.permit { "permit" } else { "forbid" },
+                policy.policy_id,
+                policy.reason.as_deref().unwrap_or("(no @reason)")
+            ));
         }
     }
     for error in &decision.errors {
         if !result.errored.contains(&error.policy_id) {
             result.errored.push(error.policy_id.clone());
+            result
+                .explanation
+                .push(format!("error in {}: {}", error.policy_id, error.message));
         }
     }
 }
@@ -603,4 +643,218 @@ impl Coverage {
             .map(|(id, _)| id.as_str())
             .collect()
     }
+}
+
+/// One file's results in a suite.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileReport {
+    /// The case file.
+    pub file: String,
+    /// Its cases' results (those the filter kept).
+    pub results: Vec<CaseResult>,
+}
+
+/// A whole run: every file, the totals and the policy coverage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suite {
+    /// Per file, in path order.
+    pub files: Vec<FileReport>,
+    /// Cases that passed.
+    pub passed: usize,
+    /// Cases that failed.
+    pub failed: usize,
+    /// Per-policy coverage.
+    pub coverage: Coverage,
+    /// Policies that determined at least one case, as a percentage of all.
+    pub coverage_percent: f64,
+}
+
+impl Suite {
+    /// Runs every case of `files` whose name or file contains `filter`.
+    pub fn run(
+        runner: &mut Runner<'_>,
+        files: &[CaseFile],
+        filter: Option<&str>,
+        policy_ids: &[String],
+    ) -> Suite {
+        let mut reports = Vec::new();
+        for file in files {
+            let path = file.path.display().to_string();
+            let results: Vec<CaseResult> = file
+                .cases
+                .iter()
+                .filter(|(_, case)| {
+                    filter.is_none_or(|f| case.name.contains(f) || path.contains(f))
+                })
+                .map(|(line, case)| runner.run(&path, *line, case))
+                .collect();
+            if !results.is_empty() {
+                reports.push(FileReport {
+                    file: path,
+                    results,
+                });
+            }
+        }
+        let all: Vec<CaseResult> = reports.iter().flat_map(|r| r.results.clone()).collect();
+        let passed = all.iter().filter(|r| r.passed).count();
+        let coverage = Coverage::of(policy_ids, &all);
+        let exercised = coverage.determined.values().filter(|n| **n > 0).count();
+        let coverage_percent = if coverage.determined.is_empty() {
+            0.0
+        } else {
+            100.0 * exercised as f64 / coverage.determined.len() as f64
+        };
+        Suite {
+            files: reports,
+            passed,
+            failed: all.len() - passed,
+            coverage,
+            coverage_percent,
+        }
+    }
+
+    /// `N passed, M failed`.
+    pub fn summary(&self) -> String {
+        format!("{} passed, {} failed", self.passed, self.failed)
+    }
+
+    /// The summary recorded in a bundle's manifest.
+    pub fn manifest_summary(&self) -> String {
+        format!(
+            "{}; policy coverage {:.1} % ({} of {} policies determined a case)",
+            self.summary(),
+            self.coverage_percent,
+            self.coverage
+                .determined
+                .values()
+                .filter(|n| **n > 0)
+                .count(),
+            self.coverage.determined.len()
+        )
+    }
+
+    /// For people: a line per file, every failure in full, the coverage
+    /// and the summary last.
+    pub fn to_human(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        for file in &self.files {
+            let failed = file.results.iter().filter(|r| !r.passed).count();
+            let _ = writeln!(
+                out,
+                "{}: {} passed{}",
+                file.file,
+                file.results.len() - failed,
+                if failed > 0 {
+                    format!(", {failed} failed")
+                } else {
+                    String::new()
+                }
+            );
+            for result in file.results.iter().filter(|r| !r.passed) {
+                let _ = writeln!(
+                    out,
+                    "  FAIL {}:{}: {}",
+                    result.file, result.line, result.name
+                );
+                for problem in &result.problems {
+                    let _ = writeln!(out, "      {problem}");
+                }
+                for line in &result.explanation {
+                    let _ = writeln!(out, "        {line}");
+                }
+            }
+        }
+        let unexercised = self.coverage.unexercised();
+        let _ = writeln!(
+            out,
+            "coverage: {:.1} % of {} policies determined at least one case{}",
+            self.coverage_percent,
+            self.coverage.determined.len(),
+            if unexercised.is_empty() {
+                String::new()
+            } else {
+                format!("; never: {}", unexercised.join(", "))
+            }
+        );
+        let erroring: Vec<String> = self
+            .coverage
+            .errored
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(id, n)| format!("{id} ({n})"))
+            .collect();
+        if !erroring.is_empty() {
+            let _ = writeln!(out, "errored: {}", erroring.join(", "));
+        }
+        let _ = writeln!(out, "{}", self.summary());
+        out
+    }
+
+    /// JUnit XML, as CI systems read it: a `testsuite` per file, a
+    /// `testcase` per case, a `failure` with the problems.
+    pub fn to_junit(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let _ = writeln!(
+            out,
+            "<testsuites name=\"slicegate\" tests=\"{}\" failures=\"{}\">",
+            self.passed + self.failed,
+            self.failed
+        );
+        for file in &self.files {
+            let failed = file.results.iter().filter(|r| !r.passed).count();
+            let _ = writeln!(
+                out,
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">",
+                xml(&file.file),
+                file.results.len()
+            );
+            for result in &file.results {
+                let _ = write!(
+                    out,
+                    "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{}\"",
+                    xml(&result.name),
+                    xml(&file.file),
+                    xml(&result.file),
+                    result.line
+                );
+                if result.passed {
+                    out.push_str("/>\n");
+                } else {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                        xml(result.problems.first().map_or("", String::as_str)),
+                        xml(&[result.problems.clone(), result.explanation.clone()]
+                            .concat()
+                            .join("\n"))
+                    );
+                }
+            }
+            out.push_str("  </testsuite>\n");
+        }
+        out.push_str("</testsuites>\n");
+        out
+    }
+}
+
+/// Escapes text for an XML attribute or element.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // XML 1.0 has no way to carry most control characters.
+            c if c.is_control() && !matches!(c, '\n' | '\t' | '\r') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
 }

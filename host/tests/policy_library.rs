@@ -1,6 +1,6 @@
 //! The default 5G policy library, case by case, through the artifact that
 //! ships: the library is built into a signed, pre-initialised bundle, loaded
-//! through the trust checks, and every `*.tests.json` case under `policies/`
+//! through the trust checks, and every case file under `policies/`
 //! is decided by that component — and cross-checked with native Cedar on the
 //! engine's own Cedar form of each placement.
 
@@ -102,7 +102,7 @@ fn every_policy_of_the_library_determines_at_least_one_case() {
 fn every_pack_has_its_case_file() {
     for pack in sources().packs() {
         let file = policies().join("packs").join(&pack).join(format!(
-            "{}.tests.json",
+            "{}.tests.yaml",
             if pack == "baseline-procurement" {
                 "baseline"
             } else {

@@ -1,11 +1,13 @@
-//! `slicegate build`: policies → a pre-initialised, unsigned bundle.
+//! `slicegate build`: policies → a pre-initialised, unsigned bundle, tested
+//! through its own component before it is written.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use slicegate::PolicySources;
-use slicegate::bundle::{self, BuildError, BuildOptions, BundleName, Revision};
+use slicegate::bundle::{self, BuildError, BuildOptions, BundleName, Revision, TestedBuildError};
+use slicegate::cases::CaseFile;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -40,6 +42,11 @@ pub struct Args {
     /// policies missing @pack, @reason or @source).
     #[arg(long)]
     deny_warnings: bool,
+    /// Skip the test cases (`*.tests.yaml`/`.yml`/`.json` under DIR), which
+    /// otherwise run through the built component and must all pass; the
+    /// manifest then records no test summary.
+    #[arg(long)]
+    no_test: bool,
 }
 
 /// SOURCE_DATE_EPOCH as RFC 3339, else now.
@@ -99,16 +106,41 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{warnings} warning(s) and --deny-warnings; no bundle written");
         return Ok(ExitCode::from(1));
     }
-    let bytes = match bundle::build(&sources, &options) {
-        Ok(bytes) => bytes,
-        Err(BuildError::Check(problems)) => {
-            for problem in &problems.0 {
-                eprintln!("error: {problem}\n");
-            }
-            eprintln!("{} problem(s); no bundle written", problems.0.len());
-            return Ok(ExitCode::from(1));
+    let check_failed = |problems: &bundle::CheckError| {
+        for problem in &problems.0 {
+            eprintln!("error: {problem}\n");
         }
-        Err(other) => return Err(other).context("building the bundle"),
+        eprintln!("{} problem(s); no bundle written", problems.0.len());
+        ExitCode::from(1)
+    };
+    let bytes = if args.no_test {
+        match bundle::build(&sources, &options) {
+            Ok(bytes) => bytes,
+            Err(BuildError::Check(problems)) => return Ok(check_failed(&problems)),
+            Err(other) => return Err(other).context("building the bundle"),
+        }
+    } else {
+        let files = CaseFile::discover(&args.dir)?;
+        eprintln!(
+            "testing the build with {} case file(s) under {} (--no-test skips) ...",
+            files.len(),
+            args.dir.display()
+        );
+        match bundle::build_tested(&sources, &options, &files) {
+            Ok((bytes, suite)) => {
+                eprintln!("tests: {}", suite.manifest_summary());
+                bytes
+            }
+            Err(TestedBuildError::Build(BuildError::Check(problems))) => {
+                return Ok(check_failed(&problems));
+            }
+            Err(TestedBuildError::Failed(suite)) => {
+                eprint!("{}", suite.to_human());
+                eprintln!("tests failed; no bundle written");
+                return Ok(ExitCode::from(1));
+            }
+            Err(other) => return Err(other).context("building the bundle"),
+        }
     };
     std::fs::write(&args.output, &bytes)
         .with_context(|| format!("writing {}", args.output.display()))?;

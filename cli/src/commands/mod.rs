@@ -7,4 +7,5 @@ pub mod check_plan;
 pub mod conformance;
 pub mod demo;
 pub mod keys;
+pub mod test;
 pub mod verify;

@@ -15,6 +15,7 @@ mod loader;
 mod manifest;
 mod sections;
 mod signature;
+mod testing;
 mod trust;
 mod verify;
 
@@ -28,6 +29,7 @@ pub use manifest::{
     BundleManifest, BundleName, EmbeddedSource, FileDigest, ManifestError, PolicySummary, Revision,
 };
 pub use signature::{SignatureData, SignatureFormatError};
+pub use testing::{TestError, TestedBuildError, build_tested, embedded_sources, test_component};
 pub use trust::{KeyId, RevisionState, TrustError, TrustStore, TrustedKey};
 pub use verify::{BundleError, VerifiedBundle, verify};
 

@@ -1,0 +1,116 @@
+//! `slicegate test`: the policy test cases through the artifact that ships
+//! (a bundle built from a policy folder, or a given bundle) and through
+//! native Cedar, with per-policy coverage.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use slicegate::PolicySources;
+use slicegate::bundle::{self, BuildOptions, BundleName, Revision};
+use slicegate::cases::CaseFile;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A line per file, failures in full, coverage, `N passed, M failed`.
+    Human,
+    /// The whole run as JSON.
+    Json,
+    /// JUnit XML for CI systems.
+    Junit,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A policy folder (built into a bundle for the run; its cases are the
+    /// `*.tests.yaml`/`.yml`/`.json` files under it) or a bundle (`.wasm`,
+    /// tested with the cases under --cases).
+    #[arg(default_value = "policies")]
+    path: PathBuf,
+    /// Where the case files are, when PATH is a bundle. Defaults to the
+    /// repository's `policies/`.
+    #[arg(long)]
+    cases: Option<PathBuf>,
+    /// Run only the cases whose name or file contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Fail when fewer than this percentage of the policies determine at
+    /// least one case.
+    #[arg(long, value_name = "PCT")]
+    coverage_min: Option<f64>,
+}
+
+/// Exit status: 0 when every case passed (and coverage is at least
+/// --coverage-min), 1 otherwise or on an error.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let (bundle_bytes, sources, cases_dir) = if args.path.is_dir() {
+        let sources = PolicySources::from_dir(&args.path)
+            .with_context(|| format!("reading policies from {}", args.path.display()))?;
+        eprintln!("building {} for the test run ...", args.path.display());
+        let options = BuildOptions {
+            name: BundleName("slicegate-test".to_string()),
+            revision: Revision(1),
+            created_at: "2026-01-01T00:00:00Z".to_string(),
+            not_before: None,
+            not_after: None,
+            tests: None,
+        };
+        let bytes = bundle::build(&sources, &options).map_err(|e| match e {
+            bundle::BuildError::Check(problems) => anyhow::anyhow!(
+                "the policies do not check:\n{}",
+                problems
+                    .0
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+            other => anyhow::Error::new(other).context("building the bundle"),
+        })?;
+        let cases = args.cases.clone().unwrap_or_else(|| args.path.clone());
+        (bytes, sources, cases)
+    } else {
+        let bytes = std::fs::read(&args.path)
+            .with_context(|| format!("reading {}", args.path.display()))?;
+        let sources = bundle::embedded_sources(&bytes)
+            .with_context(|| format!("testing {}", args.path.display()))?;
+        let cases = args
+            .cases
+            .clone()
+            .unwrap_or_else(super::demo::default_policies);
+        (bytes, sources, cases)
+    };
+    let files = CaseFile::discover(&cases_dir)?;
+    eprintln!(
+        "running {} case file(s) from {} through the component and native Cedar ...",
+        files.len(),
+        cases_dir.display()
+    );
+    let suite = bundle::test_component(&bundle_bytes, &sources, &files, args.filter.as_deref())?;
+    match args.format {
+        Format::Human => print!("{}", suite.to_human()),
+        Format::Json => println!("{}", serde_json::to_string_pretty(&suite)?),
+        Format::Junit => print!("{}", suite.to_junit()),
+    }
+    let mut ok = suite.failed == 0 && suite.passed > 0;
+    if suite.passed + suite.failed == 0 {
+        eprintln!("no test case ran (check the path and --filter)");
+    }
+    if let Some(min) = args.coverage_min
+        && suite.coverage_percent < min
+    {
+        eprintln!(
+            "policy coverage {:.1} % is below --coverage-min {min} %",
+            suite.coverage_percent
+        );
+        ok = false;
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}

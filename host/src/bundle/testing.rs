@@ -1,0 +1,119 @@
+//! Testing what ships: the case files run through a built bundle's own
+//! component (pre-initialised, exactly as hosts will instantiate it) and,
+//! for placements, through native Cedar on the bundle's embedded sources.
+//! `build_tested` refuses to produce a bundle whose tests fail and records
+//! the summary in the manifest of one whose tests pass.
+
+use crate::cases::{CaseFile, Runner, Suite};
+use crate::limits::Limits;
+use crate::runtime::Runtime;
+use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+
+use super::compile::{BuildError, BuildOptions, build};
+use super::manifest::{self, ManifestError};
+use super::sections;
+
+/// Why tests could not run (not a failing case: those are in the suite).
+#[derive(Debug, thiserror::Error)]
+pub enum TestError {
+    /// The bundle's component did not compile or instantiate.
+    #[error("starting the bundle's component: {0}")]
+    Start(String),
+    /// The bundle carries no readable sources.
+    #[error("reading the bundle's embedded sources: {0}")]
+    Sources(String),
+    /// The case files' fixtures clash.
+    #[error(transparent)]
+    Cases(#[from] crate::cases::CaseFileError),
+}
+
+/// Runs `files` (optionally only cases matching `filter`) through the
+/// pre-initialised component `bundle`, cross-checking placements with native
+/// Cedar on `sources`.
+pub fn test_component(
+    bundle: &[u8],
+    sources: &PolicySources,
+    files: &[CaseFile],
+    filter: Option<&str>,
+) -> Result<Suite, TestError> {
+    let runtime = Runtime::from_component(bundle, Limits::default())
+        .map_err(|e| TestError::Start(e.to_string()))?;
+    let mut decider = crate::Decider::preinitialised(&runtime)
+        .map_err(|e| TestError::Start(e.to_string()))?
+        .permit_what_if(true);
+    let ids = decider
+        .info()
+        .map_err(|e| TestError::Start(e.to_string()))?
+        .policy_ids;
+    let mut runner = Runner::new(&mut decider, Some(sources), files)?;
+    Ok(Suite::run(&mut runner, files, filter, &ids))
+}
+
+/// The policy sources a bundle carries (as `slicegate build` embedded them).
+pub fn embedded_sources(bundle: &[u8]) -> Result<PolicySources, TestError> {
+    let parsed = sections::parse(bundle).map_err(|e| TestError::Sources(e.to_string()))?;
+    let embedded = manifest::read_sources(bundle, &parsed)
+        .map_err(|e: ManifestError| TestError::Sources(e.to_string()))?;
+    if embedded.is_empty() {
+        return Err(TestError::Sources(
+            "the bundle carries no sources (not built by slicegate build?)".to_string(),
+        ));
+    }
+    let mut sources = PolicySources {
+        policies: Vec::new(),
+        schema: None,
+        entities: Vec::new(),
+        policy_ids: PolicyIdMode::Annotation,
+        strict: true,
+        bundle_name: String::new(),
+        bundle_revision: 0,
+    };
+    for file in embedded {
+        let source = SourceFile {
+            name: file.path.clone(),
+            text: file.text,
+        };
+        if file.path.ends_with(".cedarschema") {
+            sources.schema = Some(source);
+        } else if file.path.ends_with(".cedar") {
+            sources.policies.push(source);
+        } else {
+            sources.entities.push(source);
+        }
+    }
+    Ok(sources)
+}
+
+/// Why a tested build produced no bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum TestedBuildError {
+    /// The build itself failed.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The tests could not run.
+    #[error(transparent)]
+    Test(#[from] TestError),
+    /// Some case failed: no bundle.
+    #[error("{} of {} test cases failed; no bundle", .0.failed, .0.failed + .0.passed)]
+    Failed(Box<Suite>),
+}
+
+/// Builds `sources`, runs `files` through the built component, and returns
+/// the bundle (its manifest recording the test summary) only if every case
+/// passed.
+pub fn build_tested(
+    sources: &PolicySources,
+    options: &BuildOptions,
+    files: &[CaseFile],
+) -> Result<(Vec<u8>, Suite), TestedBuildError> {
+    let untested = build(sources, options)?;
+    let suite = test_component(&untested, sources, files, None)?;
+    if suite.failed > 0 {
+        return Err(TestedBuildError::Failed(Box::new(suite)));
+    }
+    let recorded = BuildOptions {
+        tests: Some(suite.manifest_summary()),
+        ..options.clone()
+    };
+    Ok((build(sources, &recorded)?, suite))
+}
