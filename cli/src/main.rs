@@ -33,6 +33,11 @@ enum Command {
     /// Build, sign, verify and load the default 5G library, then check the
     /// example network's deployment plans and a few single placements.
     Demo(commands::demo::Args),
+    /// Explain one placement: the decision, every policy in scope condition
+    /// by condition (true, false or errored), and the facts it read.
+    ///
+    /// Exit status: 0 allow, 2 deny, 1 error.
+    Explain(commands::explain::Args),
     /// Check a deployment plan: every change and every kept item, then the
     /// plan-level rules on shares computed from the plan.
     ///
@@ -75,6 +80,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::CheckPlan(args) => commands::check_plan::run(args),
+        Command::Explain(args) => commands::explain::run(args),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Test(args) => commands::test::run(args),

@@ -459,3 +459,256 @@ fn the_library_builds_with_no_warnings_and_a_policy_without_a_reason_warns() {
         stderr(&denied)
     );
 }
+
+/// The library built once (without its tests) for the runner's tests.
+fn library_bundle() -> &'static str {
+    static BUNDLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUNDLE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let out = dir.join("library.wasm").to_string_lossy().into_owned();
+        let build = slicegate(&["build", "policies", "-o", &out, "--no-test"]);
+        assert!(build.status.success(), "{}", stderr(&build));
+        out
+    })
+}
+
+const WRONG_CASE: &str = r#"# A deliberately wrong expectation.
+fixtures:
+  uk-core:
+    operation: operate
+    equipment: {id: upf-1, vendor: huawei, model: huawei-upf-x, softwareVersion: "1", softwareSigned: true, sbom: true, subsidyFunded: false}
+    slice: {id: embb, sst: 1, category: consumer, usFederal: false}
+    site: {id: lon, country: GB, sensitive: false}
+    network: gb-example-mobile
+cases:
+  - name: a Huawei UPF kept in a UK core after the deadline is allowed (wrong)
+    given: uk-core
+    with: {at: "2024-01-01T00:00:00Z"}
+    expect: allow
+"#;
+
+#[test]
+fn test_reports_a_wrong_expectation_exactly_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "wrong.tests.yaml", WRONG_CASE);
+    let cases = dir.path().to_string_lossy();
+    let run = slicegate(&["test", library_bundle(), "--cases", &cases]);
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let out = stdout(&run);
+    assert!(
+        out.contains(&format!(
+            "FAIL {file}:10: a Huawei UPF kept in a UK core after the deadline is allowed (wrong)\n      expected allow, got deny by [uk-hrv/out-of-core]\n        forbid uk-hrv/out-of-core: Huawei equipment must be out of the 5G core by the end of 31 December 2023.\n"
+        )),
+        "{out}"
+    );
+    assert_eq!(out.lines().last(), Some("0 passed, 1 failed"), "{out}");
+}
+
+#[test]
+fn test_refuses_a_malformed_case_file_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "broken.tests.yaml",
+        &WRONG_CASE.replace("expect: allow", "expect: perhaps"),
+    );
+    let cases = dir.path().to_string_lossy();
+    let run = slicegate(&["test", library_bundle(), "--cases", &cases]);
+    assert_eq!(run.status.code(), Some(1));
+    let err = stderr(&run);
+    assert!(err.contains("broken.tests.yaml"), "{err}");
+    assert!(err.contains("unknown variant `perhaps`"), "{err}");
+    assert!(err.contains("line 13"), "{err}");
+}
+
+#[test]
+fn test_writes_junit_that_parses_and_enforces_a_coverage_minimum() {
+    let cases = repo().join("policies").to_string_lossy().into_owned();
+    let run = slicegate(&[
+        "test",
+        library_bundle(),
+        "--cases",
+        &cases,
+        "--filter",
+        "uk-hrv",
+        "--format",
+        "junit",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let xml = stdout(&run);
+    let doc = roxmltree::Document::parse(&xml).expect("JUnit output is XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("20"));
+    assert_eq!(root.attribute("failures"), Some("0"));
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 20);
+    assert!(
+        cases
+            .iter()
+            .all(|c| c.attribute("line").is_some_and(|l| l != "0"))
+    );
+
+    // The UK cases alone determine 6 of the 40 policies: under 90 %.
+    let low = slicegate(&[
+        "test",
+        library_bundle(),
+        "--cases",
+        &cases_dir(),
+        "--filter",
+        "uk-hrv",
+        "--coverage-min",
+        "90",
+    ]);
+    assert_eq!(low.status.code(), Some(1));
+    assert!(
+        stderr(&low).contains("below --coverage-min 90 %"),
+        "{}",
+        stderr(&low)
+    );
+}
+
+fn cases_dir() -> String {
+    repo().join("policies").to_string_lossy().into_owned()
+}
+
+#[test]
+fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lib.wasm");
+    let built = slicegate(&["build", "policies", "-o", &out.to_string_lossy()]);
+    assert!(built.status.success(), "{}", stderr(&built));
+    assert!(
+        stderr(&built).contains("tests: 124 passed, 0 failed; policy coverage 100.0 %"),
+        "{}",
+        stderr(&built)
+    );
+    let inspect = slicegate(&["inspect", "--json", &out.to_string_lossy()]);
+    let inspection: serde_json::Value = serde_json::from_str(&stdout(&inspect)).unwrap();
+    assert_eq!(
+        inspection["manifest"]["tests"],
+        "124 passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
+    );
+
+    // The library plus one wrong case: no bundle.
+    let copy = dir.path().join("policies");
+    copy_tree(&repo().join("policies"), &copy);
+    std::fs::write(copy.join("packs/uk-hrv/wrong.tests.yaml"), WRONG_CASE).unwrap();
+    let refused_out = dir.path().join("refused.wasm");
+    let refused = slicegate(&[
+        "build",
+        &copy.to_string_lossy(),
+        "-o",
+        &refused_out.to_string_lossy(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = stderr(&refused);
+    assert!(
+        err.contains("expected allow, got deny by [uk-hrv/out-of-core]"),
+        "{err}"
+    );
+    assert!(err.contains("124 passed, 1 failed"), "{err}");
+    assert!(err.contains("tests failed; no bundle written"), "{err}");
+    assert!(!refused_out.exists());
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn explain_names_the_condition_that_decided_each_policy_and_the_facts_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let request = write(
+        dir.path(),
+        "req.json",
+        r#"{"operation": "place",
+            "equipment": {"id": "oru-9", "vendor": "test-subsidiary-of-subsidiary",
+                          "model": "test-subsidiary-ru", "softwareVersion": "1",
+                          "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+            "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+            "site": {"id": "man-9", "country": "GB", "sensitive": false},
+            "network": "gb-example-mobile", "at": "2023-03-01T09:00:00Z"}"#,
+    );
+    let run = slicegate(&["explain", &request, "--json"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    let explanation: serde_json::Value = serde_json::from_str(&stdout(&run)).unwrap();
+    assert_eq!(explanation["decision"]["allowed"], false);
+    assert_eq!(
+        explanation["vendorChain"],
+        serde_json::json!([
+            "test-subsidiary-of-subsidiary",
+            "test-huawei-subsidiary",
+            "huawei",
+            "huawei-holding"
+        ])
+    );
+    let policies = explanation["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 40);
+    let find = |id: &str| policies.iter().find(|p| p["policyId"] == id).unwrap();
+    let applied: Vec<&str> = policies
+        .iter()
+        .filter(|p| p["applied"] == true)
+        .map(|p| p["policyId"].as_str().unwrap())
+        .collect();
+    assert_eq!(applied, ["uk-hrv/no-new-installation"]);
+    assert_eq!(
+        find("uk-hrv/out-of-core")["summary"],
+        "when condition false: principal.domain == \"core\""
+    );
+    assert_eq!(
+        find("baseline/known-vendor")["summary"],
+        "all conditions held, but a forbid applied and overrides it"
+    );
+    // Cedar's evaluation order: after a false `when`, nothing else is evaluated.
+    let nesas = find("baseline/nesas-audit")["conditions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let values: Vec<&str> = nesas.iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert_eq!(values, ["false", "not evaluated", "not evaluated"]);
+    assert!(
+        policies
+            .iter()
+            .all(|p| !p["summary"].as_str().unwrap().contains("errored"))
+    );
+
+    let human = slicegate(&["explain", &request]);
+    let out = stdout(&human);
+    assert!(
+        out.starts_with("DENY (what-if time 2023-03-01T09:00:00Z)"),
+        "{out}"
+    );
+    assert!(out.contains("vendor chain: test-subsidiary-of-subsidiary → test-huawei-subsidiary → huawei → huawei-holding"), "{out}");
+    assert!(
+        out.contains("applied (1):\n  forbid uk-hrv/no-new-installation"),
+        "{out}"
+    );
+
+    let unknown = write(
+        dir.path(),
+        "unknown.json",
+        &std::fs::read_to_string(&request)
+            .unwrap()
+            .replace("test-subsidiary-of-subsidiary", "acme-radio"),
+    );
+    let refused = slicegate(&["explain", &unknown]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stdout(&refused).contains("DENY: unknown entity: vendor `acme-radio`"),
+        "{}",
+        stdout(&refused)
+    );
+}

@@ -42,6 +42,7 @@ pub mod cases;
 pub mod conformance;
 mod decider;
 mod decision;
+pub mod explain;
 mod instance;
 mod limits;
 pub mod native;

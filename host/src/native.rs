@@ -106,6 +106,11 @@ impl NativePolicySet {
         })
     }
 
+    /// The parsed policies, schema and entities.
+    pub(crate) fn parts(&self) -> (&PolicySet, Option<&Schema>, &Entities) {
+        (&self.policies, self.schema.as_ref(), &self.entities)
+    }
+
     /// Whether the policies pass strict validation (true without a schema).
     pub fn validates(&self) -> bool {
         self.validates

@@ -6,6 +6,7 @@ pub mod build;
 pub mod check_plan;
 pub mod conformance;
 pub mod demo;
+pub mod explain;
 pub mod keys;
 pub mod test;
 pub mod verify;

@@ -1,0 +1,217 @@
+//! `slicegate explain`: one placement, the decision, every policy's part in
+//! it (condition by condition) and the facts it read.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use serde_json::Value;
+use slicegate::bundle::CompileCache;
+use slicegate::explain::{Explanation, PolicyExplanation};
+use slicegate::{Decider, Limits, PlacementRequest, PolicySources, Runtime};
+
+use crate::output;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The placement request (JSON, as `decide` takes it). Its `at`, if any,
+    /// is honoured as a what-if time; without one the host's clock decides.
+    request: PathBuf,
+    /// The policy folder. Defaults to the repository's `policies/`.
+    #[arg(long)]
+    policies: Option<PathBuf>,
+    /// List every policy, also those whose scope does not match.
+    #[arg(long)]
+    all: bool,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Exit status: 0 allow, 2 deny, 1 error (as `authorize`).
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.request)
+        .with_context(|| format!("reading {}", args.request.display()))?;
+    let request: PlacementRequest = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a placement request", args.request.display()))?;
+    let dir = args
+        .policies
+        .clone()
+        .unwrap_or_else(super::demo::default_policies);
+    let sources = PolicySources::from_dir(&dir)
+        .with_context(|| format!("reading policies from {}", dir.display()))?;
+    let runtime = Runtime::new_cached(
+        Limits::default(),
+        &CompileCache::new(CompileCache::default_location()),
+    )
+    .context("starting the policy runtime")?;
+    let mut decider = Decider::new(&runtime, &sources)
+        .map_err(|failure| anyhow!("loading {}: {failure}", dir.display()))?
+        .permit_what_if(true);
+    let decision = decider.decide(&request);
+    let allowed = decision.allowed;
+    let form = match decider.cedar_form(&request) {
+        Ok(form) => form,
+        Err(failure) => {
+            // Refused before evaluation: there is nothing more to explain.
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&decision)?);
+            } else {
+                println!("{}: {failure}", output::verdict(&decision));
+            }
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let explanation = slicegate::explain::explain(&sources, form, decision)
+        .map_err(|e| anyhow!("explaining the decision: {e}"))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&explanation)?);
+    } else {
+        print!("{}", render(&request, &explanation, args.all));
+    }
+    Ok(if allowed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn listings(value: &Value) -> String {
+    let Some(map) = value.as_object() else {
+        return "none".to_string();
+    };
+    if map.is_empty() {
+        return "none".to_string();
+    }
+    map.iter()
+        .map(|(list, listing)| {
+            format!(
+                "{list} since {} ({})",
+                listing["since"]["__extn"]["arg"].as_str().unwrap_or("?"),
+                listing["scope"].as_str().unwrap_or("?")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn id(value: &Value) -> &str {
+    value["__entity"]["id"].as_str().unwrap_or("?")
+}
+
+fn policy_lines(out: &mut String, policy: &PolicyExplanation) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "  {} {} — {}",
+        policy.effect,
+        policy.policy_id,
+        policy.reason.as_deref().unwrap_or("(no @reason)")
+    );
+    let _ = writeln!(out, "      {}", policy.summary);
+    for condition in &policy.conditions {
+        let mark = match condition.value.as_str() {
+            "true" => "true ",
+            "false" => "false",
+            "error" => "ERROR",
+            _ => "  -  ",
+        };
+        let _ = writeln!(out, "      {mark} {} {}", condition.kind, condition.text);
+    }
+}
+
+fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let decision = &explanation.decision;
+    let when = match &decision.evaluated_at {
+        Some(slicegate::EvaluationTime::WhatIf(at)) => format!("what-if time {at}"),
+        Some(slicegate::EvaluationTime::HostClock(at)) => format!("host clock {at}"),
+        None => "no time".to_string(),
+    };
+    let _ = writeln!(out, "{} ({when})", output::verdict(decision));
+    let equipment = &explanation.cedar_form["entities"][0]["attrs"];
+    let _ = writeln!(
+        out,
+        "request: {} {} {} ({}, {}) for slice {} ({}) at site {} ({}) in {}",
+        request.operation.name(),
+        request.equipment.vendor,
+        request.equipment.model,
+        id(&equipment["function"]),
+        equipment["domain"].as_str().unwrap_or("?"),
+        request.slice.id,
+        serde_json::to_value(request.slice.category)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default(),
+        request.site.id,
+        request.site.country,
+        request.network
+    );
+    let _ = writeln!(out, "facts read:");
+    let _ = writeln!(
+        out,
+        "  vendor chain: {} (owner {}, ownership resolved: {})",
+        explanation.vendor_chain.join(" → "),
+        id(&equipment["owner"]),
+        equipment["ownershipResolved"]
+    );
+    let components: Vec<&str> = equipment["components"]
+        .as_array()
+        .map(|c| c.iter().map(id).collect())
+        .unwrap_or_default();
+    if !components.is_empty() {
+        let _ = writeln!(out, "  components from: {}", components.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "  maker's designations: {}",
+        listings(&equipment["makerListed"])
+    );
+    let _ = writeln!(
+        out,
+        "  designations with components: {}",
+        listings(&equipment["listed"])
+    );
+    let _ = writeln!(
+        out,
+        "  software signed: {}, SBOM: {}, subsidy-funded: {}",
+        equipment["softwareSigned"], equipment["sbom"], equipment["subsidyFunded"]
+    );
+    let applied: Vec<&PolicyExplanation> =
+        explanation.policies.iter().filter(|p| p.applied).collect();
+    let matched: Vec<&PolicyExplanation> = explanation
+        .policies
+        .iter()
+        .filter(|p| !p.applied && p.scope_matched)
+        .collect();
+    let out_of_scope: Vec<&PolicyExplanation> = explanation
+        .policies
+        .iter()
+        .filter(|p| !p.scope_matched)
+        .collect();
+    if let Some(failure) = &decision.failure {
+        let _ = writeln!(out, "failure: {failure}");
+    }
+    let _ = writeln!(out, "applied ({}):", applied.len());
+    for policy in applied {
+        policy_lines(&mut out, policy);
+    }
+    let _ = writeln!(out, "in scope but did not apply ({}):", matched.len());
+    for policy in matched {
+        policy_lines(&mut out, policy);
+    }
+    if all {
+        let _ = writeln!(out, "out of scope ({}):", out_of_scope.len());
+        for policy in out_of_scope {
+            policy_lines(&mut out, policy);
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "out of scope: {} policies (--all lists them)",
+            out_of_scope.len()
+        );
+    }
+    out
+}

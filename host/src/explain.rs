@@ -1,0 +1,299 @@
+//! Why a placement got its decision: for every policy, whether its scope
+//! matched and, condition by condition, which held, which was false and
+//! which errored; and the facts the decision read.
+//!
+//! The analysis runs natively on the engine's own Cedar form of the request
+//! (the same request and entities the component decided), one policy at a
+//! time: the policy's scope alone, then each top-level conjunct of each
+//! `when`/`unless` clause as its own policy. The component's decision is the
+//! one enforced; the analysis explains it.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use cedar_policy::{
+    Authorizer, Context, Decision as CedarDecision, Entities, EntityId, EntityTypeName, EntityUid,
+    Policy, PolicyId, PolicySet, Request,
+};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::decision::Decision;
+use crate::native::{NativePolicySet, describe, placement_as_cedar};
+use crate::sources::PolicySources;
+
+/// One condition of a policy and how it evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionResult {
+    /// Which `when`/`unless` clause of the policy (0-based).
+    pub clause: usize,
+    /// `when` or `unless`.
+    pub kind: String,
+    /// The conjunct's Cedar text.
+    pub text: String,
+    /// `true`, `false`, `error`, or `not evaluated` (an earlier conjunct of
+    /// the clause was false or errored, so Cedar never reached it).
+    pub value: String,
+    /// Cedar's message when it errored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// One policy's part in the decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyExplanation {
+    /// The policy id.
+    pub policy_id: String,
+    /// `permit` or `forbid`.
+    pub effect: String,
+    /// The `@reason` annotation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Whether the policy applied (it is among the determining policies).
+    pub applied: bool,
+    /// Whether its scope (principal, action, resource) matched.
+    pub scope_matched: bool,
+    /// Each top-level conjunct of each condition, when the scope matched.
+    pub conditions: Vec<ConditionResult>,
+    /// One line: why it did or did not apply.
+    pub summary: String,
+}
+
+/// The whole explanation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// The component's decision (the one enforced).
+    pub decision: Decision,
+    /// The Cedar request and per-request entities the placement became.
+    pub cedar_form: Value,
+    /// The maker's ownership chain, from the maker up.
+    pub vendor_chain: Vec<String>,
+    /// Every policy: the ones that applied first, then the ones whose scope
+    /// matched, then the rest.
+    pub policies: Vec<PolicyExplanation>,
+}
+
+fn uid(reference: &Value) -> Option<EntityUid> {
+    let type_name = EntityTypeName::from_str(reference.get("type")?.as_str()?).ok()?;
+    Some(EntityUid::from_type_name_and_id(
+        type_name,
+        EntityId::new(reference.get("id")?.as_str()?),
+    ))
+}
+
+/// The top-level conjuncts of an expression in Cedar's JSON form.
+fn conjuncts(expr: &Value, out: &mut Vec<Value>) {
+    match expr.get("&&") {
+        Some(and) => {
+            if let (Some(left), Some(right)) = (and.get("left"), and.get("right")) {
+                conjuncts(left, out);
+                conjuncts(right, out);
+            }
+        }
+        None => out.push(expr.clone()),
+    }
+}
+
+/// How one policy (in JSON form) evaluates on the request: `Some(true)`
+/// applies, `Some(false)` does not, `None` errored (with the message).
+fn evaluate(
+    est: Value,
+    request: &Request,
+    entities: &Entities,
+) -> Result<(Option<bool>, Option<String>), String> {
+    let policy = Policy::from_json(Some(PolicyId::new("probe")), est).map_err(|e| describe(&e))?;
+    let mut set = PolicySet::new();
+    set.add(policy).map_err(|e| describe(&e))?;
+    let response = Authorizer::new().is_authorized(request, &set, entities);
+    if let Some(error) = response.diagnostics().errors().next() {
+        return Ok((None, Some(error.to_string())));
+    }
+    Ok((Some(response.decision() == CedarDecision::Allow), None))
+}
+
+/// The Cedar text of one condition expression.
+fn condition_text(scope: &Value, body: &Value) -> String {
+    let mut est = scope.clone();
+    est["effect"] = "permit".into();
+    est["conditions"] = serde_json::json!([{"kind": "when", "body": body}]);
+    est["annotations"] = serde_json::json!({});
+    let Ok(policy) = Policy::from_json(None, est) else {
+        return body.to_string();
+    };
+    let text = policy.to_string();
+    match (text.find("when {"), text.rfind('}')) {
+        (Some(start), Some(end)) if end > start + 6 => text[start + 6..end]
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
+        _ => text,
+    }
+}
+
+/// One line on why a policy did or did not apply.
+fn summarise(scope_matched: bool, conditions: &[ConditionResult]) -> String {
+    if !scope_matched {
+        return "scope does not match this principal, action or resource".to_string();
+    }
+    if let Some(c) = conditions.iter().find(|c| c.value == "error") {
+        return format!(
+            "{} condition errored: {} ({})",
+            c.kind,
+            c.text,
+            c.error.as_deref().unwrap_or("")
+        );
+    }
+    if let Some(c) = conditions
+        .iter()
+        .find(|c| c.kind == "when" && c.value == "false")
+    {
+        return format!("when condition false: {}", c.text);
+    }
+    // An `unless` clause blocks the policy when all its conjuncts hold.
+    let clauses: BTreeSet<usize> = conditions
+        .iter()
+        .filter(|c| c.kind == "unless")
+        .map(|c| c.clause)
+        .collect();
+    for clause in clauses {
+        let parts: Vec<&ConditionResult> =
+            conditions.iter().filter(|c| c.clause == clause).collect();
+        if parts.iter().all(|c| c.value == "true") {
+            let text: Vec<&str> = parts.iter().map(|c| c.text.as_str()).collect();
+            return format!("unless condition held: {}", text.join(" && "));
+        }
+    }
+    match conditions
+        .iter()
+        .find(|c| c.kind == "unless" && c.value == "false")
+    {
+        Some(c) => format!("all conditions held (unless condition false: {})", c.text),
+        None => "all conditions held".to_string(),
+    }
+}
+
+/// Explains `decision`, which the component gave for the placement whose
+/// Cedar form is `form`, against `sources` (the same policy set).
+pub fn explain(
+    sources: &PolicySources,
+    form: Value,
+    decision: Decision,
+) -> Result<Explanation, String> {
+    let (inventory, generic) = placement_as_cedar(&form)?;
+    let mut with_inventory = sources.clone();
+    with_inventory.entities.push(inventory);
+    let native = NativePolicySet::load(&with_inventory)?;
+    let (policies, schema, entities) = native.parts();
+
+    let principal = uid(&form["principal"]).ok_or("the Cedar form has no principal")?;
+    let action = uid(&form["action"]).ok_or("the Cedar form has no action")?;
+    let resource = uid(&form["resource"]).ok_or("the Cedar form has no resource")?;
+    let context = Context::from_json_value(generic.context.clone(), schema.map(|s| (s, &action)))
+        .map_err(|e| describe(&e))?;
+    let request = Request::new(principal.clone(), action, resource, context, schema)
+        .map_err(|e| describe(&e))?;
+
+    let determining: BTreeSet<&str> = decision.determining_ids().into_iter().collect();
+    let mut explained = Vec::new();
+    for policy in policies.policies() {
+        let id = policy.id().to_string();
+        let est = policy.to_json().map_err(|e| describe(&e))?;
+        let effect = est["effect"].as_str().unwrap_or("permit").to_string();
+        let mut scope = est.clone();
+        scope["effect"] = "permit".into();
+        scope["conditions"] = serde_json::json!([]);
+        let (scope_matched, _) = evaluate(scope.clone(), &request, entities)?;
+        let scope_matched = scope_matched == Some(true);
+        let mut conditions = Vec::new();
+        if scope_matched {
+            // Cedar evaluates the clauses in order and each clause's `&&`
+            // left to right, stopping at the first conjunct that is not true
+            // (and at a `when` that fails or an `unless` that holds). Every
+            // conjunct reached had all earlier ones hold, so evaluating it on
+            // its own gives exactly its value in the policy.
+            let mut policy_reached = true;
+            let clauses = est["conditions"].as_array().cloned().unwrap_or_default();
+            for (clause, condition) in clauses.iter().enumerate() {
+                let kind = condition["kind"].as_str().unwrap_or("when").to_string();
+                let mut parts = Vec::new();
+                conjuncts(&condition["body"], &mut parts);
+                let mut reached = policy_reached;
+                let mut body_true = true;
+                let mut errored = false;
+                for part in parts {
+                    let text = condition_text(&scope, &part);
+                    if !reached {
+                        conditions.push(ConditionResult {
+                            clause,
+                            kind: kind.clone(),
+                            text,
+                            value: "not evaluated".to_string(),
+                            error: None,
+                        });
+                        continue;
+                    }
+                    let mut probe = scope.clone();
+                    probe["conditions"] = serde_json::json!([{"kind": "when", "body": part}]);
+                    let (value, error) = evaluate(probe, &request, entities)?;
+                    reached = value == Some(true);
+                    body_true &= value == Some(true);
+                    errored |= value.is_none();
+                    conditions.push(ConditionResult {
+                        clause,
+                        kind: kind.clone(),
+                        text,
+                        value: match value {
+                            Some(true) => "true",
+                            Some(false) => "false",
+                            None => "error",
+                        }
+                        .to_string(),
+                        error,
+                    });
+                }
+                if policy_reached {
+                    policy_reached = !errored && (body_true == (kind == "when"));
+                }
+            }
+        }
+        let applied = determining.contains(id.as_str());
+        let mut summary = summarise(scope_matched, &conditions);
+        if !applied && effect == "permit" && summary.starts_with("all conditions held") {
+            summary = "all conditions held, but a forbid applied and overrides it".to_string();
+        }
+        explained.push(PolicyExplanation {
+            policy_id: id,
+            effect,
+            reason: policy.annotation("reason").map(str::to_string),
+            applied,
+            scope_matched,
+            conditions,
+            summary,
+        });
+    }
+    explained.sort_by_key(|p| (!p.applied, !p.scope_matched, p.policy_id.clone()));
+
+    let maker = form["entities"][0]["attrs"]["vendor"]["__entity"].clone();
+    let mut vendor_chain = Vec::new();
+    if let Some(maker) = uid(&maker) {
+        let mut chain: Vec<(usize, String)> = std::iter::once(maker.clone())
+            .chain(entities.ancestors(&maker).into_iter().flatten().cloned())
+            .map(|v| {
+                let depth = entities.ancestors(&v).map_or(0, Iterator::count);
+                (depth, v.id().unescaped().to_string())
+            })
+            .collect();
+        chain.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+        vendor_chain = chain.into_iter().map(|(_, id)| id).collect();
+    }
+
+    Ok(Explanation {
+        decision,
+        cedar_form: form,
+        vendor_chain,
+        policies: explained,
+    })
+}
