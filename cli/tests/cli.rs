@@ -539,13 +539,13 @@ fn test_writes_junit_that_parses_and_enforces_a_coverage_minimum() {
     let doc = roxmltree::Document::parse(&xml).expect("JUnit output is XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attribute("tests"), Some("20"));
+    assert_eq!(root.attribute("tests"), Some("21"));
     assert_eq!(root.attribute("failures"), Some("0"));
     let cases: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 20);
+    assert_eq!(cases.len(), 21);
     assert!(
         cases
             .iter()
@@ -582,7 +582,7 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
     let built = slicegate(&["build", "policies", "-o", &out.to_string_lossy()]);
     assert!(built.status.success(), "{}", stderr(&built));
     assert!(
-        stderr(&built).contains("tests: 124 passed, 0 failed; policy coverage 100.0 %"),
+        stderr(&built).contains("tests: 125 passed, 0 failed; policy coverage 100.0 %"),
         "{}",
         stderr(&built)
     );
@@ -590,7 +590,7 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
     let inspection: serde_json::Value = serde_json::from_str(&stdout(&inspect)).unwrap();
     assert_eq!(
         inspection["manifest"]["tests"],
-        "124 passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
+        "125 passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
     );
 
     // The library plus one wrong case: no bundle.
@@ -610,7 +610,7 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
         err.contains("expected allow, got deny by [uk-hrv/out-of-core]"),
         "{err}"
     );
-    assert!(err.contains("124 passed, 1 failed"), "{err}");
+    assert!(err.contains("125 passed, 1 failed"), "{err}");
     assert!(err.contains("tests failed; no bundle written"), "{err}");
     assert!(!refused_out.exists());
 }

@@ -40,7 +40,26 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
     };
     let cedar_request = Request::new(principal, action, resource, context, schema)
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-    let response = Authorizer::new().is_authorized(&cedar_request, &set.policies, &set.entities);
+    let response = match &request.entities_json {
+        None => Authorizer::new().is_authorized(&cedar_request, &set.policies, &set.entities),
+        Some(json) => {
+            if json.len() > MAX_CONTEXT_BYTES {
+                return Err(Error::LimitExceeded(format!(
+                    "request entities are {} bytes; the limit is {MAX_CONTEXT_BYTES}",
+                    json.len()
+                )));
+            }
+            let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+                Error::InvalidRequest(format!("request entities are not valid JSON: {e}"))
+            })?;
+            let entities = set
+                .entities
+                .clone()
+                .add_entities_from_json_value(value, set.schema.as_ref())
+                .map_err(|e| Error::SchemaViolation(format!("request entities: {}", describe(&e))))?;
+            Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities)
+        }
+    };
     Ok(decision::from_response(set, &response))
 }
 

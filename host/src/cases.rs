@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decider::Decider;
+use crate::decider::{CedarRequest, Decider};
 use crate::decision::Decision;
 use crate::native::{self, NativePolicySet};
 use crate::placement::PlacementRequest;
@@ -54,6 +54,9 @@ pub enum CaseKind {
     Placement,
     /// A deployment plan (plan-file format).
     Plan,
+    /// A generic Cedar request (`principal`, `action`, `resource`,
+    /// `context`, and the `entities` it brings), for custom schemas.
+    Cedar,
 }
 
 /// One test case.
@@ -351,6 +354,7 @@ impl<'a> Runner<'a> {
         match case.kind {
             CaseKind::Placement => self.run_placement(case, value, &mut result),
             CaseKind::Plan => self.run_plan(case, value, &mut result),
+            CaseKind::Cedar => self.run_cedar(case, value, &mut result),
         }
         result.passed = result.problems.is_empty();
         result
@@ -397,6 +401,49 @@ impl<'a> Runner<'a> {
             NativePolicySet::load(&with_inventory)?.authorize(&generic)
         });
         match answer {
+            Ok(native) => {
+                let component: BTreeSet<String> = decision
+                    .determining_ids()
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+                if decision.cedar_allowed() != Some(native.allowed) || component != native.reason {
+                    result.problems.push(format!(
+                        "component and native Cedar disagree: component {} by {:?}, native {} by {:?}",
+                        verdict(decision.cedar_allowed()),
+                        component,
+                        verdict(Some(native.allowed)),
+                        native.reason
+                    ));
+                }
+            }
+            Err(message) => result.problems.push(format!(
+                "native Cedar could not decide the request: {message}"
+            )),
+        }
+    }
+
+    fn run_cedar(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
+        let request = match CedarRequest::from_json(&value.to_string()) {
+            Ok(request) => request,
+            Err(e) => {
+                result
+                    .problems
+                    .push(format!("the case is not a Cedar request: {e}"));
+                return;
+            }
+        };
+        let decision = self.decider.authorize(&request);
+        record(&decision, result);
+        check_decision(case, &decision, result);
+        let Some(sources) = self.native else {
+            return;
+        };
+        if decision.cedar_allowed().is_none() {
+            // Refused before evaluation: nothing for native Cedar to decide.
+            return;
+        }
+        match NativePolicySet::load(sources).and_then(|native| native.authorize(&request)) {
             Ok(native) => {
                 let component: BTreeSet<String> = decision
                     .determining_ids()

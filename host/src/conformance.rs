@@ -423,6 +423,7 @@ fn to_cedar_request(request: &CorpusRequest) -> Result<CedarRequest, String> {
         resource: entity_ref(&request.resource)?,
         context: request.context.clone(),
         validate: request.validate_request,
+        entities: None,
     })
 }
 

@@ -40,6 +40,10 @@ pub struct CedarRequest {
     /// Check the request against the schema. Leave true unless you know why.
     #[serde(default = "yes")]
     pub validate: bool,
+    /// Entities the request brings (Cedar's entity JSON array), added to the
+    /// loaded ones for this request only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entities: Option<serde_json::Value>,
 }
 
 fn empty_context() -> serde_json::Value {
@@ -62,6 +66,7 @@ impl CedarRequest {
             resource: uid(&self.resource),
             context_json: self.context.to_string(),
             validate: self.validate,
+            entities_json: self.entities.as_ref().map(ToString::to_string),
         }
     }
 }
@@ -319,9 +324,18 @@ impl CedarRequest {
             .as_object()
             .ok_or_else(|| "request must be a JSON object".to_string())?;
         for key in object.keys() {
-            if !["principal", "action", "resource", "context", "validate"].contains(&key.as_str()) {
+            if ![
+                "principal",
+                "action",
+                "resource",
+                "context",
+                "validate",
+                "entities",
+            ]
+            .contains(&key.as_str())
+            {
                 return Err(format!(
-                    "unknown field `{key}` in request; expected principal, action, resource, context, validate"
+                    "unknown field `{key}` in request; expected principal, action, resource, context, validate, entities"
                 ));
             }
         }
@@ -344,12 +358,18 @@ impl CedarRequest {
             Some(serde_json::Value::Bool(b)) => *b,
             Some(_) => return Err("validate must be true or false".to_string()),
         };
+        let entities = match object.get("entities") {
+            None => None,
+            Some(value @ serde_json::Value::Array(_)) => Some(value.clone()),
+            Some(_) => return Err("entities must be a JSON array of Cedar entities".to_string()),
+        };
         Ok(CedarRequest {
             principal: entity("principal")?,
             action: entity("action")?,
             resource: entity("resource")?,
             context,
             validate,
+            entities,
         })
     }
 }

@@ -118,6 +118,7 @@ impl NativePolicySet {
 
     /// Decides `request` natively.
     pub fn authorize(&self, request: &CedarRequest) -> Result<NativeDecision, String> {
+        let request_entities = request.entities.clone();
         let uid = |e: &EntityRef| -> Result<EntityUid, String> {
             let type_name = EntityTypeName::from_str(&e.type_name)
                 .map_err(|err| format!("type `{}`: {}", e.type_name, describe(&err)))?;
@@ -141,7 +142,19 @@ impl NativePolicySet {
         };
         let request =
             Request::new(principal, action, resource, context, schema).map_err(|e| describe(&e))?;
-        let response = Authorizer::new().is_authorized(&request, &self.policies, &self.entities);
+        let extended;
+        let entities = match &request_entities {
+            None => &self.entities,
+            Some(value) => {
+                extended = self
+                    .entities
+                    .clone()
+                    .add_entities_from_json_value(value.clone(), self.schema.as_ref())
+                    .map_err(|e| format!("request entities: {}", describe(&e)))?;
+                &extended
+            }
+        };
+        let response = Authorizer::new().is_authorized(&request, &self.policies, entities);
         Ok(NativeDecision {
             allowed: response.decision() == cedar_policy::Decision::Allow,
             reason: response

@@ -195,3 +195,52 @@ fn a_batch_that_runs_out_of_fuel_denies_every_request_in_it() {
         assert_eq!(decision.failure, Some(Failure::Limit(LimitKind::Fuel)));
     }
 }
+
+#[test]
+fn entities_a_request_brings_are_checked_and_used_for_that_request_only() {
+    let mut decider = Decider::new(runtime(), &sources(POLICIES)).unwrap();
+    let with = |entities: &str| {
+        CedarRequest::from_json(&format!(
+            r#"{{"principal": "User::\"carol\"", "action": "Action::\"read\"",
+                "resource": "Doc::\"plan\"", "context": {{"items": [], "big": ""}},
+                "entities": {entities}}}"#
+        ))
+    };
+    let carol =
+        r#"[{"uid": {"type": "User", "id": "carol"}, "attrs": {"clearance": 5}, "parents": []}]"#;
+    let allowed = decider.authorize(&with(carol).unwrap());
+    assert!(allowed.allowed, "{allowed:?}");
+    assert_eq!(allowed.determining_ids(), ["policy0"]);
+
+    // Not kept: without them carol is unknown and nothing permits her.
+    let mut without = with(carol).unwrap();
+    without.entities = None;
+    let denied = decider.authorize(&without);
+    assert!(!denied.allowed);
+
+    // An entity that violates the schema.
+    let wrong = r#"[{"uid": {"type": "User", "id": "carol"}, "attrs": {"clearance": "high"}, "parents": []}]"#;
+    let decision = decider.authorize(&with(wrong).unwrap());
+    assert!(!decision.allowed);
+    assert!(
+        matches!(decision.failure, Some(Failure::SchemaViolation(ref m)) if m.contains("request entities")),
+        "{:?}",
+        decision.failure
+    );
+
+    // Restating a loaded entity with more clearance is refused, not merged.
+    let bob =
+        r#"[{"uid": {"type": "User", "id": "bob"}, "attrs": {"clearance": 9}, "parents": []}]"#;
+    let mut as_bob = with(bob).unwrap();
+    as_bob.principal.id = "bob".to_string();
+    let decision = decider.authorize(&as_bob);
+    assert!(!decision.allowed, "{decision:?}");
+    assert!(decision.failure.is_some(), "{decision:?}");
+
+    // Not an array.
+    assert!(
+        with("{}")
+            .unwrap_err()
+            .contains("entities must be a JSON array")
+    );
+}
