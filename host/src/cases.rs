@@ -400,27 +400,7 @@ impl<'a> Runner<'a> {
             with_inventory.entities.push(inventory);
             NativePolicySet::load(&with_inventory)?.authorize(&generic)
         });
-        match answer {
-            Ok(native) => {
-                let component: BTreeSet<String> = decision
-                    .determining_ids()
-                    .into_iter()
-                    .map(String::from)
-                    .collect();
-                if decision.cedar_allowed() != Some(native.allowed) || component != native.reason {
-                    result.problems.push(format!(
-                        "component and native Cedar disagree: component {} by {:?}, native {} by {:?}",
-                        verdict(decision.cedar_allowed()),
-                        component,
-                        verdict(Some(native.allowed)),
-                        native.reason
-                    ));
-                }
-            }
-            Err(message) => result.problems.push(format!(
-                "native Cedar could not decide the request: {message}"
-            )),
-        }
+        compare_with_native(decision, answer, result);
     }
 
     fn run_cedar(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
@@ -443,27 +423,8 @@ impl<'a> Runner<'a> {
             // Refused before evaluation: nothing for native Cedar to decide.
             return;
         }
-        match NativePolicySet::load(sources).and_then(|native| native.authorize(&request)) {
-            Ok(native) => {
-                let component: BTreeSet<String> = decision
-                    .determining_ids()
-                    .into_iter()
-                    .map(String::from)
-                    .collect();
-                if decision.cedar_allowed() != Some(native.allowed) || component != native.reason {
-                    result.problems.push(format!(
-                        "component and native Cedar disagree: component {} by {:?}, native {} by {:?}",
-                        verdict(decision.cedar_allowed()),
-                        component,
-                        verdict(Some(native.allowed)),
-                        native.reason
-                    ));
-                }
-            }
-            Err(message) => result.problems.push(format!(
-                "native Cedar could not decide the request: {message}"
-            )),
-        }
+        let answer = NativePolicySet::load(sources).and_then(|native| native.authorize(&request));
+        compare_with_native(&decision, answer, result);
     }
 
     fn run_plan(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
@@ -555,6 +516,36 @@ impl<'a> Runner<'a> {
                 ));
             }
         }
+    }
+}
+
+/// Records a problem unless native Cedar decided as the component did, by
+/// the same policies.
+fn compare_with_native(
+    decision: &Decision,
+    answer: Result<native::NativeDecision, String>,
+    result: &mut CaseResult,
+) {
+    match answer {
+        Ok(native) => {
+            let component: BTreeSet<String> = decision
+                .determining_ids()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            if decision.cedar_allowed() != Some(native.allowed) || component != native.reason {
+                result.problems.push(format!(
+                    "component and native Cedar disagree: component {} by {:?}, native {} by {:?}",
+                    verdict(decision.cedar_allowed()),
+                    component,
+                    verdict(Some(native.allowed)),
+                    native.reason
+                ));
+            }
+        }
+        Err(message) => result.problems.push(format!(
+            "native Cedar could not decide the request: {message}"
+        )),
     }
 }
 

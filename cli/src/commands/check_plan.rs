@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
 use slicegate::plan::PlanFile;
-use slicegate::{Decider, Limits, PolicySources, Runtime};
 
 use crate::output;
 
@@ -52,18 +51,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .decider()
                 .map_err(|failure| anyhow!("starting {}: {failure}", bundle.display()))?
         }
-        _ => {
-            let dir = args
-                .policies
-                .clone()
-                .unwrap_or_else(super::demo::default_policies);
-            let sources = PolicySources::from_dir(&dir)
-                .with_context(|| format!("reading policies from {}", dir.display()))?;
-            let runtime = Runtime::new_cached(Limits::default(), &cache)
-                .context("starting the policy runtime")?;
-            Decider::new(&runtime, &sources)
-                .map_err(|failure| anyhow!("loading {}: {failure}", dir.display()))?
-        }
+        _ => super::demo::folder_decider(args.policies.as_deref())?.0,
     };
     let mut decider = decider.permit_what_if(args.what_if);
     let result = decider.check_plan(&plan);

@@ -12,7 +12,7 @@ use slicegate::bundle::{
     self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
 };
 use slicegate::plan::PlanFile;
-use slicegate::{PlacementRequest, PlanResult, PolicySources};
+use slicegate::{Decider, PlacementRequest, PlanResult, PolicySources};
 
 use crate::output;
 
@@ -49,6 +49,22 @@ pub fn default_policies() -> PathBuf {
         return here.to_path_buf();
     }
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
+}
+
+/// A decider on the policy folder `dir` (or the repository's `policies/`),
+/// parsed now, with the engine's compiled code cached.
+pub fn folder_decider(dir: Option<&Path>) -> anyhow::Result<(Decider, PolicySources)> {
+    let dir = dir.map_or_else(default_policies, Path::to_path_buf);
+    let sources = PolicySources::from_dir(&dir)
+        .with_context(|| format!("reading policies from {}", dir.display()))?;
+    let runtime = slicegate::Runtime::new_cached(
+        slicegate::Limits::default(),
+        &CompileCache::new(CompileCache::default_location()),
+    )
+    .context("starting the policy runtime")?;
+    let decider = Decider::new(&runtime, &sources)
+        .map_err(|failure| anyhow!("loading {}: {failure}", dir.display()))?;
+    Ok((decider, sources))
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {

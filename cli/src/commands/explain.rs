@@ -6,9 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use serde_json::Value;
-use slicegate::bundle::CompileCache;
+use slicegate::PlacementRequest;
 use slicegate::explain::{Explanation, PolicyExplanation};
-use slicegate::{Decider, Limits, PlacementRequest, PolicySources, Runtime};
 
 use crate::output;
 
@@ -34,20 +33,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("reading {}", args.request.display()))?;
     let request: PlacementRequest = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a placement request", args.request.display()))?;
-    let dir = args
-        .policies
-        .clone()
-        .unwrap_or_else(super::demo::default_policies);
-    let sources = PolicySources::from_dir(&dir)
-        .with_context(|| format!("reading policies from {}", dir.display()))?;
-    let runtime = Runtime::new_cached(
-        Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
-    )
-    .context("starting the policy runtime")?;
-    let mut decider = Decider::new(&runtime, &sources)
-        .map_err(|failure| anyhow!("loading {}: {failure}", dir.display()))?
-        .permit_what_if(true);
+    let (decider, sources) = super::demo::folder_decider(args.policies.as_deref())?;
+    let mut decider = decider.permit_what_if(true);
     let decision = decider.decide(&request);
     let allowed = decision.allowed;
     let form = match decider.cedar_form(&request) {
