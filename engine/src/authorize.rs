@@ -56,7 +56,9 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
                 .entities
                 .clone()
                 .add_entities_from_json_value(value, set.schema.as_ref())
-                .map_err(|e| Error::SchemaViolation(format!("request entities: {}", describe(&e))))?;
+                .map_err(|e| {
+                    Error::SchemaViolation(format!("request entities: {}", describe(&e)))
+                })?;
             Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities)
         }
     };
