@@ -203,6 +203,27 @@ impl CaseFile {
         })
     }
 
+    /// The case files of a policy folder for a build of `packs`: those of
+    /// the chosen packs (`packs/<pack>/...`) and every one outside `packs/`
+    /// (shared fixtures); a pack left out of the build leaves its cases out.
+    pub fn discover_for_packs(
+        dir: &Path,
+        packs: &[String],
+    ) -> Result<Vec<CaseFile>, CaseFileError> {
+        let mut files = Self::discover(dir)?;
+        files.retain(|file| {
+            let relative = file.path.strip_prefix(dir).unwrap_or(&file.path);
+            let mut parts = relative.components();
+            match (parts.next(), parts.next()) {
+                (Some(first), Some(pack)) if first.as_os_str() == "packs" => {
+                    packs.iter().any(|p| pack.as_os_str() == p.as_str())
+                }
+                _ => true,
+            }
+        });
+        Ok(files)
+    }
+
     /// Every `*.tests.yaml`, `*.tests.yml` and `*.tests.json` under `dir`,
     /// sorted by path.
     pub fn discover(dir: &Path) -> Result<Vec<CaseFile>, CaseFileError> {

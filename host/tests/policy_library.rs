@@ -243,3 +243,23 @@ fn a_disagreement_with_native_cedar_is_reported_as_such() {
         ]
     );
 }
+
+#[test]
+fn a_build_of_some_packs_runs_only_their_cases_and_the_shared_fixtures() {
+    let files =
+        CaseFile::discover_for_packs(&policies(), &["uk-hrv".to_string()]).expect("case files");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            f.path
+                .strip_prefix(policies())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["packs/uk-hrv/uk-hrv.tests.yaml", "tests/shared.tests.yaml"]
+    );
+}

@@ -120,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(other) => return Err(other).context("building the bundle"),
         }
     } else {
-        let files = CaseFile::discover(&args.dir)?;
+        let files = CaseFile::discover_for_packs(&args.dir, &sources.packs())?;
         eprintln!(
             "testing the build with {} case file(s) under {} (--no-test skips) ...",
             files.len(),

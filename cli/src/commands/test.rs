@@ -83,7 +83,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(super::demo::default_policies);
         (bytes, sources, cases)
     };
-    let files = CaseFile::discover(&cases_dir)?;
+    // Only the cases of the packs the bundle holds (and the shared fixtures).
+    let files = CaseFile::discover_for_packs(&cases_dir, &sources.packs())?;
     eprintln!(
         "running {} case file(s) from {} through the component and native Cedar ...",
         files.len(),
