@@ -28,6 +28,23 @@ pub const LISTS: [(&str, &str); 9] = [
     ("se-pts-2020", "sePts2020"),
 ];
 
+/// The domains a network function may belong to; the policies compare these
+/// names, so any other (a typo such as `Core`) would switch rules off.
+pub const DOMAINS: [&str; 8] = [
+    "ran",
+    "transport",
+    "core",
+    "oam",
+    "mano",
+    "edge",
+    "security",
+    "interconnect",
+];
+
+/// The scopes a designation entry may have: the whole list, or the narrow
+/// scope the FCC gave some entries (which the policies interpret).
+pub const SCOPES: [&str; 2] = ["all", "public-safety-surveillance"];
+
 /// How deep an ownership chain may be before it is taken for a cycle.
 const MAX_CHAIN: usize = 64;
 
@@ -227,6 +244,13 @@ impl Registry {
                 .and_then(Value::as_str)
                 .unwrap_or("all")
                 .to_string();
+            if !SCOPES.contains(&scope.as_str()) {
+                return Err(bad(format!(
+                    "Designation `{}` has scope `{scope}`, which is not one of {}",
+                    entry.id,
+                    SCOPES.join(", ")
+                )));
+            }
             let mut single = Listings::default();
             single.0[index] = Some(Listing { since, scope });
             own_listings.entry(vendor).or_default().merge(&single);
@@ -268,17 +292,22 @@ impl Registry {
             );
         }
 
-        let domains: HashMap<String, String> = of("NetworkFunction")
-            .iter()
-            .map(|f| {
-                let domain = f
-                    .attrs
-                    .get("domain")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                (f.id.clone(), domain.to_string())
-            })
-            .collect();
+        let mut domains: HashMap<String, String> = HashMap::new();
+        for function in of("NetworkFunction") {
+            let domain = function
+                .attrs
+                .get("domain")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if !DOMAINS.contains(&domain) {
+                return Err(bad(format!(
+                    "NetworkFunction `{}` has domain `{domain}`, which is not one of {}",
+                    function.id,
+                    DOMAINS.join(", ")
+                )));
+            }
+            domains.insert(function.id.clone(), domain.to_string());
+        }
         let mut models = HashMap::new();
         for model in of("Model") {
             let vendor = model.attrs.get("vendor").and_then(entity_ref);

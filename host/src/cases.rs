@@ -301,11 +301,11 @@ pub struct CaseResult {
 }
 
 /// Runs cases through a decider (which must permit what-if times: cases set
-/// their own), cross-checking placements with native Cedar when `native`
-/// gives the policy sources.
+/// their own), cross-checking with native Cedar when `native` gives the
+/// policy sources (parsed once; each request brings its own inventory).
 pub struct Runner<'a> {
     decider: &'a mut Decider,
-    native: Option<&'a PolicySources>,
+    native: Option<Result<NativePolicySet, String>>,
     fixtures: BTreeMap<String, (String, Value)>,
 }
 
@@ -332,7 +332,7 @@ impl<'a> Runner<'a> {
         }
         Ok(Runner {
             decider,
-            native,
+            native: native.map(NativePolicySet::load),
             fixtures,
         })
     }
@@ -382,27 +382,35 @@ impl<'a> Runner<'a> {
     }
 
     fn run_placement(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
-        let request: PlacementRequest = match serde_json::from_value(value) {
-            Ok(request) => request,
-            Err(e) => {
-                result
-                    .problems
-                    .push(format!("the case is not a placement request: {e}"));
-                return;
-            }
+        let Some(request) = parsed(
+            serde_json::from_value::<PlacementRequest>(value).map_err(|e| e.to_string()),
+            "a placement request",
+            result,
+        ) else {
+            return;
         };
         let decision = self.decider.decide(&request);
         record(&decision, result);
         check_decision(case, &decision, result);
-        if let Some(sources) = self.native {
-            self.cross_check(sources, &request, &decision, result);
+        if self.native.is_some() {
+            self.cross_check(&request, &decision, result);
         }
+    }
+
+    /// Native Cedar's answer to `request`, when the runner cross-checks.
+    fn native_answer(
+        &self,
+        request: &CedarRequest,
+    ) -> Option<Result<native::NativeDecision, String>> {
+        self.native.as_ref().map(|native| match native {
+            Ok(set) => set.authorize(request),
+            Err(message) => Err(message.clone()),
+        })
     }
 
     /// Native Cedar on the engine's Cedar form of the same request.
     fn cross_check(
         &mut self,
-        sources: &PolicySources,
         request: &PlacementRequest,
         decision: &Decision,
         result: &mut CaseResult,
@@ -416,47 +424,43 @@ impl<'a> Runner<'a> {
             }
             return;
         };
-        let answer = native::placement_as_cedar(&form).and_then(|(inventory, generic)| {
-            let mut with_inventory = sources.clone();
-            with_inventory.entities.push(inventory);
-            NativePolicySet::load(&with_inventory)?.authorize(&generic)
-        });
-        compare_with_native(decision, answer, result);
+        // The form is a generic request carrying the placement's inventory.
+        let answer = match serde_json::from_value::<CedarRequest>(form) {
+            Ok(generic) => self.native_answer(&generic),
+            Err(e) => Some(Err(format!("the Cedar form is not a request: {e}"))),
+        };
+        if let Some(answer) = answer {
+            compare_with_native(decision, answer, result);
+        }
     }
 
     fn run_cedar(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
-        let request = match CedarRequest::from_json(&value.to_string()) {
-            Ok(request) => request,
-            Err(e) => {
-                result
-                    .problems
-                    .push(format!("the case is not a Cedar request: {e}"));
-                return;
-            }
+        let Some(request) = parsed(
+            CedarRequest::from_json(&value.to_string()),
+            "a Cedar request",
+            result,
+        ) else {
+            return;
         };
         let decision = self.decider.authorize(&request);
         record(&decision, result);
         check_decision(case, &decision, result);
-        let Some(sources) = self.native else {
-            return;
-        };
         if decision.cedar_allowed().is_none() {
             // Refused before evaluation: nothing for native Cedar to decide.
             return;
         }
-        let answer = NativePolicySet::load(sources).and_then(|native| native.authorize(&request));
-        compare_with_native(&decision, answer, result);
+        if let Some(answer) = self.native_answer(&request) {
+            compare_with_native(&decision, answer, result);
+        }
     }
 
     fn run_plan(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
-        let file: PlanFile = match serde_json::from_value(value) {
-            Ok(file) => file,
-            Err(e) => {
-                result
-                    .problems
-                    .push(format!("the case is not a plan file: {e}"));
-                return;
-            }
+        let Some(file) = parsed(
+            serde_json::from_value::<PlanFile>(value).map_err(|e| e.to_string()),
+            "a plan file",
+            result,
+        ) else {
+            return;
         };
         let plan = match file.resolve(&result.file) {
             Ok(plan) => plan,
@@ -538,6 +542,14 @@ impl<'a> Runner<'a> {
             }
         }
     }
+}
+
+/// The case's value as `what`, or a problem recorded: a case that does not
+/// parse is a broken case, never a deny.
+fn parsed<T>(value: Result<T, String>, what: &str, result: &mut CaseResult) -> Option<T> {
+    value
+        .map_err(|e| result.problems.push(format!("the case is not {what}: {e}")))
+        .ok()
 }
 
 /// Records a problem unless native Cedar decided as the component did, by

@@ -181,15 +181,12 @@ pub const CEDAR_VERSION: &str = "4.14.1";
 /// `Decider::cedar_form`) into the per-request entities, as an entity file,
 /// and the generic request, so native Cedar can decide the same question.
 pub fn placement_as_cedar(form: &serde_json::Value) -> Result<(SourceFile, CedarRequest), String> {
-    let entities = form
-        .get("entities")
-        .ok_or("the Cedar form has no `entities`")?;
-    let mut request = form.clone();
-    if let Some(object) = request.as_object_mut() {
-        object.remove("entities");
-    }
-    let request: CedarRequest = serde_json::from_value(request)
+    let mut request: CedarRequest = serde_json::from_value(form.clone())
         .map_err(|e| format!("the Cedar form is not a request: {e}"))?;
+    let entities = request
+        .entities
+        .take()
+        .ok_or("the Cedar form has no `entities`")?;
     Ok((
         SourceFile {
             name: "placement-inventory.json".to_string(),

@@ -285,3 +285,36 @@ fn reference_data_that_breaks_the_ownership_model_does_not_load() {
         Ok(_) => panic!("an unknown designation list loaded"),
     }
 }
+
+#[test]
+fn a_misspelt_domain_or_designation_scope_does_not_load() {
+    // Policies compare these names: a typo would switch rules off silently.
+    for (file, from, to, named) in [
+        (
+            "functions.json",
+            "\"domain\": \"core\"",
+            "\"domain\": \"Core\"",
+            "`Core`",
+        ),
+        (
+            "designations.json",
+            "\"scope\": \"all\"",
+            "\"scope\": \"All\"",
+            "`All`",
+        ),
+    ] {
+        let mut sources = PolicySources::from_dir(&policies()).expect("read");
+        let data = sources
+            .entities
+            .iter_mut()
+            .find(|f| f.name.ends_with(file))
+            .expect(file);
+        assert!(data.text.contains(from), "{file}");
+        data.text = data.text.replacen(from, to, 1);
+        match Decider::new(runtime(), &sources) {
+            Err(Failure::PolicyLoad(message)) => assert!(message.contains(named), "{message}"),
+            Err(other) => panic!("expected a load failure, got {other}"),
+            Ok(_) => panic!("{file} with {to} loaded"),
+        }
+    }
+}

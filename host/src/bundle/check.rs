@@ -233,33 +233,25 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
 
     if let Some(schema) = &schema {
         let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-        for warning in result.validation_warnings() {
-            let file = file_of
-                .get(&warning.policy_id().to_string())
-                .map(|&i| &sources.policies[i]);
-            match file {
-                Some(file) => warnings.push(problem(warning, &file.name, &file.text)),
-                None => warnings.push(Problem {
+        // Each validator finding, located in the file of its policy.
+        let locate =
+            |id: &PolicyId, diagnostic: &(dyn Diagnostic + Send + Sync + 'static)| match file_of
+                .get(&id.to_string())
+                .map(|&i| &sources.policies[i])
+            {
+                Some(file) => problem(diagnostic, &file.name, &file.text),
+                None => Problem {
                     file: "(policies)".to_string(),
                     line: None,
                     column: None,
-                    rendered: crate::native::describe(warning),
-                }),
-            }
+                    rendered: crate::native::describe(diagnostic),
+                },
+            };
+        for warning in result.validation_warnings() {
+            warnings.push(locate(warning.policy_id(), warning));
         }
         for error in result.validation_errors() {
-            let file = file_of
-                .get(&error.policy_id().to_string())
-                .map(|&i| &sources.policies[i]);
-            match file {
-                Some(file) => problems.push(problem(error, &file.name, &file.text)),
-                None => problems.push(Problem {
-                    file: "(policies)".to_string(),
-                    line: None,
-                    column: None,
-                    rendered: crate::native::describe(error),
-                }),
-            }
+            problems.push(locate(error.policy_id(), error));
         }
         let mut all = Vec::new();
         let mut each_file_conforms = true;

@@ -59,6 +59,38 @@ fn sha256(text: &[u8]) -> String {
 /// Builds a bundle (unsigned) from `sources`: checked natively first, then
 /// loaded into the engine and snapshotted.
 pub fn build(sources: &PolicySources, options: &BuildOptions) -> Result<Vec<u8>, BuildError> {
+    prepare(sources, options)?.bytes()
+}
+
+/// A checked, pre-initialised policy set and its manifest, before the
+/// sections are appended: the manifest can still change (a test summary)
+/// without snapshotting again.
+pub(super) struct Prepared {
+    snapshot: Vec<u8>,
+    pub(super) manifest: BundleManifest,
+    embedded: Vec<EmbeddedSource>,
+}
+
+impl Prepared {
+    /// The bundle: the snapshot, then the manifest and sources sections.
+    pub(super) fn bytes(&self) -> Result<Vec<u8>, BuildError> {
+        let json = |value: serde_json::Result<Vec<u8>>| {
+            value.map_err(|e| BuildError::Options(format!("encoding the manifest: {e}")))
+        };
+        let mut bundle = self.snapshot.clone();
+        let manifest_json = json(serde_json::to_vec_pretty(&self.manifest))?;
+        let sources_json = json(serde_json::to_vec(&self.embedded))?;
+        bundle.extend(sections::custom_section(MANIFEST_SECTION, &manifest_json));
+        bundle.extend(sections::custom_section(SOURCES_SECTION, &sources_json));
+        Ok(bundle)
+    }
+}
+
+/// Checks and pre-initialises `sources` and writes their manifest.
+pub(super) fn prepare(
+    sources: &PolicySources,
+    options: &BuildOptions,
+) -> Result<Prepared, BuildError> {
     for time in [
         Some(&options.created_at),
         options.not_before.as_ref(),
@@ -121,16 +153,11 @@ pub fn build(sources: &PolicySources, options: &BuildOptions) -> Result<Vec<u8>,
         })
         .collect();
     embedded.sort_by(|a, b| a.path.cmp(&b.path));
-
-    let json = |value: serde_json::Result<Vec<u8>>| {
-        value.map_err(|e| BuildError::Options(format!("encoding the manifest: {e}")))
-    };
-    let mut bundle = snapshot;
-    let manifest_json = json(serde_json::to_vec_pretty(&manifest))?;
-    let sources_json = json(serde_json::to_vec(&embedded))?;
-    bundle.extend(sections::custom_section(MANIFEST_SECTION, &manifest_json));
-    bundle.extend(sections::custom_section(SOURCES_SECTION, &sources_json));
-    Ok(bundle)
+    Ok(Prepared {
+        snapshot,
+        manifest,
+        embedded,
+    })
 }
 
 fn file_val(file: &SourceFile) -> Val {

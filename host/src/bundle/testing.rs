@@ -9,7 +9,7 @@ use crate::limits::Limits;
 use crate::runtime::Runtime;
 use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
 
-use super::compile::{BuildError, BuildOptions, build};
+use super::compile::{BuildError, BuildOptions, prepare};
 use super::manifest::{self, ManifestError};
 use super::sections;
 
@@ -100,20 +100,18 @@ pub enum TestedBuildError {
 
 /// Builds `sources`, runs `files` through the built component, and returns
 /// the bundle (its manifest recording the test summary) only if every case
-/// passed.
+/// passed. The snapshot is made once: recording the summary only rewrites
+/// the manifest section.
 pub fn build_tested(
     sources: &PolicySources,
     options: &BuildOptions,
     files: &[CaseFile],
 ) -> Result<(Vec<u8>, Suite), TestedBuildError> {
-    let untested = build(sources, options)?;
-    let suite = test_component(&untested, sources, files, None)?;
+    let mut prepared = prepare(sources, options)?;
+    let suite = test_component(&prepared.bytes()?, sources, files, None)?;
     if suite.failed > 0 {
         return Err(TestedBuildError::Failed(Box::new(suite)));
     }
-    let recorded = BuildOptions {
-        tests: Some(suite.manifest_summary()),
-        ..options.clone()
-    };
-    Ok((build(sources, &recorded)?, suite))
+    prepared.manifest.tests = Some(suite.manifest_summary());
+    Ok((prepared.bytes()?, suite))
 }
