@@ -61,6 +61,12 @@ enum Command {
     /// Verify a bundle against a trust store: signatures, threshold,
     /// validity window, revision. Exit 0 if it would be accepted.
     Verify(commands::verify::VerifyArgs),
+    /// Serve decisions over HTTP from a signed bundle, reloading it when a
+    /// newer one is published (see server/openapi.yaml).
+    Serve(commands::serve::Args),
+    /// Decision logs.
+    #[command(subcommand)]
+    Log(commands::log::Command),
     /// Time decisions through the component against native cedar-policy on
     /// the same policies and request; prints medians and ratios.
     Bench(commands::bench::Args),
@@ -81,6 +87,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::CheckPlan(args) => commands::check_plan::run(args),
         Command::Explain(args) => commands::explain::run(args),
+        Command::Serve(args) => commands::serve::run(args),
+        Command::Log(command) => commands::log::run(command),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Test(args) => commands::test::run(args),

@@ -108,7 +108,11 @@ pub struct PackageMap {
 
 /// The answer to a Grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
+#[serde(
+    tag = "outcome",
+    rename_all = "SCREAMING_SNAKE_CASE",
+    rename_all_fields = "camelCase"
+)]
 pub enum GrantOutcome {
     /// Granted: every placement the operation implies is allowed.
     Granted {

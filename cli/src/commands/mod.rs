@@ -8,5 +8,7 @@ pub mod conformance;
 pub mod demo;
 pub mod explain;
 pub mod keys;
+pub mod log;
+pub mod serve;
 pub mod test;
 pub mod verify;

@@ -1,28 +1,53 @@
-//! The smallest orchestrator embedding of slicegate: load the policies,
-//! decide one placement, print the verdict and the reasons.
+//! The smallest orchestrator embedding of slicegate: verify and load a
+//! signed policy bundle, decide one placement, print the verdict and the
+//! reasons.
 //!
-//! Run it from the repository root:
+//! Run it from the repository root with a bundle and its trust store (the
+//! main README's operator workflow makes both):
 //!
 //! ```sh
-//! cargo run -p embed-rust
+//! cargo run -p embed-rust -- lib.wasm trust.toml
 //! ```
 
-use std::path::Path;
+use std::path::PathBuf;
 
-use slicegate::{
-    CustomerCategory, Decider, Equipment, Limits, Operation, PlacementRequest, PolicySources,
-    Runtime, Site, Slice,
-};
+use anyhow::{Context, anyhow};
+use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
+use slicegate::{CustomerCategory, Equipment, Operation, PlacementRequest, Site, Slice};
 
 fn main() -> anyhow::Result<()> {
-    // 1. Compile the policy component once per process. Every decision runs
-    //    in a sandboxed instance with a fuel budget and a memory cap.
-    let runtime = Runtime::new(Limits::default())?;
+    let mut args = std::env::args_os().skip(1).map(PathBuf::from);
+    let (Some(bundle), Some(trust)) = (args.next(), args.next()) else {
+        anyhow::bail!("usage: embed-rust BUNDLE.wasm TRUST.toml");
+    };
 
-    // 2. Load the policy set: schema, packs and reference data.
-    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
-    let sources = PolicySources::from_dir(&policies)?;
-    let mut decider = Decider::new(&runtime, &sources)?;
+    // 1. Verify the bundle against the trust store: signatures, threshold,
+    //    validity window and revision. A bundle that fails is never
+    //    compiled, let alone run. Compiled code is cached by bundle hash.
+    let trust = TrustStore::load(&trust)?;
+    let loaded = BundleLoader::new(trust)
+        .with_cache(CompileCache::new(CompileCache::default_location()))
+        .load_file(&bundle)
+        .with_context(|| format!("loading {}", bundle.display()))?;
+    println!(
+        "bundle {} revision {}, signed by {}",
+        loaded.manifest.name,
+        loaded.manifest.revision.0,
+        loaded
+            .signers
+            .iter()
+            .map(|k| k.0.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    // 2. A decider: every decision runs in a sandboxed, pre-initialised
+    //    instance with a fuel budget and a memory cap. Keep it for the life
+    //    of the process; it is not shared between threads (make one per
+    //    thread, they are cheap).
+    let mut decider = loaded
+        .decider()
+        .map_err(|failure| anyhow!("starting the bundle: {failure}"))?;
 
     // 3. Ask the question the orchestrator has: may this UPF be placed? The
     //    model id is looked up in the bundle's catalog (its function and

@@ -1,0 +1,186 @@
+//! `slicegate serve`: the decision service over a signed bundle, reloaded
+//! when a newer one is published.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
+use slicegate::decision_log::{DecisionLog, Durability};
+use slicegate::reload::{BundleSource, first_load};
+use slicegate::sol003::PackageMap;
+use slicegate_server::{AppState, Config};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The signed bundle: a file (re-read when it changes; publish by
+    /// writing a new file and renaming it over the old one) or an http://
+    /// URL (polled with If-None-Match).
+    #[arg(long)]
+    bundle: String,
+    /// The trust store (TOML) every bundle is verified against: signatures,
+    /// threshold, validity window, revision.
+    #[arg(long)]
+    trust: PathBuf,
+    /// Address to listen on (port 0 picks a free port; the address is
+    /// printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// How often to check the bundle source for a newer bundle.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    poll_interval: Duration,
+    /// Longest wait between checks while they keep failing (the wait
+    /// doubles after each failure).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    max_backoff: Duration,
+    /// Do not check the source again after the first load.
+    #[arg(long)]
+    no_reload: bool,
+    /// Start even if the first bundle cannot be loaded: the service is not
+    /// ready (503) until a verified bundle arrives.
+    #[arg(long)]
+    wait_for_bundle: bool,
+    /// Honour a caller's `at` (what-if evaluation, marked as such in every
+    /// answer and log record). Without it the host's clock decides and a
+    /// request that sets `at` is refused.
+    #[arg(long)]
+    permit_what_if: bool,
+    /// SOL003 package map (JSON: {"providers": {vnfProvider: vendor id},
+    /// "products": {vnfProductName: model id}}). Without it every grant is
+    /// rejected as unmapped.
+    #[arg(long)]
+    packages: Option<PathBuf>,
+    /// Append every decision to this JSON Lines log (hash-chained; check it
+    /// with `slicegate log verify`).
+    #[arg(long)]
+    decision_log: Option<PathBuf>,
+    /// A request field to mask in the log, as a JSON pointer
+    /// (`/equipment/softwareVersion`; `*` for every element). Repeatable.
+    #[arg(long = "log-mask")]
+    log_mask: Vec<String>,
+    /// Log only the request's hash, not the request.
+    #[arg(long)]
+    log_omit_requests: bool,
+    /// `sync`: each decision is on disk (fdatasync) before it is answered;
+    /// `write`: handed to the OS only (survives the process being killed,
+    /// not a power loss).
+    #[arg(long, default_value = "sync", value_parser = ["sync", "write"])]
+    log_durability: String,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body: usize,
+    /// Most placements in one batch.
+    #[arg(long, default_value_t = 10_000)]
+    max_batch: usize,
+    /// Decisions evaluated at once (each holds a policy instance); default:
+    /// the number of CPUs.
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Where compiled bundles are cached (default: the user cache folder).
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let source: BundleSource = args.bundle.parse().map_err(anyhow::Error::msg)?;
+    let trust = TrustStore::load(&args.trust)?;
+    let cache = CompileCache::new(args.cache.unwrap_or_else(CompileCache::default_location));
+    let loader = BundleLoader::new(trust).with_cache(cache);
+    let packages = match &args.packages {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            serde_json::from_str::<PackageMap>(&text)
+                .with_context(|| format!("parsing the package map {}", path.display()))?
+        }
+        None => PackageMap::default(),
+    };
+    let log = match &args.decision_log {
+        Some(path) => {
+            let durability = if args.log_durability == "write" {
+                Durability::Write
+            } else {
+                Durability::Sync
+            };
+            let log = DecisionLog::open(path, durability)?;
+            if log.truncated_bytes() > 0 {
+                eprintln!(
+                    "warning: {} ended in an incomplete record ({} bytes, a write cut short); cut off, the chain continues from the last complete record",
+                    path.display(),
+                    log.truncated_bytes()
+                );
+            }
+            Some(Arc::new(log))
+        }
+        None => None,
+    };
+    for pointer in &args.log_mask {
+        if !pointer.starts_with('/') {
+            bail!(
+                "--log-mask {pointer}: a JSON pointer starts with `/`, e.g. /equipment/softwareVersion"
+            );
+        }
+    }
+
+    eprintln!("loading {source} …");
+    let (reloader, first) = first_load(&source, loader, args.permit_what_if);
+    match &first {
+        Ok(_) => {
+            let active = reloader
+                .slot()
+                .current()
+                .context("no bundle after loading")?;
+            let bundle = active.bundle();
+            eprintln!(
+                "bundle {} revision {} (sha256 {}), signed by {}, {} policies",
+                bundle.manifest.name,
+                bundle.manifest.revision.0,
+                &bundle.sha256[..16],
+                bundle
+                    .signers
+                    .iter()
+                    .map(|k| k.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                bundle.manifest.policy_count
+            );
+        }
+        Err(message) if args.wait_for_bundle => {
+            eprintln!("warning: {message}; not ready until a verified bundle arrives");
+        }
+        Err(message) => bail!("{message} (--wait-for-bundle starts anyway, not ready)"),
+    }
+    let slot = reloader.slot().clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let reload_thread = (!args.no_reload)
+        .then(|| reloader.spawn(args.poll_interval, args.max_backoff, stop.clone()));
+    let config = Config {
+        max_body_bytes: args.max_body,
+        max_batch: args.max_batch,
+        workers: args.workers.unwrap_or(Config::default().workers),
+        packages,
+        log,
+        log_mask: args.log_mask,
+        log_requests: !args.log_omit_requests,
+        source: source.to_string(),
+    };
+    let state = AppState::new(slot, config);
+    slicegate_server::serve_blocking(args.listen, state, |addr| {
+        // The one line on stdout, for scripts that start the service on
+        // port 0.
+        println!("listening on http://{addr}");
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        eprintln!("API: http://{addr}/openapi.yaml; Ctrl-C stops");
+    })
+    .with_context(|| format!("serving on {}", args.listen))?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(thread) = reload_thread {
+        let _ = thread.join();
+    }
+    Ok(ExitCode::SUCCESS)
+}

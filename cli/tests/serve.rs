@@ -1,0 +1,277 @@
+//! `slicegate serve` as a process: the http-client examples against it, a
+//! reload by publishing a file, a kill -9, and `slicegate log verify` on
+//! what the killed process left.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use slicegate::PolicySources;
+use slicegate::bundle::{self, BuildOptions, BundleName, KeyPair, Revision};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn slicegate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_slicegate"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+/// A running `slicegate serve`, killed (SIGKILL) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slicegate"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--permit-what-if"])
+            .args(["--poll-interval", "100ms"])
+            .arg("--bundle")
+            .arg(dir.join("lib.wasm"))
+            .arg("--trust")
+            .arg(dir.join("trust.toml"))
+            .arg("--decision-log")
+            .arg(dir.join("decisions.jsonl"))
+            .args(["--log-mask", "/equipment/softwareVersion"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
+            .to_string();
+        Server { child, url }
+    }
+
+    /// Kills the process (no chance to flush or clean up) and returns what
+    /// it wrote to stderr.
+    fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        stderr
+    }
+
+    fn get(&self, path: &str) -> serde_json::Value {
+        let output = Command::new("curl")
+            .args(["--silent", "--max-time", "10"])
+            .arg(format!("{}{path}", self.url))
+            .output()
+            .unwrap();
+        serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn build(key: &KeyPair, revision: u64) -> Vec<u8> {
+    let sources = PolicySources::from_dir(&repo().join("policies")).unwrap();
+    let options = BuildOptions {
+        name: BundleName("served".to_string()),
+        revision: Revision(revision),
+        created_at: "2026-01-01T00:00:00Z".to_string(),
+        not_before: None,
+        not_after: None,
+        tests: None,
+    };
+    bundle::sign_embedded(&bundle::build(&sources, &options).unwrap(), key, "ops").unwrap()
+}
+
+/// The example requests with a fixed what-if time, so the answers do not
+/// move with the calendar.
+fn request_file(dir: &Path, example: &str) -> PathBuf {
+    let path = repo().join("host-examples/http-client").join(example);
+    let mut request: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    request["at"] = "2026-06-01T12:00:00Z".into();
+    let out = dir.join(example);
+    std::fs::write(&out, request.to_string()).unwrap();
+    out
+}
+
+fn verify_log(dir: &Path, extra: &[&str]) -> Output {
+    let log = dir.join("decisions.jsonl");
+    let mut args = vec!["log", "verify", log.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    slicegate(&args)
+}
+
+#[test]
+fn the_http_clients_get_decisions_a_reload_is_picked_up_and_a_killed_server_leaves_a_log_that_verifies()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("lib.wasm"), build(&key, 1)).unwrap();
+    std::fs::write(
+        dir.join("trust.toml"),
+        format!(
+            "threshold = 1\n\n[[keys]]\nid = \"ops\"\npublic_key = \"{}\"\n",
+            key.public_hex()
+        ),
+    )
+    .unwrap();
+    let allowed = request_file(dir, "placement.json");
+    let denied = request_file(dir, "huawei-core.json");
+
+    let server = Server::start(dir);
+
+    // The Python client: a batch with one allowed and one denied placement.
+    let output = Command::new("python3")
+        .arg(repo().join("host-examples/http-client/decide.py"))
+        .args(["--url", &server.url])
+        .arg(&allowed)
+        .arg(&denied)
+        .output()
+        .unwrap();
+    let out = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{out}{}",
+        text(&output.stderr)
+    );
+    assert!(out.contains("ALLOW"), "{out}");
+    assert!(out.contains("(bundle revision 1"), "{out}");
+    assert!(out.contains("forbid uk-hrv/out-of-core"), "{out}");
+
+    // The shell client: one allowed placement.
+    let output = Command::new(repo().join("host-examples/http-client/decide.sh"))
+        .arg(&allowed)
+        .env("SLICEGATE_URL", &server.url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("\"allowed\":true"));
+
+    // Publish revision 2 (write, then rename over): the server picks it up.
+    let next = dir.join("lib.wasm.next");
+    std::fs::write(&next, build(&key, 2)).unwrap();
+    std::fs::rename(&next, dir.join("lib.wasm")).unwrap();
+    let started = Instant::now();
+    while server.get("/v1/bundle")["revision"] != 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "revision 2 was not loaded"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let output = Command::new("python3")
+        .arg(repo().join("host-examples/http-client/decide.py"))
+        .args(["--url", &server.url])
+        .arg(&allowed)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("(bundle revision 2"));
+
+    // kill -9: the log verifies up to its last record.
+    server.kill();
+    let output = verify_log(dir, &[]);
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    assert!(
+        text(&output.stdout).contains("4 record(s), chain intact"),
+        "{}",
+        text(&output.stdout)
+    );
+
+    // A crash in the middle of a write: half a record at the end.
+    let log = dir.join("decisions.jsonl");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    file.write_all(b"{\"seq\":5,\"time\":\"2026-11-26T")
+        .unwrap();
+    drop(file);
+    let output = verify_log(dir, &[]);
+    assert!(output.status.success());
+    assert!(text(&output.stdout).contains("ends in an incomplete record"));
+    assert_eq!(verify_log(dir, &["--strict"]).status.code(), Some(1));
+
+    // Restarted on the same log: the tail is cut off, the chain goes on.
+    let server = Server::start(dir);
+    let output = Command::new(repo().join("host-examples/http-client/decide.sh"))
+        .arg(&denied)
+        .env("SLICEGATE_URL", &server.url)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = server.kill();
+    assert!(stderr.contains("incomplete record"), "{stderr}");
+    let output = verify_log(dir, &["--strict"]);
+    assert!(output.status.success(), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("5 record(s), chain intact"));
+
+    // The log masks what it was told to, and a changed record is found.
+    let content = std::fs::read_to_string(&log).unwrap();
+    assert!(content.contains("\"softwareVersion\":\"<masked>\""));
+    assert!(!content.contains("V100R021"));
+    let changed = content.replacen("\"allowed\":false", "\"allowed\":true", 1);
+    std::fs::write(&log, changed).unwrap();
+    let output = verify_log(dir, &[]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("chain broken at line"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn serve_refuses_bad_arguments_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust = dir.path().join("trust.toml");
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(
+        &trust,
+        format!(
+            "threshold = 1\n\n[[keys]]\nid = \"ops\"\npublic_key = \"{}\"\n",
+            key.public_hex()
+        ),
+    )
+    .unwrap();
+    let output = slicegate(&[
+        "serve",
+        "--bundle",
+        "https://bundles.example/lib.wasm",
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(text(&output.stderr).contains("https is not built in"));
+    let missing = dir.path().join("missing.wasm");
+    let output = slicegate(&[
+        "serve",
+        "--bundle",
+        missing.to_str().unwrap(),
+        "--trust",
+        trust.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("missing.wasm"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stderr).contains("--wait-for-bundle"));
+}

@@ -1,0 +1,616 @@
+//! The decision log: JSON Lines, one record per decision, each record
+//! carrying the hash of the one before it, so that a record removed, changed
+//! or reordered breaks the chain at a place [`verify`] names.
+//!
+//! A record is written with one `write` call and, in the default
+//! [`Durability::Sync`] mode, made durable (`fdatasync`) before
+//! [`DecisionLog::append`] returns, so an answer is never given for a
+//! decision the log could lose. Concurrent appends share one sync (group
+//! commit). A process killed mid-write leaves at most one incomplete last
+//! line: [`verify`] checks everything before it and reports the tail, and
+//! [`DecisionLog::open`] cuts the tail off before appending again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of the first record.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The bundle that decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoggedBundle {
+    /// The bundle's name.
+    pub name: String,
+    /// Its revision.
+    pub revision: u64,
+    /// sha256 of its signed content.
+    pub sha256: String,
+}
+
+/// What was decided, as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoggedDecision {
+    /// Allowed or not.
+    pub allowed: bool,
+    /// The policy ids that determined it.
+    pub determining: Vec<String>,
+    /// Why it was denied other than by a policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+/// One decision, as the caller hands it to the log. The log adds the
+/// sequence number, the time and the chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Entry {
+    /// The caller's request id (with `#n` for the n-th request of a batch).
+    pub request_id: String,
+    /// `placement`, `plan`, `sol003-grant`.
+    pub kind: String,
+    /// sha256 of the request as received (before masking), hex.
+    pub request_sha256: String,
+    /// The request, with masked fields replaced; absent if not kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<serde_json::Value>,
+    /// The decision.
+    pub decision: LoggedDecision,
+    /// The evaluation time, and whether it was a caller's what-if time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evaluated_at: Option<String>,
+    /// True when the caller set the evaluation time.
+    #[serde(default)]
+    pub what_if: bool,
+    /// The bundle that decided; absent when none was loaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<LoggedBundle>,
+}
+
+/// A record as it is written: the entry, its place in the log and the hash
+/// of the previous record's line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    /// 1 for the first record, then one more per record.
+    pub seq: u64,
+    /// When it was logged (RFC 3339, microseconds, UTC).
+    pub time: String,
+    /// The decision.
+    #[serde(flatten)]
+    pub entry: Entry,
+    /// sha256 (hex) of the previous record's line, without its newline;
+    /// [`GENESIS`] for the first.
+    pub prev: String,
+}
+
+/// How hard an append works to survive a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `fdatasync` before `append` returns: survives a power loss.
+    #[default]
+    Sync,
+    /// Written to the operating system only: survives the process being
+    /// killed, not the machine losing power.
+    Write,
+}
+
+/// Errors of the decision log.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// An I/O error, with the file.
+    #[error("decision log {path}: {message}")]
+    Io {
+        /// The log file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The existing log does not end in a well-formed record.
+    #[error(
+        "decision log {path}: the last complete record (line {line}) is not a record: {message}"
+    )]
+    BadTail {
+        /// The log file.
+        path: String,
+        /// Its line.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+struct Tail {
+    file: File,
+    seq: u64,
+    prev: String,
+    written: u64,
+}
+
+/// An append-only, hash-chained decision log.
+pub struct DecisionLog {
+    path: PathBuf,
+    durability: Durability,
+    tail: Mutex<Tail>,
+    /// The highest `written` count made durable, and the file handle syncs
+    /// use (so a sync does not hold the append lock).
+    synced: Mutex<(u64, File)>,
+    truncated_bytes: u64,
+}
+
+impl DecisionLog {
+    /// Opens (or creates) the log at `path`. An incomplete last line left by
+    /// a crash is cut off (and counted in [`Self::truncated_bytes`]); the
+    /// chain continues from the last complete record.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, LogError> {
+        let io = |e: std::io::Error| LogError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(io)?;
+        let (last_line, complete_len, line_count) = last_complete_line(&mut file).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        let truncated_bytes = len - complete_len;
+        if truncated_bytes > 0 {
+            tracing::warn!(
+                log = %path.display(), bytes = truncated_bytes,
+                "decision log ends in an incomplete record (a write cut short); cutting it off"
+            );
+            file.set_len(complete_len).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        let (seq, prev) = match last_line {
+            None => (0, GENESIS.to_string()),
+            Some(line) => {
+                let record: Record =
+                    serde_json::from_slice(&line).map_err(|e| LogError::BadTail {
+                        path: path.display().to_string(),
+                        line: line_count,
+                        message: e.to_string(),
+                    })?;
+                (record.seq, sha256_hex(&line))
+            }
+        };
+        let sync_handle = file.try_clone().map_err(io)?;
+        Ok(DecisionLog {
+            path: path.to_path_buf(),
+            durability,
+            tail: Mutex::new(Tail {
+                file,
+                seq,
+                prev,
+                written: 0,
+            }),
+            synced: Mutex::new((0, sync_handle)),
+            truncated_bytes,
+        })
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes of an incomplete last record cut off at open.
+    pub fn truncated_bytes(&self) -> u64 {
+        self.truncated_bytes
+    }
+
+    /// Appends `entries` in order, each as one line chained to the one
+    /// before; returns once they are as durable as the log's
+    /// [`Durability`] promises.
+    pub fn append(&self, entries: Vec<Entry>) -> Result<(), LogError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let io = |e: std::io::Error| LogError::Io {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        };
+        let mine = {
+            let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+            let mut text = Vec::new();
+            let (mut seq, mut prev) = (tail.seq, tail.prev.clone());
+            for entry in entries {
+                seq += 1;
+                let record = Record {
+                    seq,
+                    time: now_rfc3339_micros(),
+                    entry,
+                    prev,
+                };
+                let line = serde_json::to_vec(&record).map_err(|e| LogError::Io {
+                    path: self.path.display().to_string(),
+                    message: format!("serialising record {seq}: {e}"),
+                })?;
+                prev = sha256_hex(&line);
+                text.extend_from_slice(&line);
+                text.push(b'\n');
+            }
+            // One write per append: a crash leaves whole records and at most
+            // one incomplete line, never interleaved ones.
+            tail.file.write_all(&text).map_err(io)?;
+            tail.seq = seq;
+            tail.prev = prev;
+            tail.written += 1;
+            tail.written
+        };
+        if self.durability == Durability::Sync {
+            let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
+            if synced.0 < mine {
+                // Everything written so far is covered by this sync.
+                let upto = self.tail.lock().unwrap_or_else(|p| p.into_inner()).written;
+                synced.1.sync_data().map_err(io)?;
+                synced.0 = upto;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last complete line of `file` (without its newline), the length of
+/// the file up to and including that line's newline, and the number of
+/// complete lines. Reads backwards from the end in blocks.
+fn last_complete_line(file: &mut File) -> std::io::Result<(Option<Vec<u8>>, u64, u64)> {
+    let len = file.metadata()?.len();
+    // Where the complete part ends: just after the last newline.
+    let mut complete_len = 0;
+    let mut end = len;
+    let mut block = vec![0u8; 64 * 1024];
+    'find: while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..size])?;
+        if let Some(i) = block[..size].iter().rposition(|&b| b == b'\n') {
+            complete_len = start + i as u64 + 1;
+            break 'find;
+        }
+        end = start;
+    }
+    if complete_len == 0 {
+        return Ok((None, 0, 0));
+    }
+    // The last line runs from the newline before it to `complete_len - 1`.
+    let mut line_start = 0;
+    let mut end = complete_len - 1;
+    'back: while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..size])?;
+        if let Some(i) = block[..size].iter().rposition(|&b| b == b'\n') {
+            line_start = start + i as u64 + 1;
+            break 'back;
+        }
+        end = start;
+    }
+    let mut line = vec![0u8; (complete_len - 1 - line_start) as usize];
+    file.seek(SeekFrom::Start(line_start))?;
+    file.read_exact(&mut line)?;
+    // The line count is only for messages; the record's own `seq` is the
+    // authority, so count by scanning only when it is cheap to do so.
+    let lines = if complete_len <= 16 * 1024 * 1024 {
+        let mut all = vec![0u8; complete_len as usize];
+        file.seek(SeekFrom::Start(0))?;
+        file.read_exact(&mut all)?;
+        all.iter().filter(|&&b| b == b'\n').count() as u64
+    } else {
+        0
+    };
+    file.seek(SeekFrom::End(0))?;
+    Ok((Some(line), complete_len, lines))
+}
+
+/// sha256 of `bytes`, hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn now_rfc3339_micros() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogReport {
+    /// Complete records that verified, in a row from the first.
+    pub verified: u64,
+    /// The first broken record, if the chain breaks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<Broken>,
+    /// Bytes of an incomplete last line (a write cut short by a crash), not
+    /// counted as a record.
+    pub incomplete_tail_bytes: u64,
+}
+
+/// Where and why the chain breaks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Broken {
+    /// The line (1-based).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+impl LogReport {
+    /// The chain is intact up to the last complete record.
+    pub fn intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Checks the chain of the log in `bytes`: every complete line is a record,
+/// numbered one after the other from 1, whose `prev` is the hash of the
+/// line before. Stops at the first broken record.
+pub fn verify(bytes: &[u8]) -> LogReport {
+    let (complete, tail) = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => (&bytes[..=i], bytes.len() - i - 1),
+        None => (&bytes[..0], bytes.len()),
+    };
+    let mut report = LogReport {
+        verified: 0,
+        broken: None,
+        incomplete_tail_bytes: tail as u64,
+    };
+    let mut prev = GENESIS.to_string();
+    let lines = complete
+        .split(|&b| b == b'\n')
+        .take(complete.iter().filter(|&&b| b == b'\n').count());
+    for (index, line) in lines.enumerate() {
+        let number = index as u64 + 1;
+        let broken = |reason: String| Broken {
+            line: number,
+            reason,
+        };
+        let record: Record = match serde_json::from_slice(line) {
+            Ok(record) => record,
+            Err(e) => {
+                report.broken = Some(broken(format!("not a decision record: {e}")));
+                return report;
+            }
+        };
+        if record.seq != number {
+            report.broken = Some(broken(format!(
+                "sequence number {} where {number} was expected (a record was removed, added or reordered)",
+                record.seq
+            )));
+            return report;
+        }
+        if record.prev != prev {
+            report.broken = Some(broken(format!(
+                "prev {} is not the hash of the record before ({prev}): that record was changed, or records are missing",
+                record.prev
+            )));
+            return report;
+        }
+        prev = sha256_hex(line);
+        report.verified = number;
+    }
+    report
+}
+
+/// Replaces the values at `pointers` (JSON pointers such as
+/// `/equipment/softwareVersion`; `*` matches every array element or object
+/// member) with `"<masked>"`. Pointers that match nothing are ignored.
+pub fn mask(value: &mut serde_json::Value, pointers: &[String]) {
+    for pointer in pointers {
+        let parts: Vec<String> = pointer
+            .split('/')
+            .skip(1)
+            .map(|p| p.replace("~1", "/").replace("~0", "~"))
+            .collect();
+        mask_at(value, &parts);
+    }
+}
+
+fn mask_at(value: &mut serde_json::Value, parts: &[String]) {
+    let Some((first, rest)) = parts.split_first() else {
+        *value = serde_json::Value::String("<masked>".to_string());
+        return;
+    };
+    match value {
+        serde_json::Value::Object(map) if first == "*" => {
+            map.values_mut().for_each(|v| mask_at(v, rest));
+        }
+        serde_json::Value::Object(map) => {
+            if let Some(v) = map.get_mut(first) {
+                mask_at(v, rest);
+            }
+        }
+        serde_json::Value::Array(items) if first == "*" => {
+            items.iter_mut().for_each(|v| mask_at(v, rest));
+        }
+        serde_json::Value::Array(items) => {
+            if let Some(v) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                mask_at(v, rest);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, allowed: bool) -> Entry {
+        Entry {
+            request_id: id.to_string(),
+            kind: "placement".to_string(),
+            request_sha256: sha256_hex(id.as_bytes()),
+            request: Some(
+                serde_json::json!({"equipment": {"vendor": "nokia", "softwareVersion": "1"}}),
+            ),
+            decision: LoggedDecision {
+                allowed,
+                determining: vec!["baseline/known-vendor".to_string()],
+                failure: None,
+            },
+            evaluated_at: Some("2026-11-26T00:00:00Z".to_string()),
+            what_if: false,
+            bundle: Some(LoggedBundle {
+                name: "lib".to_string(),
+                revision: 3,
+                sha256: "ab".repeat(32),
+            }),
+        }
+    }
+
+    fn log_with(n: usize) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+        for i in 0..n {
+            log.append(vec![entry(&format!("r{i}"), i % 2 == 0)])
+                .unwrap();
+        }
+        (dir, path)
+    }
+
+    #[test]
+    fn an_untouched_log_verifies_and_records_chain() {
+        let (_dir, path) = log_with(5);
+        let bytes = std::fs::read(&path).unwrap();
+        let report = verify(&bytes);
+        assert_eq!(report.verified, 5);
+        assert!(report.intact());
+        assert_eq!(report.incomplete_tail_bytes, 0);
+        let first: Record =
+            serde_json::from_slice(bytes.split(|&b| b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(first.prev, GENESIS);
+        assert_eq!(first.seq, 1);
+    }
+
+    #[test]
+    fn a_changed_removed_or_reordered_record_breaks_the_chain_where_it_happened() {
+        let (_dir, path) = log_with(4);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+
+        // Record 2 says allowed where it said denied: record 3's prev no
+        // longer matches.
+        let changed = text.replacen(
+            lines[1],
+            &lines[1].replace("\"allowed\":false", "\"allowed\":true"),
+            1,
+        );
+        assert_ne!(changed, text);
+        let report = verify(changed.as_bytes());
+        assert_eq!(report.verified, 2);
+        assert_eq!(report.broken.as_ref().unwrap().line, 3);
+        assert!(report.broken.unwrap().reason.contains("changed"));
+
+        let removed = format!("{}\n{}\n{}\n", lines[0], lines[2], lines[3]);
+        let report = verify(removed.as_bytes());
+        assert_eq!(report.verified, 1);
+        assert_eq!(report.broken.unwrap().line, 2);
+
+        let swapped = format!("{}\n{}\n{}\n{}\n", lines[0], lines[2], lines[1], lines[3]);
+        assert_eq!(verify(swapped.as_bytes()).broken.unwrap().line, 2);
+
+        let garbage = format!("{}\nnot json\n", lines[0]);
+        let report = verify(garbage.as_bytes());
+        assert!(
+            report
+                .broken
+                .unwrap()
+                .reason
+                .contains("not a decision record")
+        );
+    }
+
+    #[test]
+    fn a_write_cut_short_verifies_up_to_the_last_complete_record_and_reopening_continues_the_chain()
+    {
+        let (_dir, path) = log_with(3);
+        let full = std::fs::read(&path).unwrap();
+        // A crash mid-write: half of a fourth record.
+        let (_d2, p2) = log_with(4);
+        let four = std::fs::read(&p2).unwrap();
+        let partial = &four[full.len()..full.len() + (four.len() - full.len()) / 2];
+        let mut crashed = full.clone();
+        crashed.extend_from_slice(partial);
+        std::fs::write(&path, &crashed).unwrap();
+
+        let report = verify(&crashed);
+        assert!(report.intact());
+        assert_eq!(report.verified, 3);
+        assert_eq!(report.incomplete_tail_bytes, partial.len() as u64);
+
+        let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+        assert_eq!(log.truncated_bytes(), partial.len() as u64);
+        log.append(vec![entry("after-crash", true), entry("batch-2", false)])
+            .unwrap();
+        let report = verify(&std::fs::read(&path).unwrap());
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.verified, 5);
+        assert_eq!(report.incomplete_tail_bytes, 0);
+    }
+
+    #[test]
+    fn a_log_whose_last_line_is_not_a_record_is_not_appended_to() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "{\"seq\": 1}\n").unwrap();
+        let Err(error) = DecisionLog::open(&path, Durability::Write) else {
+            panic!("opened a log with a bad last record");
+        };
+        assert!(error.to_string().contains("line 1"), "{error}");
+    }
+
+    #[test]
+    fn concurrent_appends_keep_one_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        let log = std::sync::Arc::new(DecisionLog::open(&path, Durability::Sync).unwrap());
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let log = log.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        log.append(vec![entry(&format!("t{t}-{i}"), true)]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let report = verify(&std::fs::read(&path).unwrap());
+        assert_eq!(report.verified, 100);
+        assert!(report.intact());
+    }
+
+    #[test]
+    fn masking_replaces_the_named_fields_only() {
+        let mut value = serde_json::json!({
+            "equipment": {"id": "gnb-1", "softwareVersion": "23.Q4", "components": ["a", "b"]},
+            "site": {"id": "lon"},
+            "batch": [{"site": {"id": "x"}}, {"site": {"id": "y"}}]
+        });
+        mask(
+            &mut value,
+            &[
+                "/equipment/softwareVersion".to_string(),
+                "/batch/*/site/id".to_string(),
+                "/nothing/here".to_string(),
+            ],
+        );
+        assert_eq!(value["equipment"]["softwareVersion"], "<masked>");
+        assert_eq!(value["equipment"]["id"], "gnb-1");
+        assert_eq!(value["site"]["id"], "lon");
+        assert_eq!(value["batch"][1]["site"]["id"], "<masked>");
+    }
+}

@@ -1,0 +1,433 @@
+//! Hot reload: one active bundle that many threads decide with, replaced
+//! atomically by a newer verified bundle.
+//!
+//! - [`ActiveBundle`] is a loaded bundle with a pool of pre-initialised
+//!   deciders, one checked out per decision.
+//! - [`BundleSlot`] holds the active bundle behind an `Arc`: a decision takes
+//!   the `Arc` when it starts and finishes on that bundle, however many
+//!   reloads happen meanwhile.
+//! - [`Reloader`] fetches from a [`BundleSource`] (a file, or an `http://`
+//!   URL asked with `If-None-Match`), verifies what it gets (signatures,
+//!   threshold, window, revision) and only then swaps it in. A bundle that
+//!   fails is refused, the last good one stays active, and the failure is
+//!   kept in the slot's [`ReloadStatus`].
+//!
+//! Bundles are signed, so integrity does not depend on the transport; a URL
+//! source speaks plain HTTP (put TLS in front of the distribution server if
+//! the bundles themselves are confidential).
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use crate::bundle::{BundleError, BundleLoader, LoadedBundle};
+use crate::decider::Decider;
+use crate::decision::Failure;
+
+/// A loaded bundle and the deciders that decide with it.
+pub struct ActiveBundle {
+    bundle: LoadedBundle,
+    loaded_at: SystemTime,
+    what_if: bool,
+    pool: Mutex<Vec<Decider>>,
+}
+
+impl ActiveBundle {
+    /// Wraps `bundle`; `what_if` permits caller-supplied evaluation times.
+    pub fn new(bundle: LoadedBundle, what_if: bool) -> Self {
+        ActiveBundle {
+            bundle,
+            loaded_at: SystemTime::now(),
+            what_if,
+            pool: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The bundle.
+    pub fn bundle(&self) -> &LoadedBundle {
+        &self.bundle
+    }
+
+    /// When it became active.
+    pub fn loaded_at(&self) -> SystemTime {
+        self.loaded_at
+    }
+
+    /// Runs `f` with a decider of this bundle: one from the pool, or a fresh
+    /// pre-initialised one when all are busy. The decider goes back to the
+    /// pool afterwards (a trapped instance inside it is replaced on its next
+    /// use, never reused).
+    pub fn with_decider<R>(&self, f: impl FnOnce(&mut Decider) -> R) -> Result<R, Failure> {
+        let pooled = self.pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut decider = match pooled {
+            Some(decider) => decider,
+            None => self.bundle.decider()?.permit_what_if(self.what_if),
+        };
+        let result = f(&mut decider);
+        self.pool
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(decider);
+        Ok(result)
+    }
+}
+
+/// A refused reload, as kept for `/v1/bundle` and the metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadFailure {
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why.
+    pub message: String,
+}
+
+/// What reloading has done so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReloadStatus {
+    /// Bundles swapped in after the first.
+    pub reloads: u64,
+    /// Bundles (or fetches) refused.
+    pub failures: u64,
+    /// The last refusal, if any since the last successful swap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<ReloadFailure>,
+    /// When the source was last checked (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_check: Option<String>,
+}
+
+/// The active bundle, swappable atomically.
+#[derive(Default)]
+pub struct BundleSlot {
+    current: RwLock<Option<Arc<ActiveBundle>>>,
+    status: Mutex<ReloadStatus>,
+}
+
+impl BundleSlot {
+    /// An empty slot: nothing is decided until a bundle is set.
+    pub fn empty() -> Self {
+        BundleSlot::default()
+    }
+
+    /// The active bundle, if one is loaded. Hold the `Arc` for the whole
+    /// decision.
+    pub fn current(&self) -> Option<Arc<ActiveBundle>> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Makes `bundle` the active one.
+    pub fn set(&self, bundle: ActiveBundle) {
+        let replaced = self
+            .current
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(Arc::new(bundle))
+            .is_some();
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if replaced {
+            status.reloads += 1;
+        }
+        status.last_failure = None;
+    }
+
+    /// Records a refused reload.
+    pub fn record_failure(&self, message: String) {
+        let mut status = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        status.failures += 1;
+        status.last_failure = Some(ReloadFailure { at: now(), message });
+    }
+
+    fn record_check(&self) {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last_check = Some(now());
+    }
+
+    /// What reloading has done.
+    pub fn status(&self) -> ReloadStatus {
+        self.status
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+/// Where bundles come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BundleSource {
+    /// A file, re-read when its content changes (a detached signature at
+    /// `<file>.sig` is used when the bundle has no embedded one).
+    File(PathBuf),
+    /// An `http://` URL, polled with `If-None-Match`.
+    Url(String),
+}
+
+impl std::str::FromStr for BundleSource {
+    type Err = String;
+
+    /// `http://…` is a URL, `https://…` is refused (not built in), anything
+    /// else a file path.
+    fn from_str(text: &str) -> Result<Self, String> {
+        if text.starts_with("http://") {
+            Ok(BundleSource::Url(text.to_string()))
+        } else if text.starts_with("https://") {
+            Err(format!(
+                "{text}: https is not built in; bundles are signed, so serve them over http (or through a local TLS-terminating proxy)"
+            ))
+        } else {
+            Ok(BundleSource::File(PathBuf::from(text)))
+        }
+    }
+}
+
+impl std::fmt::Display for BundleSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BundleSource::File(path) => write!(f, "{}", path.display()),
+            BundleSource::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+/// What one check of the source did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The source holds the active bundle (or says `304 Not Modified`).
+    Unchanged,
+    /// A newer bundle was verified and is now active.
+    Replaced {
+        /// The revision before, if one was active.
+        from: Option<u64>,
+        /// The revision now active.
+        to: u64,
+    },
+    /// The source could not be read, or what it held was refused; the
+    /// active bundle (if any) stays.
+    Refused(String),
+}
+
+/// Fetches, verifies and swaps in bundles from one source.
+pub struct Reloader {
+    source: BundleSource,
+    loader: BundleLoader,
+    slot: Arc<BundleSlot>,
+    what_if: bool,
+    etag: Option<String>,
+    /// sha256 of the last bytes fetched (accepted or refused), so the same
+    /// refused bundle is not re-verified and re-reported on every poll.
+    last_seen: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl Reloader {
+    /// A reloader filling `slot` from `source`, verifying with `loader`.
+    pub fn new(
+        source: BundleSource,
+        loader: BundleLoader,
+        slot: Arc<BundleSlot>,
+        what_if: bool,
+    ) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Reloader {
+            source,
+            loader,
+            slot,
+            what_if,
+            etag: None,
+            last_seen: None,
+            agent,
+        }
+    }
+
+    /// The slot it fills.
+    pub fn slot(&self) -> &Arc<BundleSlot> {
+        &self.slot
+    }
+
+    /// The source.
+    pub fn source(&self) -> &BundleSource {
+        &self.source
+    }
+
+    /// Checks the source once: fetch, and if the bytes are new, verify and
+    /// swap in. Failures are recorded in the slot's status.
+    pub fn check(&mut self) -> ReloadOutcome {
+        self.slot.record_check();
+        let outcome = match self.fetch() {
+            Ok(None) => ReloadOutcome::Unchanged,
+            Ok(Some((bytes, detached))) => self.consider(&bytes, detached.as_deref()),
+            Err(message) => ReloadOutcome::Refused(message),
+        };
+        match &outcome {
+            ReloadOutcome::Refused(message) => {
+                tracing::warn!(source = %self.source, "bundle refused: {message}");
+                self.slot.record_failure(message.clone());
+            }
+            ReloadOutcome::Replaced { from, to } => {
+                tracing::info!(source = %self.source, ?from, to, "bundle replaced");
+            }
+            ReloadOutcome::Unchanged => {}
+        }
+        outcome
+    }
+
+    /// Verifies `bytes` and makes it active if it is newer than the active
+    /// bundle.
+    fn consider(&mut self, bytes: &[u8], detached: Option<&[u8]>) -> ReloadOutcome {
+        let digest = crate::decision_log::sha256_hex(bytes);
+        if self.last_seen.as_deref() == Some(digest.as_str()) {
+            return ReloadOutcome::Unchanged;
+        }
+        self.last_seen = Some(digest);
+        let active = self.slot.current();
+        let from = active.as_ref().map(|a| a.bundle().manifest.revision.0);
+        // Cheap checks first: verify (signatures, window) before compiling.
+        let verified = match self.loader.verify(bytes, detached) {
+            Ok(verified) => verified,
+            Err(error) => return ReloadOutcome::Refused(format!("{}: {error}", self.source)),
+        };
+        if let Some(active) = &active {
+            let current = &active.bundle().manifest;
+            if verified.sha256 == active.bundle().sha256 {
+                return ReloadOutcome::Unchanged;
+            }
+            if verified.manifest.name != current.name {
+                return ReloadOutcome::Refused(format!(
+                    "{}: bundle `{}` is not the active bundle `{}`",
+                    self.source, verified.manifest.name, current.name
+                ));
+            }
+            if verified.manifest.revision <= current.revision {
+                return ReloadOutcome::Refused(format!(
+                    "{}: revision {} is not newer than the active revision {} (a different bundle under the same or a lower revision is refused)",
+                    self.source, verified.manifest.revision.0, current.revision.0
+                ));
+            }
+        }
+        match self.loader.load(bytes, detached) {
+            Ok(loaded) => {
+                let to = loaded.manifest.revision.0;
+                self.slot.set(ActiveBundle::new(loaded, self.what_if));
+                ReloadOutcome::Replaced { from, to }
+            }
+            Err(error) => ReloadOutcome::Refused(format!("{}: {error}", self.source)),
+        }
+    }
+
+    /// New bytes from the source (and a detached signature), or `None` when
+    /// it says nothing changed.
+    #[allow(clippy::type_complexity)]
+    fn fetch(&mut self) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, String> {
+        match &self.source {
+            BundleSource::File(path) => {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("reading bundle {}: {e}", path.display()))?;
+                let mut sig = path.as_os_str().to_owned();
+                sig.push(".sig");
+                let detached = std::fs::read(PathBuf::from(sig)).ok();
+                Ok(Some((bytes, detached)))
+            }
+            BundleSource::Url(url) => {
+                let mut request = self.agent.get(url.as_str());
+                if let Some(etag) = &self.etag {
+                    request = request.header("If-None-Match", etag.as_str());
+                }
+                let mut response = request.call().map_err(|e| format!("fetching {url}: {e}"))?;
+                let status = response.status().as_u16();
+                if status == 304 {
+                    return Ok(None);
+                }
+                if status != 200 {
+                    return Err(format!("fetching {url}: HTTP {status}"));
+                }
+                let etag = response
+                    .headers()
+                    .get("etag")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let bytes = response
+                    .body_mut()
+                    .with_config()
+                    .limit(256 * 1024 * 1024)
+                    .read_to_vec()
+                    .map_err(|e| format!("reading {url}: {e}"))?;
+                self.etag = etag;
+                Ok(Some((bytes, None)))
+            }
+        }
+    }
+
+    /// Checks the source every `interval` until `stop` is set, backing off
+    /// (doubling, up to `max_backoff`) while checks fail. Runs on its own
+    /// thread; decisions never wait for it.
+    pub fn spawn(
+        mut self,
+        interval: Duration,
+        max_backoff: Duration,
+        stop: Arc<std::sync::atomic::AtomicBool>,
+    ) -> std::thread::JoinHandle<()> {
+        std::thread::Builder::new()
+            .name("slicegate-reload".to_string())
+            .spawn(move || {
+                let mut wait = interval;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    sleep_unless_stopped(wait, &stop);
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        break;
+                    }
+                    wait = match self.check() {
+                        ReloadOutcome::Refused(_) => (wait * 2).min(max_backoff.max(interval)),
+                        _ => interval,
+                    };
+                }
+            })
+            .expect("spawning the reload thread")
+    }
+}
+
+fn sleep_unless_stopped(total: Duration, stop: &std::sync::atomic::AtomicBool) {
+    let step = Duration::from_millis(50);
+    let mut slept = Duration::ZERO;
+    while slept < total && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        std::thread::sleep(step.min(total - slept));
+        slept += step;
+    }
+}
+
+/// Loads the first bundle from `source` into a new slot.
+pub fn first_load(
+    source: &BundleSource,
+    loader: BundleLoader,
+    what_if: bool,
+) -> (Reloader, Result<u64, String>) {
+    let slot = Arc::new(BundleSlot::empty());
+    let mut reloader = Reloader::new(source.clone(), loader, slot, what_if);
+    let result = match reloader.check() {
+        ReloadOutcome::Replaced { to, .. } => Ok(to),
+        ReloadOutcome::Refused(message) => Err(message),
+        ReloadOutcome::Unchanged => Err(format!("{source}: no bundle there")),
+    };
+    (reloader, result)
+}
+
+impl From<BundleError> for Failure {
+    fn from(error: BundleError) -> Self {
+        Failure::PolicyLoad(error.to_string())
+    }
+}

@@ -1,0 +1,829 @@
+//! # slicegate-server
+//!
+//! The decision service orchestrators call when they do not embed the
+//! library: placements (one or a batch), deployment plans and ETSI SOL003
+//! grants over HTTP, answered by the active signed bundle of a
+//! [`BundleSlot`] that a [`slicegate::reload::Reloader`] keeps up to date.
+//!
+//! Every answer names the bundle (name, revision, sha256) that gave it. A
+//! decision takes the active bundle when it starts and finishes on it, so a
+//! reload never changes an answer halfway. Bad input is a 4xx with a JSON
+//! error naming what is wrong; nothing is allowed by accident, and the
+//! service keeps serving. With a decision log, each decision is written
+//! (hash-chained, durable) before it is answered; a decision that cannot be
+//! logged is not answered as an allow.
+//!
+//! The API is described by `server/openapi.yaml`, served at
+//! `/openapi.yaml` and `/openapi.json`.
+
+pub mod metrics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Instant, SystemTime};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use slicegate::decision_log::{self, DecisionLog, Entry, LoggedBundle, LoggedDecision};
+use slicegate::reload::{ActiveBundle, BundleSlot};
+use slicegate::sol003::{self, GrantContext, GrantOutcome, GrantRequest, PackageMap};
+use slicegate::{Decision, DeploymentPlan, Failure, PlacementRequest, PlanResult};
+use tokio::sync::Semaphore;
+
+pub use metrics::Metrics;
+
+/// The OpenAPI document of this service (also in the repository at
+/// `server/openapi.yaml`).
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// How the service behaves.
+pub struct Config {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Most placements in one batch.
+    pub max_batch: usize,
+    /// Decisions evaluated at once (each holds a policy instance).
+    pub workers: usize,
+    /// SOL003 package names → vendor and model ids.
+    pub packages: PackageMap,
+    /// Where decisions are logged, if anywhere.
+    pub log: Option<Arc<DecisionLog>>,
+    /// JSON pointers of request fields replaced by `"<masked>"` in the log.
+    pub log_mask: Vec<String>,
+    /// Whether logged records carry the (masked) request; its hash is
+    /// always logged.
+    pub log_requests: bool,
+    /// Where bundles come from, for `/v1/bundle`.
+    pub source: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_body_bytes: 1 << 20,
+            max_batch: 10_000,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            packages: PackageMap::default(),
+            log: None,
+            log_mask: Vec::new(),
+            log_requests: true,
+            source: String::new(),
+        }
+    }
+}
+
+struct Inner {
+    slot: Arc<BundleSlot>,
+    config: Config,
+    metrics: Metrics,
+    workers: Semaphore,
+    next_id: AtomicU64,
+    started: u128,
+}
+
+/// The service's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+impl AppState {
+    /// A service answering from `slot`.
+    pub fn new(slot: Arc<BundleSlot>, config: Config) -> Self {
+        let workers = Semaphore::new(config.workers.max(1));
+        AppState {
+            inner: Arc::new(Inner {
+                slot,
+                config,
+                metrics: Metrics::default(),
+                workers,
+                next_id: AtomicU64::new(1),
+                started: SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis()),
+            }),
+        }
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    fn request_id(&self, headers: &HeaderMap) -> String {
+        let given = headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 128
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+            });
+        match given {
+            Some(id) => id.to_string(),
+            None => format!(
+                "{:x}-{}",
+                self.inner.started,
+                self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+            ),
+        }
+    }
+}
+
+/// The routes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.inner.config.max_body_bytes;
+    Router::new()
+        .route("/v1/decisions", post(decisions))
+        .route("/v1/plans:check", post(plans_check))
+        .route("/v1/sol003/grants", post(grants))
+        .route("/v1/bundle", get(bundle))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.yaml", get(openapi_yaml))
+        .route("/openapi.json", get(openapi_json))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes; requests
+/// in flight then finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A JSON error answer.
+struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn into_response(self, request_id: &str) -> Response {
+        let body = json!({
+            "requestId": request_id,
+            "error": {"status": self.status.as_u16(), "code": self.code, "message": self.message},
+        });
+        with_id((self.status, axum::Json(body)).into_response(), request_id)
+    }
+}
+
+fn with_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The body of a JSON request, or the 4xx it deserves.
+fn body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let kind = kind.to_str().unwrap_or("");
+        let essence = kind.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                format!("the body must be application/json, not `{kind}`"),
+            ));
+        }
+    }
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "body-too-large"
+        } else {
+            "unreadable-body"
+        };
+        ApiError::new(status, code, rejection.body_text())
+    })
+}
+
+fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            format!("invalid {what}: {e}"),
+        )
+    })
+}
+
+/// The identity of a bundle, as every answer carries it.
+fn bundle_ref(active: &ActiveBundle) -> LoggedBundle {
+    LoggedBundle {
+        name: active.bundle().manifest.name.0.clone(),
+        revision: active.bundle().manifest.revision.0,
+        sha256: active.bundle().sha256.clone(),
+    }
+}
+
+fn not_ready(state: &AppState) -> ApiError {
+    let status = state.inner.slot.status();
+    let why = status
+        .last_failure
+        .map(|f| format!(": {}", f.message))
+        .unwrap_or_default();
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not-ready",
+        format!("no verified bundle is loaded{why}"),
+    )
+}
+
+/// Whether a failure was caused by the request (and so deserves a 4xx).
+fn request_caused(failure: &Failure) -> bool {
+    matches!(
+        failure,
+        Failure::InvalidRequest(_) | Failure::UnknownEntity(_) | Failure::SchemaViolation(_)
+    )
+}
+
+fn failure_code(failure: &Failure) -> &'static str {
+    match failure {
+        Failure::InvalidRequest(_) => "invalid-request",
+        Failure::UnknownEntity(_) => "unknown-entity",
+        Failure::SchemaViolation(_) => "schema-violation",
+        _ => "evaluation-failed",
+    }
+}
+
+fn logged(decision: &Decision) -> LoggedDecision {
+    LoggedDecision {
+        allowed: decision.allowed,
+        determining: decision
+            .determining
+            .iter()
+            .map(|p| p.policy_id.clone())
+            .collect(),
+        failure: decision.failure.as_ref().map(ToString::to_string),
+    }
+}
+
+/// The log record of a request, with the request masked as configured.
+fn entry(
+    state: &AppState,
+    request_id: String,
+    kind: &str,
+    request: &impl serde::Serialize,
+    decision: LoggedDecision,
+    evaluated_at: Option<&slicegate::EvaluationTime>,
+    bundle: &LoggedBundle,
+) -> Entry {
+    let config = &state.inner.config;
+    let raw = serde_json::to_vec(request).unwrap_or_default();
+    let request = config.log_requests.then(|| {
+        let mut value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        decision_log::mask(&mut value, &config.log_mask);
+        value
+    });
+    Entry {
+        request_id,
+        kind: kind.to_string(),
+        request_sha256: decision_log::sha256_hex(&raw),
+        request,
+        decision,
+        evaluated_at: evaluated_at.map(|t| t.instant().to_string()),
+        what_if: matches!(evaluated_at, Some(slicegate::EvaluationTime::WhatIf(_))),
+        bundle: Some(bundle.clone()),
+    }
+}
+
+/// Writes `entries` to the decision log (if any). A failure here means the
+/// decisions must not be answered.
+fn write_log(state: &AppState, entries: Vec<Entry>) -> Result<(), ApiError> {
+    let Some(log) = &state.inner.config.log else {
+        return Ok(());
+    };
+    log.append(entries).map_err(|e| {
+        state.inner.metrics.log_failure();
+        tracing::error!("{e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "decision-log-failed",
+            format!("the decision could not be logged, so it is not answered: {e}"),
+        )
+    })
+}
+
+/// Runs `work` on a blocking thread, at most `workers` at once, with the
+/// bundle active when it starts.
+async fn evaluate<R: Send + 'static>(
+    state: &AppState,
+    work: impl FnOnce(&ActiveBundle) -> Result<R, ApiError> + Send + 'static,
+) -> Result<R, ApiError> {
+    let active = state.inner.slot.current().ok_or_else(|| not_ready(state))?;
+    let _permit = state.inner.workers.acquire().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the service is stopping",
+        )
+    })?;
+    tokio::task::spawn_blocking(move || work(&active))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!("the decision task failed: {e}"),
+            )
+        })?
+}
+
+fn finish(
+    state: &AppState,
+    endpoint: &'static str,
+    started: Instant,
+    request_id: &str,
+    result: Result<Response, ApiError>,
+) -> Response {
+    let response = match result {
+        Ok(response) => with_id(response, request_id),
+        Err(error) => error.into_response(request_id),
+    };
+    state
+        .inner
+        .metrics
+        .response(endpoint, response.status().as_u16(), started.elapsed());
+    response
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch {
+    requests: Vec<PlacementRequest>,
+}
+
+async fn decisions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let id = state.request_id(&headers);
+    let result = decide(&state, &id, &headers, raw).await;
+    finish(&state, "decisions", started, &id, result)
+}
+
+async fn decide(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let bytes = body(headers, raw)?;
+    let shape: Value = parse(&bytes, "request (not JSON)")?;
+    let batch = match &shape {
+        Value::Object(map) if map.contains_key("requests") => true,
+        Value::Object(_) => false,
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "the body must be a placement request object, or {\"requests\": [...]} for a batch",
+            ));
+        }
+    };
+    let requests = if batch {
+        let batch: Batch = parse(&bytes, "batch")?;
+        if batch.requests.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed-request",
+                "the batch has no requests",
+            ));
+        }
+        if batch.requests.len() > state.inner.config.max_batch {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch-too-large",
+                format!(
+                    "the batch has {} requests; at most {} are accepted",
+                    batch.requests.len(),
+                    state.inner.config.max_batch
+                ),
+            ));
+        }
+        batch.requests
+    } else {
+        vec![parse::<PlacementRequest>(&bytes, "placement request")?]
+    };
+    let worker_state = state.clone();
+    let request_id = id.to_string();
+    let (bundle, decisions) = evaluate(state, move |active| {
+        let bundle = bundle_ref(active);
+        let decisions = active
+            .with_decider(|d| d.decide_batch(&requests))
+            .unwrap_or_else(|failure| vec![Decision::denied(failure); requests.len()]);
+        let entries = requests
+            .iter()
+            .zip(&decisions)
+            .enumerate()
+            .map(|(i, (request, decision))| {
+                let rid = if batch {
+                    format!("{request_id}#{i}")
+                } else {
+                    request_id.clone()
+                };
+                entry(
+                    &worker_state,
+                    rid,
+                    "placement",
+                    request,
+                    logged(decision),
+                    decision.evaluated_at.as_ref(),
+                    &bundle,
+                )
+            })
+            .collect();
+        write_log(&worker_state, entries)?;
+        Ok((bundle, decisions))
+    })
+    .await?;
+    decisions
+        .iter()
+        .for_each(|d| state.inner.metrics.decision(d));
+    if batch {
+        return Ok(axum::Json(json!({
+            "requestId": id,
+            "bundle": bundle,
+            "decisions": decisions,
+        }))
+        .into_response());
+    }
+    let decision = &decisions[0];
+    match decision.failure.as_ref().filter(|f| request_caused(f)) {
+        Some(failure) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({
+                "requestId": id,
+                "error": {"status": 422, "code": failure_code(failure), "message": failure.to_string()},
+                "bundle": bundle,
+                "decision": decision,
+            })),
+        )
+            .into_response()),
+        None => Ok(axum::Json(json!({
+            "requestId": id,
+            "bundle": bundle,
+            "decision": decision,
+        }))
+        .into_response()),
+    }
+}
+
+async fn plans_check(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let id = state.request_id(&headers);
+    let result = check_plan(&state, &id, &headers, raw).await;
+    finish(&state, "plans:check", started, &id, result)
+}
+
+fn plan_summary(result: &PlanResult) -> LoggedDecision {
+    let denied = result.items.iter().filter(|i| !i.decision.allowed).count();
+    let failure = match &result.failure {
+        Some(failure) => Some(failure.to_string()),
+        None if !result.allowed => Some(format!(
+            "{denied} of {} items denied; plan-level rules {}",
+            result.items.len(),
+            if result.plan.allowed { "allow" } else { "deny" }
+        )),
+        None => None,
+    };
+    LoggedDecision {
+        allowed: result.allowed,
+        determining: result
+            .plan
+            .determining
+            .iter()
+            .map(|p| p.policy_id.clone())
+            .collect(),
+        failure,
+    }
+}
+
+async fn check_plan(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let bytes = body(headers, raw)?;
+    let plan: DeploymentPlan = parse(&bytes, "deployment plan")?;
+    let worker_state = state.clone();
+    let request_id = id.to_string();
+    let (bundle, result) = evaluate(state, move |active| {
+        let bundle = bundle_ref(active);
+        let result = active
+            .with_decider(|d| d.check_plan(&plan))
+            .unwrap_or_else(PlanResult::refused);
+        let record = entry(
+            &worker_state,
+            request_id,
+            "plan",
+            &plan,
+            plan_summary(&result),
+            result.evaluated_at.as_ref(),
+            &bundle,
+        );
+        write_log(&worker_state, vec![record])?;
+        Ok((bundle, result))
+    })
+    .await?;
+    result
+        .items
+        .iter()
+        .for_each(|i| state.inner.metrics.decision(&i.decision));
+    let status = match result.failure.as_ref().filter(|f| request_caused(f)) {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let mut body = json!({"requestId": id, "bundle": bundle, "result": result});
+    if let Some(failure) = result.failure.as_ref().filter(|f| request_caused(f)) {
+        body["error"] =
+            json!({"status": 422, "code": failure_code(failure), "message": failure.to_string()});
+    }
+    Ok((status, axum::Json(body)).into_response())
+}
+
+/// A SOL003 Grant as the service takes it: the NFVO's `GrantRequest` and
+/// what it does not say (package identity, network, site, slice).
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GrantBody {
+    grant_request: GrantRequest,
+    context: GrantContext,
+}
+
+async fn grants(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let id = state.request_id(&headers);
+    let result = grant(&state, &id, &headers, raw).await;
+    finish(&state, "sol003/grants", started, &id, result)
+}
+
+async fn grant(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let bytes = body(headers, raw)?;
+    let grant: GrantBody = parse(&bytes, "grant")?;
+    let worker_state = state.clone();
+    let request_id = id.to_string();
+    let (bundle, outcome) = evaluate(state, move |active| {
+        let bundle = bundle_ref(active);
+        let packages = &worker_state.inner.config.packages;
+        let outcome = active
+            .with_decider(|d| sol003::decide(d, &grant.grant_request, &grant.context, packages))
+            .unwrap_or_else(|failure| GrantOutcome::Rejected {
+                vnf_instance_id: grant.grant_request.vnf_instance_id.clone(),
+                vnf_lcm_op_occ_id: grant.grant_request.vnf_lcm_op_occ_id.clone(),
+                reasons: vec![failure.to_string()],
+                decisions: Vec::new(),
+            });
+        let (granted, reasons, decisions) = match &outcome {
+            GrantOutcome::Granted { decisions, .. } => (true, Vec::new(), decisions),
+            GrantOutcome::Rejected {
+                reasons, decisions, ..
+            } => (false, reasons.clone(), decisions),
+        };
+        let mut determining: Vec<String> = decisions
+            .iter()
+            .flat_map(|d| d.determining.iter().map(|p| p.policy_id.clone()))
+            .collect();
+        determining.sort();
+        determining.dedup();
+        let record = entry(
+            &worker_state,
+            request_id,
+            "sol003-grant",
+            &grant,
+            LoggedDecision {
+                allowed: granted,
+                determining,
+                failure: (!granted).then(|| reasons.join("; ")),
+            },
+            decisions.first().and_then(|d| d.evaluated_at.as_ref()),
+            &bundle,
+        );
+        write_log(&worker_state, vec![record])?;
+        Ok((bundle, outcome))
+    })
+    .await?;
+    let status = match &outcome {
+        GrantOutcome::Granted { decisions, .. } => {
+            decisions
+                .iter()
+                .for_each(|d| state.inner.metrics.decision(d));
+            StatusCode::CREATED
+        }
+        GrantOutcome::Rejected { decisions, .. } => {
+            decisions
+                .iter()
+                .for_each(|d| state.inner.metrics.decision(d));
+            StatusCode::FORBIDDEN
+        }
+    };
+    Ok((
+        status,
+        axum::Json(json!({"requestId": id, "bundle": bundle, "grant": outcome})),
+    )
+        .into_response())
+}
+
+async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let started = Instant::now();
+    let id = state.request_id(&headers);
+    let reload = state.inner.slot.status();
+    let response = match state.inner.slot.current() {
+        None => {
+            // Not ready: still say what reloading has seen.
+            let e = not_ready(&state);
+            (
+                e.status,
+                axum::Json(json!({
+                    "requestId": id,
+                    "error": {"status": e.status.as_u16(), "code": e.code, "message": e.message},
+                    "source": state.inner.config.source,
+                    "reload": reload,
+                })),
+            )
+                .into_response()
+        }
+        Some(active) => {
+            let b = active.bundle();
+            axum::Json(json!({
+                "name": b.manifest.name.0,
+                "revision": b.manifest.revision.0,
+                "sha256": b.sha256,
+                "signers": b.signers.iter().map(|k| k.0.clone()).collect::<Vec<_>>(),
+                "loadedAt": humantime::format_rfc3339_seconds(active.loaded_at()).to_string(),
+                "createdAt": b.manifest.created_at,
+                "packs": b.manifest.packs,
+                "policyCount": b.manifest.policy_count,
+                "source": state.inner.config.source,
+                "reload": reload,
+            }))
+            .into_response()
+        }
+    };
+    finish(&state, "bundle", started, &id, Ok(response))
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({"status": "ok"})).into_response()
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.inner.slot.current() {
+        Some(active) => axum::Json(json!({
+            "status": "ready",
+            "revision": active.bundle().manifest.revision.0,
+        }))
+        .into_response(),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "not-ready", "message": not_ready(&state).message})),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.inner.metrics.render(&state.inner.slot),
+    )
+        .into_response()
+}
+
+async fn openapi_yaml() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
+}
+
+async fn openapi_json() -> Response {
+    match serde_norway::from_str::<Value>(OPENAPI_YAML) {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the built-in OpenAPI document does not parse: {e}"),
+        )
+        .into_response(""),
+    }
+}
+
+async fn not_found(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let id = state.request_id(&headers);
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        format!("no such endpoint: {}; see /openapi.yaml", uri.path()),
+    )
+    .into_response(&id)
+}
+
+async fn method_not_allowed(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let id = state.request_id(&headers);
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        format!(
+            "{method} is not allowed on {}; see /openapi.yaml",
+            uri.path()
+        ),
+    )
+    .into_response(&id)
+}
+
+/// Binds `listen`, calls `on_listening` with the bound address, and serves
+/// until Ctrl-C or SIGTERM; requests in flight then finish. Builds its own
+/// multi-threaded runtime, for callers that have none.
+pub fn serve_blocking(
+    listen: std::net::SocketAddr,
+    state: AppState,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("slicegate-serve")
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        on_listening(listener.local_addr()?);
+        serve(listener, state, shutdown_signal()).await
+    })
+}
+
+/// Completes on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down; answering the requests in flight");
+}
