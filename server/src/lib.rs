@@ -376,6 +376,28 @@ fn finish(
     response
 }
 
+/// Answers a POST with a JSON body: the request id, the body (or the 4xx
+/// it deserves), `work`, and the metrics.
+async fn answer<F, Fut>(
+    state: AppState,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+    endpoint: &'static str,
+    work: F,
+) -> Response
+where
+    F: FnOnce(AppState, String, Bytes) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, ApiError>>,
+{
+    let started = Instant::now();
+    let id = state.request_id(&headers);
+    let result = match body(&headers, raw) {
+        Ok(bytes) => work(state.clone(), id.clone(), bytes).await,
+        Err(error) => Err(error),
+    };
+    finish(&state, endpoint, started, &id, result)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Batch {
@@ -387,19 +409,11 @@ async fn decisions(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let id = state.request_id(&headers);
-    let result = decide(&state, &id, &headers, raw).await;
-    finish(&state, "decisions", started, &id, result)
+    answer(state, headers, raw, "decisions", decide).await
 }
 
-async fn decide(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let bytes = body(headers, raw)?;
+async fn decide(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
+    let (state, id) = (&state, id.as_str());
     let shape: Value = parse(&bytes, "request (not JSON)")?;
     let batch = match &shape {
         Value::Object(map) if map.contains_key("requests") => true,
@@ -505,10 +519,7 @@ async fn plans_check(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let id = state.request_id(&headers);
-    let result = check_plan(&state, &id, &headers, raw).await;
-    finish(&state, "plans:check", started, &id, result)
+    answer(state, headers, raw, "plans:check", check_plan).await
 }
 
 fn plan_summary(result: &PlanResult) -> LoggedDecision {
@@ -534,13 +545,8 @@ fn plan_summary(result: &PlanResult) -> LoggedDecision {
     }
 }
 
-async fn check_plan(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let bytes = body(headers, raw)?;
+async fn check_plan(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
+    let (state, id) = (&state, id.as_str());
     let plan: DeploymentPlan = parse(&bytes, "deployment plan")?;
     let worker_state = state.clone();
     let request_id = id.to_string();
@@ -592,19 +598,11 @@ async fn grants(
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let started = Instant::now();
-    let id = state.request_id(&headers);
-    let result = grant(&state, &id, &headers, raw).await;
-    finish(&state, "sol003/grants", started, &id, result)
+    answer(state, headers, raw, "sol003/grants", grant).await
 }
 
-async fn grant(
-    state: &AppState,
-    id: &str,
-    headers: &HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let bytes = body(headers, raw)?;
+async fn grant(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
+    let (state, id) = (&state, id.as_str());
     let grant: GrantBody = parse(&bytes, "grant")?;
     let worker_state = state.clone();
     let request_id = id.to_string();

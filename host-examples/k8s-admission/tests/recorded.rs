@@ -19,17 +19,23 @@ fn runtime() -> Runtime {
         .clone()
 }
 
-fn webhook() -> Webhook {
+/// The webhook on the default library and the example inventory,
+/// replaying reviews at `at`.
+fn webhook_at(what_if_permitted: bool, at: &str) -> Webhook {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     let runtime = runtime();
     let sources = PolicySources::from_dir(&here.join("../../policies")).unwrap();
     let decider = Decider::new(&runtime, &sources)
         .unwrap()
-        .permit_what_if(true);
+        .permit_what_if(what_if_permitted);
     let inventory: Inventory =
         serde_json::from_str(&std::fs::read_to_string(here.join("inventory.json")).unwrap())
             .unwrap();
-    Webhook::new(decider, inventory).evaluate_at("2026-06-01T12:00:00Z")
+    Webhook::new(decider, inventory).evaluate_at(at)
+}
+
+fn webhook() -> Webhook {
+    webhook_at(true, "2026-06-01T12:00:00Z")
 }
 
 fn recorded(name: &str) -> Value {
@@ -120,14 +126,7 @@ fn what_the_webhook_cannot_decide_is_denied_or_refused() {
 
 #[test]
 fn without_what_if_permission_a_replay_time_is_refused_not_honoured() {
-    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let runtime = runtime();
-    let sources = PolicySources::from_dir(&here.join("../../policies")).unwrap();
-    let decider = Decider::new(&runtime, &sources).unwrap();
-    let inventory: Inventory =
-        serde_json::from_str(&std::fs::read_to_string(here.join("inventory.json")).unwrap())
-            .unwrap();
-    let mut webhook = Webhook::new(decider, inventory).evaluate_at("2020-01-01T00:00:00Z");
+    let mut webhook = webhook_at(false, "2020-01-01T00:00:00Z");
     let answer = webhook.review(&recorded("create-ericsson-upf")).unwrap();
     assert_eq!(answer["response"]["allowed"], false);
     assert!(
