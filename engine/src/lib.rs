@@ -4,6 +4,7 @@
 
 mod authorize;
 mod decision;
+mod index;
 mod load;
 mod placement;
 mod plan;

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::describe;
 use crate::exports::slicegate::policy::loader::{LoadReport, PolicyIds, PolicySources, SourceFile};
 use crate::exports::slicegate::policy::metadata::PolicySetInfo;
+use crate::index::PolicyIndex;
 use crate::registry::Registry;
 use crate::slicegate::policy::types::Error;
 
@@ -20,6 +21,8 @@ pub struct LoadedPolicySet {
     /// The reference data indexed for placements; `None` unless the schema
     /// is the 5G schema.
     pub registry: Option<Registry>,
+    /// The policies that can apply, by action and network (5G schema only).
+    pub index: Option<PolicyIndex>,
     pub revision: u64,
     pub info: PolicySetInfo,
 }
@@ -85,14 +88,27 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         validates: validation_errors.is_empty(),
         validation_errors,
     };
+    let index = match (&schema, &registry) {
+        (Some(schema), Some(registry)) => PolicyIndex::build(
+            &policies,
+            schema,
+            &entities,
+            registry.networks.keys().cloned(),
+        ),
+        _ => None,
+    };
     let set = LoadedPolicySet {
         policies,
         schema,
         entities,
         registry,
+        index,
         revision: sources.bundle_revision,
         info,
     };
+    if set.registry.is_some() {
+        crate::placement::check_mapping(&set)?;
+    }
     Ok((set, report))
 }
 

@@ -20,7 +20,8 @@ use cedar_policy::{
 use crate::decision;
 use crate::describe;
 use crate::exports::slicegate::policy::placement::{
-    CustomerCategory, Equipment, Operation, PlacementRequest, RemoteSession, Site, Slice,
+    CriticalComponentNotice, CustomerCategory, Equipment, Operation, PlacementRequest,
+    RemoteSession, Site, Slice,
 };
 use crate::load::LoadedPolicySet;
 use crate::registry::{LISTS, Listings, Registry};
@@ -35,6 +36,12 @@ pub struct CedarPlacement {
     pub resource: EntityUid,
     pub context: Vec<(String, RestrictedExpression)>,
     pub entities: Vec<Entity>,
+    /// The network the context's `network` names, if it has one (selects
+    /// the policies that can apply).
+    pub network: Option<String>,
+    /// The entities' shapes were checked against the schema at load
+    /// ([`check_mapping`]), so they are not checked again per decision.
+    pub shapes_checked: bool,
 }
 
 /// The parts of a loaded set placement needs: the 5G schema and registry.
@@ -53,7 +60,7 @@ pub fn parts(set: &LoadedPolicySet) -> Result<(&cedar_policy::Schema, &Registry)
 pub fn decide(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<Decision, Error> {
     let (schema, registry) = parts(set)?;
     let at = evaluation_time(&request.at)?;
-    let placement = to_cedar(registry, request, &at)?;
+    let placement = to_cedar(set, registry, request, &at)?;
     evaluate(set, schema, placement)
 }
 
@@ -63,11 +70,11 @@ pub fn evaluate(
     schema: &cedar_policy::Schema,
     placement: CedarPlacement,
 ) -> Result<Decision, Error> {
-    let entities = set
-        .entities
-        .clone()
-        .add_entities(placement.entities, Some(schema))
-        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+    let policies = set
+        .index
+        .as_ref()
+        .and_then(|index| index.select(&placement.action, placement.network.as_deref()))
+        .unwrap_or(&set.policies);
     let context =
         Context::from_pairs(placement.context).map_err(|e| Error::InvalidRequest(describe(&e)))?;
     let cedar_request = Request::new(
@@ -78,8 +85,137 @@ pub fn evaluate(
         Some(schema),
     )
     .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-    let response = Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities);
+    let authorize = |entities: &cedar_policy::Entities| {
+        Authorizer::new().is_authorized(&cedar_request, policies, entities)
+    };
+    let response = if placement.shapes_checked {
+        authorize(&with_request_entities(set, placement.entities)?)
+    } else {
+        let entities = set
+            .entities
+            .clone()
+            .add_entities(placement.entities, Some(schema))
+            .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+        authorize(&entities)
+    };
     Ok(decision::from_response(set, &response))
+}
+
+/// The loaded entities with a request's own entities (equipment, slice,
+/// site) added; their shapes were checked against the schema at load.
+///
+/// The reference entities' transitive closure was computed at load, and the
+/// request's entities come with their ancestors already closed (see
+/// [`closed_parents`]) and are nobody's ancestors, so the closure is not
+/// recomputed (Cedar's public `add_entities` recomputes it over the whole
+/// store, copying every entity): only the store's map is copied, its
+/// entities are shared. (Keeping one working store and taking the request's
+/// entities out again after each decision was measured slower: Cedar's
+/// `remove_entities` scans the whole store per entity removed.)
+fn with_request_entities(
+    set: &LoadedPolicySet,
+    added: Vec<Entity>,
+) -> Result<cedar_policy::Entities, Error> {
+    use cedar_policy_core::entities::TCComputation;
+    let core: &cedar_policy_core::entities::Entities = set.entities.as_ref();
+    let merged = core
+        .clone()
+        .add_entities(
+            added
+                .iter()
+                .map(|e| std::sync::Arc::new(e.as_ref().clone())),
+            None::<&cedar_policy_core::validator::CoreSchema<'_>>,
+            TCComputation::AssumeAlreadyComputed,
+            cedar_policy_core::extensions::Extensions::all_available(),
+        )
+        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+    Ok(cedar_policy::Entities::from(merged))
+}
+
+/// At load: the entities a placement builds conform to the loaded schema in
+/// every shape they can take, so decisions need not check them again. Two
+/// placements are built and checked: one with every optional attribute
+/// (critical-component notice, slice differentiator, site host, and as
+/// components every vendor of the registry, so the listings carry every
+/// designation the bundle holds) and one with none. Attribute types are
+/// fixed by this code and checked independently, so every other
+/// combination conforms too. A schema that does not accept them does not
+/// load.
+pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
+    let (schema, registry) = parts(set)?;
+    let types = types()?;
+    let Some((model_id, model)) = registry.models.iter().min_by_key(|(id, _)| *id) else {
+        return Ok(());
+    };
+    let Some(country) = registry.jurisdictions.iter().min() else {
+        return Ok(());
+    };
+    let mut vendors: Vec<String> = registry.vendors.keys().cloned().collect();
+    vendors.sort();
+    let full = Equipment {
+        id: "shape-check".to_string(),
+        vendor: model.vendor.clone(),
+        model: model_id.clone(),
+        software_version: "0".to_string(),
+        software_signed: true,
+        sbom: true,
+        components: vendors.clone(),
+        subsidy_funded: true,
+        critical_component_notice: Some(CriticalComponentNotice {
+            filed: "2026-01-01T00:00:00Z".to_string(),
+            prohibited: true,
+        }),
+    };
+    let bare = Equipment {
+        components: Vec::new(),
+        critical_component_notice: None,
+        ..full.clone()
+    };
+    let slice = |sd| Slice {
+        id: "shape-check".to_string(),
+        sst: 1,
+        sd,
+        category: CustomerCategory::Consumer,
+        us_federal: false,
+    };
+    let site = |host| Site {
+        id: "shape-check".to_string(),
+        country: country.clone(),
+        sensitive: false,
+        host,
+    };
+    for (equipment, slice, site) in [
+        (full, slice(Some(1)), site(vendors.first().cloned())),
+        (bare, slice(None), site(None)),
+    ] {
+        let entities = vec![
+            equipment_entity(set, registry, types, &equipment)?,
+            slice_entity(types, &slice)?,
+            site_entity(registry, types, &site)?,
+        ];
+        set.entities
+            .clone()
+            .add_entities(entities, Some(schema))
+            .map_err(|e| {
+                Error::PolicyLoad(format!(
+                    "the schema does not accept the entities a placement is made of: {}",
+                    describe(&e)
+                ))
+            })?;
+    }
+    Ok(())
+}
+
+/// `direct` parents with all their ancestors in the loaded entities: the
+/// closed ancestor set Cedar would compute.
+fn closed_parents(set: &LoadedPolicySet, direct: HashSet<EntityUid>) -> HashSet<EntityUid> {
+    let mut all = direct.clone();
+    for parent in &direct {
+        if let Some(ancestors) = set.entities.ancestors(parent) {
+            all.extend(ancestors.cloned());
+        }
+    }
+    all
 }
 
 /// The Cedar form of a placement as JSON: `{principal, action, resource,
@@ -88,7 +224,7 @@ pub fn evaluate(
 pub fn cedar_form(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<String, Error> {
     let (schema, registry) = parts(set)?;
     let at = evaluation_time(&request.at)?;
-    let placement = to_cedar(registry, request, &at)?;
+    let placement = to_cedar(set, registry, request, &at)?;
     // Checked exactly as a decision checks them, so the form is one Cedar
     // accepts.
     set.entities
@@ -239,6 +375,7 @@ fn entity(
 /// Turns a typed placement into Cedar, refusing unknown parties and
 /// operations missing the facts they need.
 pub fn to_cedar(
+    set: &LoadedPolicySet,
     registry: &Registry,
     request: &PlacementRequest,
     at: &Instant,
@@ -250,7 +387,7 @@ pub fn to_cedar(
             request.network
         )));
     }
-    let equipment = equipment_entity(registry, types, &request.equipment)?;
+    let equipment = equipment_entity(set, registry, types, &request.equipment)?;
     let slice = slice_entity(types, &request.slice)?;
     let site = site_entity(registry, types, &request.site)?;
 
@@ -296,6 +433,8 @@ pub fn to_cedar(
         resource: slice.uid(),
         context,
         entities: vec![equipment, slice, site],
+        network: Some(request.network.clone()),
+        shapes_checked: true,
     })
 }
 
@@ -341,6 +480,7 @@ fn remote_record(
 }
 
 fn equipment_entity(
+    set: &LoadedPolicySet,
     registry: &Registry,
     types: &PlacementTypes,
     equipment: &Equipment,
@@ -412,7 +552,11 @@ fn equipment_entity(
             ])?,
         ));
     }
-    entity(uid(&types.equipment, &equipment.id), attrs, parents)
+    entity(
+        uid(&types.equipment, &equipment.id),
+        attrs,
+        closed_parents(set, parents),
+    )
 }
 
 fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> {

@@ -263,6 +263,8 @@ fn plan_request(
         resource: uid(&types.network, &plan.network),
         context: vec![("at".to_string(), RestrictedExpression::new_datetime(at))],
         entities: vec![entity],
+        network: None,
+        shapes_checked: false,
     })
 }
 

@@ -318,3 +318,30 @@ fn a_misspelt_domain_or_designation_scope_does_not_load() {
         }
     }
 }
+
+#[test]
+fn a_schema_that_does_not_accept_the_placement_entities_does_not_load() {
+    // The entities a placement is made of are checked against the schema
+    // once, at load, in every shape they take; a schema they do not fit is
+    // refused there rather than at each decision.
+    for (from, to) in [
+        // An attribute the engine always sets, no longer declared.
+        ("  softwareVersion: String,\n", ""),
+        // An optional attribute made required: a placement without it
+        // would not conform.
+        ("criticalNotice?:", "criticalNotice:"),
+    ] {
+        let mut sources = PolicySources::from_dir(&policies()).expect("read");
+        let schema = sources.schema.as_mut().expect("schema");
+        assert!(schema.text.contains(from), "{from}");
+        schema.text = schema.text.replacen(from, to, 1);
+        match Decider::new(runtime(), &sources) {
+            Err(Failure::PolicyLoad(message)) => assert!(
+                message.contains("the schema does not accept the entities a placement is made of"),
+                "{message}"
+            ),
+            Err(other) => panic!("expected a load failure, got {other}"),
+            Ok(_) => panic!("a schema with {to:?} for {from:?} loaded"),
+        }
+    }
+}
