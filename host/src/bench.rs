@@ -47,7 +47,15 @@ pub struct BenchRow {
     pub ratio: Option<f64>,
     /// Samples taken on each side.
     pub samples: usize,
+    /// Fuel the component used (roughly, WebAssembly instructions), per
+    /// decision: deterministic, so it shows a change the noisy medians
+    /// cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component_fuel: Option<u64>,
 }
+
+/// Placements per batch in the batch row.
+pub const BATCH: usize = 100;
 
 /// The median of `samples` timings of `f`, after `samples / 10` warm-up runs.
 fn median(samples: usize, mut f: impl FnMut()) -> Duration {
@@ -76,6 +84,7 @@ fn row(scenario: &str, samples: usize, component: Duration, native: Option<Durat
         native_median_ns: native.map(nanos),
         ratio: native.map(|n| component.as_secs_f64() / n.as_secs_f64().max(1e-12)),
         samples,
+        component_fuel: None,
     }
 }
 
@@ -147,18 +156,48 @@ pub fn one_decision(
     let typed_time = median(samples, || {
         std::hint::black_box(typed.decide(&what_if));
     });
+    // The same placement 100 times in one guest call: what a batch
+    // amortises (the boundary, the instance lookup), per decision.
+    let batch: Vec<PlacementRequest> = vec![what_if.clone(); BATCH];
+    let batch_time = median((samples / BATCH).max(3), || {
+        std::hint::black_box(typed.decide_batch(&batch));
+    }) / BATCH as u32;
+    let batch_fuel = typed.last_fuel().map(|f| f / BATCH as u64);
+    typed.decide(&what_if);
+    let typed_fuel = typed.last_fuel();
+    component.authorize(&generic);
+    let generic_fuel = component.last_fuel();
+    let with_fuel = |mut row: BenchRow, fuel: Option<u64>| {
+        row.component_fuel = fuel;
+        row
+    };
     Ok(vec![
-        row(
-            "one decision, generic authorizer (Cedar JSON context)",
-            samples,
-            component_time,
-            Some(native_time),
+        with_fuel(
+            row(
+                "one decision, generic authorizer (Cedar JSON context)",
+                samples,
+                component_time,
+                Some(native_time),
+            ),
+            generic_fuel,
         ),
-        row(
-            "one decision, typed placement interface",
-            samples,
-            typed_time,
-            Some(native_time),
+        with_fuel(
+            row(
+                "one decision, typed placement interface",
+                samples,
+                typed_time,
+                Some(native_time),
+            ),
+            typed_fuel,
+        ),
+        with_fuel(
+            row(
+                "per decision in a batch of 100, typed placement interface",
+                (samples / BATCH).max(3),
+                batch_time,
+                Some(native_time),
+            ),
+            batch_fuel,
         ),
     ])
 }

@@ -272,6 +272,13 @@ impl Decider {
             .map_err(|e| Failure::Internal(format!("the engine's Cedar form is not JSON: {e}")))
     }
 
+    /// The fuel (roughly, WebAssembly instructions) the last guest call
+    /// used, if an instance has run one: deterministic for the same inputs,
+    /// unlike wall-clock time, so benchmarks report it beside medians.
+    pub fn last_fuel(&self) -> Option<u64> {
+        self.instance.as_ref().map(PolicyInstance::last_fuel)
+    }
+
     /// Describes the loaded policy set.
     pub fn info(&mut self) -> Result<metadata::PolicySetInfo, Failure> {
         self.instance()?.info()

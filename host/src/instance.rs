@@ -17,6 +17,8 @@ pub struct PolicyInstance {
     limits: Limits,
     /// Set after a trap; the instance must be discarded.
     dead: Option<Failure>,
+    /// Fuel the last call used.
+    last_fuel: u64,
 }
 
 impl PolicyInstance {
@@ -26,7 +28,15 @@ impl PolicyInstance {
             bindings,
             limits,
             dead: None,
+            last_fuel: 0,
         }
+    }
+
+    /// The fuel (roughly, WebAssembly instructions) the last call used:
+    /// deterministic for the same inputs, so a noise-free measure of guest
+    /// work for benchmarks.
+    pub fn last_fuel(&self) -> u64 {
+        self.last_fuel
     }
 
     /// Whether an earlier call trapped; a dead instance answers nothing.
@@ -47,7 +57,9 @@ impl PolicyInstance {
         if let Err(e) = self.store.set_fuel(fuel) {
             return Err(Failure::Internal(format!("setting fuel: {e:#}")));
         }
-        match f(&self.bindings, &mut self.store) {
+        let result = f(&self.bindings, &mut self.store);
+        self.last_fuel = fuel.saturating_sub(self.store.get_fuel().unwrap_or(0));
+        match result {
             Ok(value) => Ok(value),
             Err(error) => {
                 let failure = self.classify(&error);

@@ -64,7 +64,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = Table::new();
-    table.set_header(["scenario", "component (median)", "native (median)", "ratio"]);
+    table.set_header([
+        "scenario",
+        "component (median)",
+        "native (median)",
+        "ratio",
+        "guest fuel",
+    ]);
     for row in &rows {
         table.add_row([
             row.scenario.clone(),
@@ -74,6 +80,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| "-".to_string()),
             row.ratio
                 .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "-".to_string()),
+            row.component_fuel
+                .map(|f| f.to_string())
                 .unwrap_or_else(|| "-".to_string()),
         ]);
     }
@@ -87,8 +96,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         policies.display()
     );
     println!(
-        "ratios are against native cedar-policy in this process: one decision for the first two rows, parsing the policy set + first decision for the fresh-instance rows"
+        "ratios are against native cedar-policy in this process: one decision for the first three rows, parsing the policy set + first decision for the fresh-instance rows"
     );
+    println!(
+        "guest fuel: WebAssembly fuel one decision used (roughly instructions; deterministic, so comparable across runs and machines where the medians are not)"
+    );
+    if let Some(batch) = rows
+        .iter()
+        .find(|r| r.scenario.starts_with("per decision in a batch"))
+    {
+        println!(
+            "batch throughput on one core: {:.0} decisions/s (design target: 100 000)",
+            1e9 / batch.component_median_ns.max(1) as f64
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
