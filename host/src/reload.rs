@@ -338,9 +338,15 @@ impl Reloader {
             BundleSource::File(path) => {
                 let bytes = std::fs::read(path)
                     .map_err(|e| format!("reading bundle {}: {e}", path.display()))?;
-                let mut sig = path.as_os_str().to_owned();
-                sig.push(".sig");
-                let detached = std::fs::read(PathBuf::from(sig)).ok();
+                // As `BundleLoader::load_file`: a detached signature beside
+                // the bundle counts only when the bundle has none embedded.
+                let detached = if crate::bundle::has_embedded_signature(&bytes) {
+                    None
+                } else {
+                    let mut sig = path.as_os_str().to_owned();
+                    sig.push(".sig");
+                    std::fs::read(PathBuf::from(sig)).ok()
+                };
                 Ok(Some((bytes, detached)))
             }
             BundleSource::Url(url) => {

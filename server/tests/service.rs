@@ -25,6 +25,9 @@ struct Bundles {
     /// Revisions 1 and 2 of the same library, signed.
     rev1: Vec<u8>,
     rev2: Vec<u8>,
+    /// Revision 1 unsigned, and its detached signature.
+    rev1_unsigned: Vec<u8>,
+    rev1_detached: Vec<u8>,
 }
 
 mod ed25519_public {
@@ -41,7 +44,7 @@ fn bundles() -> &'static Bundles {
     BUNDLES.get_or_init(|| {
         let sources = PolicySources::from_dir(&policies()).unwrap();
         let key = KeyPair::generate().unwrap();
-        let build = |revision: u64| {
+        let build_unsigned = |revision: u64| {
             let options = BuildOptions {
                 name: BundleName("service-test".to_string()),
                 revision: Revision(revision),
@@ -50,13 +53,16 @@ fn bundles() -> &'static Bundles {
                 not_after: None,
                 tests: None,
             };
-            let unsigned = bundle::build(&sources, &options).unwrap();
-            bundle::sign_embedded(&unsigned, &key, "ops-key").unwrap()
+            bundle::build(&sources, &options).unwrap()
         };
+        let sign = |unsigned: &[u8]| bundle::sign_embedded(unsigned, &key, "ops-key").unwrap();
+        let rev1_unsigned = build_unsigned(1);
         Bundles {
             public: ed25519_public::Key(key.public().to_bytes()),
-            rev1: build(1),
-            rev2: build(2),
+            rev1: sign(&rev1_unsigned),
+            rev2: sign(&build_unsigned(2)),
+            rev1_detached: bundle::sign_detached(&rev1_unsigned, None, &key, "ops-key").unwrap(),
+            rev1_unsigned,
         }
     })
 }
@@ -898,4 +904,32 @@ fn a_url_source_is_polled_with_etags_and_refusals_keep_the_last_good_bundle() {
     };
     assert!(message.contains("127.0.0.1:9"), "{message}");
     assert!(slot.current().is_none());
+}
+
+#[test]
+fn a_file_source_takes_a_detached_signature_only_when_none_is_embedded() {
+    // Unsigned bundle, signature beside it: loaded.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.wasm");
+    std::fs::write(&path, &bundles().rev1_unsigned).unwrap();
+    std::fs::write(dir.path().join("bundle.wasm.sig"), &bundles().rev1_detached).unwrap();
+    let (_, first) = first_load(&BundleSource::File(path.clone()), loader(dir.path()), false);
+    assert_eq!(first, Ok(1));
+
+    // Embedded signature with a stale, unrelated file beside it: the
+    // embedded one counts.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.wasm");
+    std::fs::write(&path, &bundles().rev1).unwrap();
+    std::fs::write(dir.path().join("bundle.wasm.sig"), b"stale").unwrap();
+    let (_, first) = first_load(&BundleSource::File(path), loader(dir.path()), false);
+    assert_eq!(first, Ok(1));
+
+    // Unsigned and nothing beside it: refused.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bundle.wasm");
+    std::fs::write(&path, &bundles().rev1_unsigned).unwrap();
+    let (reloader, first) = first_load(&BundleSource::File(path), loader(dir.path()), false);
+    assert!(first.unwrap_err().contains("unsigned"));
+    assert!(reloader.slot().current().is_none());
 }

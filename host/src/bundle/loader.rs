@@ -203,7 +203,7 @@ fn record(state: &mut RevisionState, name: &BundleName, revision: Revision) -> b
     }
 }
 
-fn has_embedded_signature(bytes: &[u8]) -> bool {
+pub(crate) fn has_embedded_signature(bytes: &[u8]) -> bool {
     super::sections::parse(bytes)
         .ok()
         .and_then(|sections| super::signature::embedded(bytes, &sections).ok().flatten())
