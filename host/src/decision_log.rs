@@ -159,7 +159,7 @@ impl DecisionLog {
             .create(true)
             .open(path)
             .map_err(io)?;
-        let (last_line, complete_len, line_count) = last_complete_line(&mut file).map_err(io)?;
+        let (last_line, complete_len) = last_complete_line(&mut file).map_err(io)?;
         let len = file.metadata().map_err(io)?.len();
         let truncated_bytes = len - complete_len;
         if truncated_bytes > 0 {
@@ -172,15 +172,16 @@ impl DecisionLog {
         }
         let (seq, prev) = match last_line {
             None => (0, GENESIS.to_string()),
-            Some(line) => {
-                let record: Record =
-                    serde_json::from_slice(&line).map_err(|e| LogError::BadTail {
+            Some(line) => match serde_json::from_slice::<Record>(&line) {
+                Ok(record) => (record.seq, sha256_hex(&line)),
+                Err(e) => {
+                    return Err(LogError::BadTail {
                         path: path.display().to_string(),
-                        line: line_count,
+                        line: count_lines(&mut file, complete_len).map_err(io)?,
                         message: e.to_string(),
-                    })?;
-                (record.seq, sha256_hex(&line))
-            }
+                    });
+                }
+            },
         };
         let sync_handle = file.try_clone().map_err(io)?;
         Ok(DecisionLog {
@@ -259,58 +260,55 @@ impl DecisionLog {
     }
 }
 
-/// The last complete line of `file` (without its newline), the length of
-/// the file up to and including that line's newline, and the number of
-/// complete lines. Reads backwards from the end in blocks.
-fn last_complete_line(file: &mut File) -> std::io::Result<(Option<Vec<u8>>, u64, u64)> {
+/// The last complete line of `file` (without its newline) and the length
+/// of the file up to and including that line's newline. Reads backwards
+/// from the end, so opening a long log does not read it all.
+fn last_complete_line(file: &mut File) -> std::io::Result<(Option<Vec<u8>>, u64)> {
     let len = file.metadata()?.len();
-    // Where the complete part ends: just after the last newline.
-    let mut complete_len = 0;
-    let mut end = len;
-    let mut block = vec![0u8; 64 * 1024];
-    'find: while end > 0 {
-        let start = end.saturating_sub(block.len() as u64);
-        let size = (end - start) as usize;
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut block[..size])?;
-        if let Some(i) = block[..size].iter().rposition(|&b| b == b'\n') {
-            complete_len = start + i as u64 + 1;
-            break 'find;
-        }
-        end = start;
-    }
+    let complete_len = after_last_newline(file, len)?;
     if complete_len == 0 {
-        return Ok((None, 0, 0));
+        return Ok((None, 0));
     }
-    // The last line runs from the newline before it to `complete_len - 1`.
-    let mut line_start = 0;
-    let mut end = complete_len - 1;
-    'back: while end > 0 {
-        let start = end.saturating_sub(block.len() as u64);
-        let size = (end - start) as usize;
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut block[..size])?;
-        if let Some(i) = block[..size].iter().rposition(|&b| b == b'\n') {
-            line_start = start + i as u64 + 1;
-            break 'back;
-        }
-        end = start;
-    }
+    let line_start = after_last_newline(file, complete_len - 1)?;
     let mut line = vec![0u8; (complete_len - 1 - line_start) as usize];
     file.seek(SeekFrom::Start(line_start))?;
     file.read_exact(&mut line)?;
-    // The line count is only for messages; the record's own `seq` is the
-    // authority, so count by scanning only when it is cheap to do so.
-    let lines = if complete_len <= 16 * 1024 * 1024 {
-        let mut all = vec![0u8; complete_len as usize];
-        file.seek(SeekFrom::Start(0))?;
-        file.read_exact(&mut all)?;
-        all.iter().filter(|&&b| b == b'\n').count() as u64
-    } else {
-        0
-    };
     file.seek(SeekFrom::End(0))?;
-    Ok((Some(line), complete_len, lines))
+    Ok((Some(line), complete_len))
+}
+
+/// The position just after the last newline before `end` (0 if none),
+/// reading backwards in blocks.
+fn after_last_newline(file: &mut File, mut end: u64) -> std::io::Result<u64> {
+    let mut block = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(block.len() as u64);
+        let size = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut block[..size])?;
+        if let Some(i) = block[..size].iter().rposition(|&b| b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
+}
+
+/// Newlines in the first `upto` bytes of `file`: the line number of the
+/// record ending there, for messages only (read only when one is needed).
+fn count_lines(file: &mut File, upto: u64) -> std::io::Result<u64> {
+    file.seek(SeekFrom::Start(0))?;
+    let mut lines = 0;
+    let mut block = vec![0u8; 64 * 1024];
+    let mut left = upto;
+    while left > 0 {
+        let size = left.min(block.len() as u64) as usize;
+        file.read_exact(&mut block[..size])?;
+        lines += block[..size].iter().filter(|&&b| b == b'\n').count() as u64;
+        left -= size as u64;
+    }
+    file.seek(SeekFrom::End(0))?;
+    Ok(lines)
 }
 
 /// sha256 of `bytes`, hex.

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::bundle::{BundleError, BundleLoader, LoadedBundle};
+use crate::bundle::{BundleLoader, LoadedBundle};
 use crate::decider::Decider;
 use crate::decision::Failure;
 
@@ -381,13 +381,14 @@ impl Reloader {
 
     /// Checks the source every `interval` until `stop` is set, backing off
     /// (doubling, up to `max_backoff`) while checks fail. Runs on its own
-    /// thread; decisions never wait for it.
+    /// thread; decisions never wait for it. Fails only if the thread cannot
+    /// be started.
     pub fn spawn(
         mut self,
         interval: Duration,
         max_backoff: Duration,
         stop: Arc<std::sync::atomic::AtomicBool>,
-    ) -> std::thread::JoinHandle<()> {
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
         std::thread::Builder::new()
             .name("slicegate-reload".to_string())
             .spawn(move || {
@@ -403,7 +404,6 @@ impl Reloader {
                     };
                 }
             })
-            .expect("spawning the reload thread")
     }
 }
 
@@ -430,10 +430,4 @@ pub fn first_load(
         ReloadOutcome::Unchanged => Err(format!("{source}: no bundle there")),
     };
     (reloader, result)
-}
-
-impl From<BundleError> for Failure {
-    fn from(error: BundleError) -> Self {
-        Failure::PolicyLoad(error.to_string())
-    }
 }

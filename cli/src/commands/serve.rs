@@ -156,8 +156,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let slot = reloader.slot().clone();
     let stop = Arc::new(AtomicBool::new(false));
-    let reload_thread = (!args.no_reload)
-        .then(|| reloader.spawn(args.poll_interval, args.max_backoff, stop.clone()));
+    let reload_thread = match args.no_reload {
+        true => None,
+        false => Some(
+            reloader
+                .spawn(args.poll_interval, args.max_backoff, stop.clone())
+                .context("starting the bundle reload thread")?,
+        ),
+    };
     let config = Config {
         max_body_bytes: args.max_body,
         max_batch: args.max_batch,
