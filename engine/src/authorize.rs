@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use cedar_policy::{Authorizer, Context, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy_core::ast;
 
 use crate::decision;
 use crate::describe;
@@ -15,9 +16,9 @@ const MAX_CONTEXT_BYTES: usize = 1 << 20;
 
 /// Decides one generic request against the loaded set.
 pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision, Error> {
-    let principal = entity_uid(&request.principal, "principal")?;
-    let action = entity_uid(&request.action, "action")?;
-    let resource = entity_uid(&request.resource, "resource")?;
+    let principal = known_uid(set, &request.principal, "principal")?;
+    let action = known_uid(set, &request.action, "action")?;
+    let resource = known_uid(set, &request.resource, "resource")?;
 
     if request.context_json.len() > MAX_CONTEXT_BYTES {
         return Err(Error::LimitExceeded(format!(
@@ -38,10 +39,19 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
     } else {
         None
     };
+    // Only the policies that can apply (see `index`): the network is the
+    // context's `network` when that names a network of the registry (whose
+    // regimes are the bundle's; a request cannot restate that entity).
+    let network = network_of(set, &context);
+    let policies = set
+        .index
+        .as_ref()
+        .and_then(|index| index.select(&action, network.as_deref()))
+        .map_or(&set.policies, |(policies, _)| policies);
     let cedar_request = Request::new(principal, action, resource, context, schema)
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let response = match &request.entities_json {
-        None => Authorizer::new().is_authorized(&cedar_request, &set.policies, &set.entities),
+        None => Authorizer::new().is_authorized(&cedar_request, policies, &set.entities),
         Some(json) => {
             if json.len() > MAX_CONTEXT_BYTES {
                 return Err(Error::LimitExceeded(format!(
@@ -59,10 +69,39 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
                 .map_err(|e| {
                     Error::SchemaViolation(format!("request entities: {}", describe(&e)))
                 })?;
-            Authorizer::new().is_authorized(&cedar_request, &set.policies, &entities)
+            Authorizer::new().is_authorized(&cedar_request, policies, &entities)
         }
     };
     Ok(decision::from_response(set, &response))
+}
+
+/// The network id the context's `network` attribute names, when it is an
+/// entity of the 5G schema's `Network` type.
+fn network_of(set: &LoadedPolicySet, context: &Context) -> Option<String> {
+    set.index.as_ref()?;
+    let network_type = crate::placement::types().ok()?.network.as_ref();
+    let ast::Context::Value(attrs) = context.as_ref() else {
+        return None;
+    };
+    match attrs.get("network")?.value_kind() {
+        ast::ValueKind::Lit(ast::Literal::EntityUID(uid)) if uid.entity_type() == network_type => {
+            Some(uid.eid().as_ref().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// A uid whose type is one the loaded schema or entities name, without
+/// running Cedar's parser (far too slow per request); any other type name is
+/// parsed.
+fn known_uid(set: &LoadedPolicySet, uid: &WitUid, role: &str) -> Result<EntityUid, Error> {
+    match set.type_names.get(&uid.type_name) {
+        Some(type_name) => Ok(EntityUid::from_type_name_and_id(
+            type_name.clone(),
+            EntityId::new(&uid.id),
+        )),
+        None => entity_uid(uid, role),
+    }
 }
 
 /// Builds a Cedar uid from its parts; the type name must parse as a Cedar

@@ -1,7 +1,7 @@
 //! Turning Cedar's response into the component's decision record, with the
 //! annotations that explain it and the fail-closed rule for erroring forbids.
 
-use cedar_policy::{AuthorizationError, Effect, PolicyId, Response};
+use cedar_policy::{AuthorizationError, PolicyId, Response};
 
 use crate::describe;
 use crate::load::LoadedPolicySet;
@@ -53,19 +53,16 @@ pub fn from_response(set: &LoadedPolicySet, response: &Response) -> Decision {
 
 fn is_permit(set: &LoadedPolicySet, id: &PolicyId) -> bool {
     // An id that is not in the set cannot be a trusted permit.
-    set.policies
-        .policy(id)
-        .is_some_and(|p| p.effect() == Effect::Permit)
+    set.facts.get(id).is_some_and(|facts| facts.permit)
 }
 
 fn determining(set: &LoadedPolicySet, id: &PolicyId) -> DeterminingPolicy {
-    let policy = set.policies.policy(id);
-    let annotation = |key: &str| policy.and_then(|p| p.annotation(key)).map(str::to_string);
+    let facts = set.facts.get(id);
     DeterminingPolicy {
         policy_id: id.to_string(),
         permit: is_permit(set, id),
-        pack: annotation("pack"),
-        reason: annotation("reason"),
-        source: annotation("source"),
+        pack: facts.and_then(|f| f.pack.clone()),
+        reason: facts.and_then(|f| f.reason.clone()),
+        source: facts.and_then(|f| f.source.clone()),
     }
 }

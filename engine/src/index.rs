@@ -31,6 +31,9 @@ pub struct PolicyIndex {
     /// The distinct subsets (many keys share one), each held once: they
     /// live in the snapshot, so in every bundle.
     subsets: Vec<PolicySet>,
+    /// Each subset's base store ([`crate::reach::base`]), filled by
+    /// [`PolicyIndex::with_bases`].
+    bases: Vec<Option<cedar_policy_core::entities::Entities>>,
 }
 
 /// The regime a policy is gated on, if its first condition starts with
@@ -157,12 +160,17 @@ impl PolicyIndex {
             sets,
             by_action,
             subsets,
+            bases: Vec::new(),
         })
     }
 
     /// The policies that can apply to `action`, for a request whose context
     /// `network` is the given network (or has none).
-    pub fn select(&self, action: &EntityUid, network: Option<&str>) -> Option<&PolicySet> {
+    pub fn select(
+        &self,
+        action: &EntityUid,
+        network: Option<&str>,
+    ) -> Option<(&PolicySet, Option<&cedar_policy_core::entities::Entities>)> {
         let at = match network {
             Some(network) => {
                 let key = self.network_key.get(network)?;
@@ -170,7 +178,17 @@ impl PolicyIndex {
             }
             None => self.by_action.get(action)?,
         };
-        self.subsets.get(*at)
+        Some((self.subsets.get(*at)?, self.bases.get(*at)?.as_ref()))
+    }
+
+    /// Builds each subset's base store from the loaded entities.
+    pub fn with_bases(mut self, store: Option<&crate::reach::ByUid>) -> Self {
+        self.bases = self
+            .subsets
+            .iter()
+            .map(|subset| crate::reach::base(store, subset))
+            .collect();
+        self
     }
 }
 

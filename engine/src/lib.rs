@@ -8,6 +8,7 @@ mod index;
 mod load;
 mod placement;
 mod plan;
+mod reach;
 mod registry;
 mod time;
 

@@ -1,9 +1,10 @@
 //! Parsing a policy set, its schema and its reference data into instance
 //! state. Runs once per instance (at build time, in pre-initialisation).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
-use cedar_policy::{Entities, PolicySet, Schema, ValidationMode, Validator};
+use cedar_policy::{Effect, Entities, PolicyId, PolicySet, Schema, ValidationMode, Validator};
 use sha2::{Digest, Sha256};
 
 use crate::describe;
@@ -25,6 +26,63 @@ pub struct LoadedPolicySet {
     pub index: Option<PolicyIndex>,
     pub revision: u64,
     pub info: PolicySetInfo,
+    /// Each policy's effect and explaining annotations, read once here:
+    /// Cedar parses the key on every annotation lookup.
+    pub facts: HashMap<PolicyId, PolicyFacts>,
+    /// The loaded entities by uid, for taking a decision's closure
+    /// ([`crate::reach`]).
+    pub by_uid: Option<crate::reach::ByUid>,
+    /// The entity type names the schema and the entities use, parsed once.
+    pub type_names: HashMap<String, cedar_policy::EntityTypeName>,
+    /// The whole policy set's base store ([`crate::reach::base`]).
+    pub base: Option<cedar_policy_core::entities::Entities>,
+}
+
+/// What a decision reports about a policy it names.
+pub struct PolicyFacts {
+    pub permit: bool,
+    pub pack: Option<String>,
+    pub reason: Option<String>,
+    pub source: Option<String>,
+}
+
+fn type_names(
+    schema: Option<&Schema>,
+    entities: &Entities,
+) -> HashMap<String, cedar_policy::EntityTypeName> {
+    let from_schema = schema.into_iter().flat_map(|schema| {
+        schema
+            .entity_types()
+            .cloned()
+            .chain(schema.actions().map(|action| action.type_name().clone()))
+            .collect::<Vec<_>>()
+    });
+    from_schema
+        .chain(
+            entities
+                .iter()
+                .map(|entity| entity.uid().type_name().clone()),
+        )
+        .map(|name| (name.to_string(), name))
+        .collect()
+}
+
+fn policy_facts(policies: &PolicySet) -> HashMap<PolicyId, PolicyFacts> {
+    policies
+        .policies()
+        .map(|policy| {
+            let annotation = |key: &str| policy.annotation(key).map(str::to_string);
+            (
+                policy.id().clone(),
+                PolicyFacts {
+                    permit: policy.effect() == Effect::Permit,
+                    pack: annotation("pack"),
+                    reason: annotation("reason"),
+                    source: annotation("source"),
+                },
+            )
+        })
+        .collect()
 }
 
 fn load_error(file: &str, what: &str, err: &dyn std::error::Error) -> Error {
@@ -97,12 +155,24 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         ),
         _ => None,
     };
+    let by_uid = crate::reach::by_uid(entities.as_ref());
+    // The store and the index share each entity rather than hold two copies
+    // (the snapshot, so every bundle, carries them).
+    let entities = match &by_uid {
+        Some(by_uid) => crate::reach::shared_store(by_uid)?,
+        None => entities,
+    };
+    let type_names = type_names(schema.as_ref(), &entities);
     let set = LoadedPolicySet {
+        type_names,
+        facts: policy_facts(&policies),
+        base: crate::reach::base(by_uid.as_ref(), &policies),
+        index: index.map(|index| index.with_bases(by_uid.as_ref())),
+        by_uid,
         policies,
         schema,
         entities,
         registry,
-        index,
         revision: sources.bundle_revision,
         info,
     };

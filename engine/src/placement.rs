@@ -10,12 +10,12 @@
 //! missing a fact its operation needs, is refused before evaluation: an
 //! unknown party is never silently trusted.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, OnceLock};
 
-use cedar_policy::{
-    Authorizer, Context, Entity, EntityId, EntityTypeName, EntityUid, Request, RestrictedExpression,
-};
+use cedar_policy::{Authorizer, Context, EntityTypeName, EntityUid, Request};
+use cedar_policy_core::ast::{self, PartialValue, Value};
+use cedar_policy_core::extensions::Extensions;
 
 use crate::decision;
 use crate::describe;
@@ -24,6 +24,7 @@ use crate::exports::slicegate::policy::placement::{
     RemoteSession, Site, Slice,
 };
 use crate::load::LoadedPolicySet;
+use crate::reach;
 use crate::registry::{LISTS, Listings, Registry};
 use crate::slicegate::policy::types::{Decision, Error};
 use crate::time::Instant;
@@ -34,8 +35,10 @@ pub struct CedarPlacement {
     pub principal: EntityUid,
     pub action: EntityUid,
     pub resource: EntityUid,
-    pub context: Vec<(String, RestrictedExpression)>,
-    pub entities: Vec<Entity>,
+    /// The context's attributes, as values (built directly: no Cedar
+    /// expression is parsed or evaluated to build a request).
+    pub context: Vec<(&'static str, Value)>,
+    pub entities: Vec<ast::Entity>,
     /// The network the context's `network` names, if it has one (selects
     /// the policies that can apply).
     pub network: Option<String>,
@@ -70,13 +73,26 @@ pub fn evaluate(
     schema: &cedar_policy::Schema,
     placement: CedarPlacement,
 ) -> Result<Decision, Error> {
-    let policies = set
+    let (policies, base) = set
         .index
         .as_ref()
         .and_then(|index| index.select(&placement.action, placement.network.as_deref()))
-        .unwrap_or(&set.policies);
-    let context =
-        Context::from_pairs(placement.context).map_err(|e| Error::InvalidRequest(describe(&e)))?;
+        .unwrap_or((&set.policies, set.base.as_ref()));
+    // The request's roots of the entities evaluation can read (see `reach`).
+    let mut roots: Vec<ast::EntityUID> = Vec::new();
+    for uid in [&placement.principal, &placement.action, &placement.resource] {
+        roots.push(uid.as_ref().clone());
+    }
+    for (_, value) in &placement.context {
+        reach::uids_in(value, &mut roots);
+    }
+    let context = Context::from(ast::Context::Value(Arc::new(
+        placement
+            .context
+            .into_iter()
+            .map(|(key, value)| (key.into(), value))
+            .collect::<BTreeMap<_, _>>(),
+    )));
     let cedar_request = Request::new(
         placement.principal,
         placement.action,
@@ -88,45 +104,60 @@ pub fn evaluate(
     let authorize = |entities: &cedar_policy::Entities| {
         Authorizer::new().is_authorized(&cedar_request, policies, entities)
     };
-    let response = if placement.shapes_checked {
-        authorize(&with_request_entities(set, placement.entities)?)
-    } else {
-        let entities = set
-            .entities
-            .clone()
-            .add_entities(placement.entities, Some(schema))
-            .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-        authorize(&entities)
-    };
-    Ok(decision::from_response(set, &response))
+    let mut added = placement.entities;
+    if placement.shapes_checked {
+        // The request's entities and what evaluation can reach from them, the
+        // request and the policies: flat in the size of the reference data.
+        if let (Some(by_uid), Some(base)) = (set.by_uid.as_ref(), base) {
+            match reach::closure(by_uid, base, added, roots) {
+                Ok(store) => {
+                    let store = store?;
+                    return Ok(decision::from_response(
+                        set,
+                        &authorize(&cedar_policy::Entities::from(store)),
+                    ));
+                }
+                Err(back) => added = back,
+            }
+        }
+        return Ok(decision::from_response(
+            set,
+            &authorize(&with_request_entities(set, added)?),
+        ));
+    }
+    let entities = set
+        .entities
+        .clone()
+        .add_entities(
+            added.into_iter().map(cedar_policy::Entity::from),
+            Some(schema),
+        )
+        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
+    Ok(decision::from_response(set, &authorize(&entities)))
 }
 
 /// The loaded entities with a request's own entities (equipment, slice,
-/// site) added; their shapes were checked against the schema at load.
+/// site) added; their shapes were checked against the schema at load. (The
+/// fallback when a decision's closure cannot be taken, see `evaluate`.)
 ///
 /// The reference entities' transitive closure was computed at load, and the
 /// request's entities come with their ancestors already closed (see
 /// [`closed_parents`]) and are nobody's ancestors, so the closure is not
 /// recomputed (Cedar's public `add_entities` recomputes it over the whole
-/// store, copying every entity): only the store's map is copied, its
-/// entities are shared. (Keeping one working store and taking the request's
-/// entities out again after each decision was measured slower: Cedar's
-/// `remove_entities` scans the whole store per entity removed.)
+/// store, copying every entity): only the store's map is copied.
 fn with_request_entities(
     set: &LoadedPolicySet,
-    added: Vec<Entity>,
+    added: Vec<ast::Entity>,
 ) -> Result<cedar_policy::Entities, Error> {
     use cedar_policy_core::entities::TCComputation;
     let core: &cedar_policy_core::entities::Entities = set.entities.as_ref();
     let merged = core
         .clone()
         .add_entities(
-            added
-                .iter()
-                .map(|e| std::sync::Arc::new(e.as_ref().clone())),
+            added.into_iter().map(Arc::new),
             None::<&cedar_policy_core::validator::CoreSchema<'_>>,
             TCComputation::AssumeAlreadyComputed,
-            cedar_policy_core::extensions::Extensions::all_available(),
+            Extensions::all_available(),
         )
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     Ok(cedar_policy::Entities::from(merged))
@@ -188,11 +219,12 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
         (full, slice(Some(1)), site(vendors.first().cloned())),
         (bare, slice(None), site(None)),
     ] {
-        let entities = vec![
+        let entities = [
             equipment_entity(set, registry, types, &equipment)?,
             slice_entity(types, &slice)?,
             site_entity(registry, types, &site)?,
-        ];
+        ]
+        .map(cedar_policy::Entity::from);
         set.entities
             .clone()
             .add_entities(entities, Some(schema))
@@ -208,11 +240,15 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
 
 /// `direct` parents with all their ancestors in the loaded entities: the
 /// closed ancestor set Cedar would compute.
-fn closed_parents(set: &LoadedPolicySet, direct: HashSet<EntityUid>) -> HashSet<EntityUid> {
+fn closed_parents(
+    set: &LoadedPolicySet,
+    direct: HashSet<ast::EntityUID>,
+) -> HashSet<ast::EntityUID> {
+    let core: &cedar_policy_core::entities::Entities = set.entities.as_ref();
     let mut all = direct.clone();
     for parent in &direct {
-        if let Some(ancestors) = set.entities.ancestors(parent) {
-            all.extend(ancestors.cloned());
+        if let cedar_policy_core::entities::Dereference::Data(entity) = core.entity(parent) {
+            all.extend(entity.ancestors().cloned());
         }
     }
     all
@@ -227,31 +263,32 @@ pub fn cedar_form(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<S
     let placement = to_cedar(set, registry, request, &at)?;
     // Checked exactly as a decision checks them, so the form is one Cedar
     // accepts.
+    let entities: Vec<cedar_policy::Entity> = placement
+        .entities
+        .iter()
+        .cloned()
+        .map(cedar_policy::Entity::from)
+        .collect();
     set.entities
         .clone()
-        .add_entities(placement.entities.clone(), Some(schema))
+        .add_entities(entities.clone(), Some(schema))
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let uid_json = |uid: &EntityUid| serde_json::json!({"type": uid.type_name().to_string(), "id": uid.id().unescaped()});
-    let mut entities = Vec::new();
-    for entity in &placement.entities {
-        entities.push(
+    let entities = entities
+        .iter()
+        .map(|entity| {
             entity
                 .to_json_value()
-                .map_err(|e| Error::Internal(describe(&e)))?,
-        );
-    }
+                .map_err(|e| Error::Internal(describe(&e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     // Cedar has no JSON writer for a context; a record attribute of a
     // throwaway entity serialises the same values in the same format.
-    let holder = Entity::new(
-        uid(&types()?.plan, "context"),
-        HashMap::from([(
-            "context".to_string(),
-            RestrictedExpression::new_record(placement.context.clone())
-                .map_err(|e| Error::Internal(describe(&e)))?,
-        )]),
+    let holder = cedar_policy::Entity::from(entity(
+        core_uid(&types()?.plan, "context"),
+        vec![("context", Value::record(placement.context, None))],
         HashSet::new(),
-    )
-    .map_err(|e| Error::Internal(describe(&e)))?;
+    ));
     let context = holder
         .to_json_value()
         .map_err(|e| Error::Internal(describe(&e)))?
@@ -315,7 +352,12 @@ pub fn warm_up() {
 }
 
 pub fn uid(type_name: &EntityTypeName, id: &str) -> EntityUid {
-    EntityUid::from_type_name_and_id(type_name.clone(), EntityId::new(id))
+    EntityUid::from(core_uid(type_name, id))
+}
+
+/// An entity uid of Cedar's core form (what values and entities hold).
+pub fn core_uid(type_name: &EntityTypeName, id: &str) -> ast::EntityUID {
+    ast::EntityUID::from_components(type_name.as_ref().clone(), ast::Eid::new(id), None)
 }
 
 /// The evaluation time, checked and normalised to Cedar's `datetime` form.
@@ -327,49 +369,78 @@ pub fn evaluation_time(at: &str) -> Result<Instant, Error> {
     })
 }
 
-pub fn string(value: &str) -> RestrictedExpression {
-    RestrictedExpression::new_string(value.to_string())
-}
-
-fn entity_ref(type_name: &EntityTypeName, id: &str) -> RestrictedExpression {
-    RestrictedExpression::new_entity_uid(uid(type_name, id))
-}
-
-fn record(
-    pairs: impl IntoIterator<Item = (&'static str, RestrictedExpression)>,
-) -> Result<RestrictedExpression, Error> {
-    RestrictedExpression::new_record(pairs.into_iter().map(|(k, v)| (k.to_string(), v)))
-        .map_err(|e| Error::Internal(describe(&e)))
-}
-
-/// A `Listings` record: one `{since, scope}` per list the vendor is on.
-pub fn listings(listed: &Listings) -> Result<RestrictedExpression, Error> {
-    let mut pairs = Vec::new();
-    for ((_, key), listing) in LISTS.iter().zip(listed.0.iter()) {
-        if let Some(listing) = listing {
-            pairs.push((
-                *key,
-                record([
-                    (
-                        "since",
-                        RestrictedExpression::new_datetime(&listing.since.cedar),
-                    ),
-                    ("scope", string(&listing.scope)),
-                ])?,
-            ));
-        }
+/// Cedar's `datetime` value of an instant, made by calling the extension
+/// function itself. (`RestrictedExpression::new_datetime` parses the name
+/// `datetime` with Cedar's policy parser on every call, and evaluating the
+/// expression costs more again: together most of a decision's time.)
+pub fn datetime(at: &Instant) -> Result<Value, Error> {
+    static NAME: OnceLock<Result<ast::Name, String>> = OnceLock::new();
+    let name = NAME
+        .get_or_init(|| ast::Name::parse_unqualified_name("datetime").map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|e| Error::Internal(e.clone()))?;
+    let function = Extensions::all_available()
+        .func(name)
+        .map_err(|e| Error::Internal(describe(&e)))?;
+    match function.call(&[Value::from(at.cedar.as_str())]) {
+        Ok(PartialValue::Value(value)) => Ok(value),
+        Ok(PartialValue::Residual(_)) => Err(Error::Internal(
+            "datetime() gave a residual for a concrete string".to_string(),
+        )),
+        Err(e) => Err(Error::InvalidRequest(format!(
+            "instant `{}`: {}",
+            at.cedar,
+            describe(&e)
+        ))),
     }
-    record(pairs)
 }
 
-fn entity(
-    uid: EntityUid,
-    attrs: Vec<(&'static str, RestrictedExpression)>,
-    parents: HashSet<EntityUid>,
-) -> Result<Entity, Error> {
-    let attrs: HashMap<String, RestrictedExpression> =
-        attrs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
-    Entity::new(uid, attrs, parents).map_err(|e| Error::InvalidRequest(describe(&e)))
+pub fn string(value: &str) -> Value {
+    Value::from(value)
+}
+
+pub fn long(value: i64) -> Value {
+    Value::from(value)
+}
+
+pub fn boolean(value: bool) -> Value {
+    Value::from(value)
+}
+
+pub fn entity_ref(type_name: &EntityTypeName, id: &str) -> Value {
+    Value::from(core_uid(type_name, id))
+}
+
+fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
+    Value::record(pairs, None)
+}
+
+/// A `Listings` record: one `{since, scope}` per list the vendor is on
+/// (each built once, at load, in the registry).
+pub fn listings(listed: &Listings) -> Value {
+    record(
+        LISTS
+            .iter()
+            .zip(listed.0.iter())
+            .filter_map(|((_, key), listing)| Some((*key, listing.as_ref()?.value.clone()))),
+    )
+}
+
+/// An entity of Cedar's core form with these attribute values.
+pub fn entity(
+    uid: ast::EntityUID,
+    attrs: Vec<(&'static str, Value)>,
+    parents: HashSet<ast::EntityUID>,
+) -> ast::Entity {
+    ast::Entity::new_with_attr_partial_value(
+        uid,
+        attrs
+            .into_iter()
+            .map(|(key, value)| (key.into(), PartialValue::Value(value))),
+        HashSet::new(),
+        parents,
+        [],
+    )
 }
 
 /// Turns a typed placement into Cedar, refusing unknown parties and
@@ -392,21 +463,12 @@ pub fn to_cedar(
     let site = site_entity(registry, types, &request.site)?;
 
     let mut context = vec![
-        (
-            "at".to_string(),
-            RestrictedExpression::new_datetime(&at.cedar),
-        ),
-        (
-            "network".to_string(),
-            entity_ref(&types.network, &request.network),
-        ),
-        (
-            "site".to_string(),
-            RestrictedExpression::new_entity_uid(site.uid()),
-        ),
+        ("at", datetime(at)?),
+        ("network", entity_ref(&types.network, &request.network)),
+        ("site", Value::from(site.uid().clone())),
     ];
     match (&request.peer, request.operation) {
-        (Some(peer), _) => context.push(("peer".to_string(), peer_record(registry, types, peer)?)),
+        (Some(peer), _) => context.push(("peer", peer_record(registry, types, peer)?)),
         (None, Operation::Interconnect) => {
             return Err(Error::InvalidRequest(
                 "an interconnect request must name the peer network".to_string(),
@@ -415,10 +477,7 @@ pub fn to_cedar(
         (None, _) => {}
     }
     match (&request.remote, request.operation) {
-        (Some(remote), _) => context.push((
-            "remote".to_string(),
-            remote_record(registry, types, remote)?,
-        )),
+        (Some(remote), _) => context.push(("remote", remote_record(registry, types, remote)?)),
         (None, Operation::RemoteManage) => {
             return Err(Error::InvalidRequest(
                 "a remote-manage request must describe the remote session".to_string(),
@@ -428,9 +487,9 @@ pub fn to_cedar(
     }
 
     Ok(CedarPlacement {
-        principal: equipment.uid(),
+        principal: EntityUid::from(equipment.uid().clone()),
         action: uid(&types.action, operation_name(request.operation)),
-        resource: slice.uid(),
+        resource: EntityUid::from(slice.uid().clone()),
         context,
         entities: vec![equipment, slice, site],
         network: Some(request.network.clone()),
@@ -438,11 +497,7 @@ pub fn to_cedar(
     })
 }
 
-fn peer_record(
-    registry: &Registry,
-    types: &PlacementTypes,
-    peer: &str,
-) -> Result<RestrictedExpression, Error> {
+fn peer_record(registry: &Registry, types: &PlacementTypes, peer: &str) -> Result<Value, Error> {
     let Some(facts) = registry.networks.get(peer) else {
         return Err(Error::UnknownEntity(format!(
             "peer network `{peer}` is not in the bundle's network registry"
@@ -452,31 +507,28 @@ fn peer_record(
         Some(carrier) => registry.vendor(carrier, "carrier")?.listed.clone(),
         None => Listings::default(),
     };
-    record([
+    Ok(record([
         ("network", entity_ref(&types.network, peer)),
-        ("carrierListed", listings(&carrier_listed)?),
-    ])
+        ("carrierListed", listings(&carrier_listed)),
+    ]))
 }
 
 fn remote_record(
     registry: &Registry,
     types: &PlacementTypes,
     remote: &RemoteSession,
-) -> Result<RestrictedExpression, Error> {
+) -> Result<Value, Error> {
     registry.jurisdiction(&remote.from_country, "remote session country")?;
     let provider = registry.vendor(&remote.provider, "remote-management provider")?;
-    record([
+    Ok(record([
         (
             "from",
             entity_ref(&types.jurisdiction, &remote.from_country),
         ),
         ("provider", entity_ref(&types.vendor, &remote.provider)),
-        ("providerListed", listings(&provider.listed)?),
-        (
-            "authorityApproved",
-            RestrictedExpression::new_bool(remote.authority_approved),
-        ),
-    ])
+        ("providerListed", listings(&provider.listed)),
+        ("authorityApproved", boolean(remote.authority_approved)),
+    ]))
 }
 
 fn equipment_entity(
@@ -484,7 +536,7 @@ fn equipment_entity(
     registry: &Registry,
     types: &PlacementTypes,
     equipment: &Equipment,
-) -> Result<Entity, Error> {
+) -> Result<ast::Entity, Error> {
     if equipment.id.is_empty() {
         return Err(Error::InvalidRequest("equipment id is empty".to_string()));
     }
@@ -502,12 +554,12 @@ fn equipment_entity(
         )));
     }
     let mut listed = maker.listed.clone();
-    let mut parents = HashSet::from([uid(&types.vendor, &equipment.vendor)]);
+    let mut parents = HashSet::from([core_uid(&types.vendor, &equipment.vendor)]);
     let mut components = Vec::new();
     for component in &equipment.components {
         let facts = registry.vendor(component, "component vendor")?;
         listed.merge(&facts.listed);
-        parents.insert(uid(&types.vendor, component));
+        parents.insert(core_uid(&types.vendor, component));
         components.push(entity_ref(&types.vendor, component));
     }
     let mut attrs = vec![
@@ -516,23 +568,14 @@ fn equipment_entity(
         ("function", entity_ref(&types.function, &model.function)),
         ("domain", string(&model.domain)),
         ("owner", entity_ref(&types.vendor, &maker.owner)),
-        (
-            "ownershipResolved",
-            RestrictedExpression::new_bool(maker.resolved),
-        ),
-        ("makerListed", listings(&maker.listed)?),
-        ("listed", listings(&listed)?),
-        ("components", RestrictedExpression::new_set(components)),
+        ("ownershipResolved", boolean(maker.resolved)),
+        ("makerListed", listings(&maker.listed)),
+        ("listed", listings(&listed)),
+        ("components", Value::set(components, None)),
         ("softwareVersion", string(&equipment.software_version)),
-        (
-            "softwareSigned",
-            RestrictedExpression::new_bool(equipment.software_signed),
-        ),
-        ("sbom", RestrictedExpression::new_bool(equipment.sbom)),
-        (
-            "subsidyFunded",
-            RestrictedExpression::new_bool(equipment.subsidy_funded),
-        ),
+        ("softwareSigned", boolean(equipment.software_signed)),
+        ("sbom", boolean(equipment.sbom)),
+        ("subsidyFunded", boolean(equipment.subsidy_funded)),
     ];
     if let Some(notice) = &equipment.critical_component_notice {
         let filed = Instant::parse(&notice.filed).ok_or_else(|| {
@@ -544,32 +587,26 @@ fn equipment_entity(
         attrs.push((
             "criticalNotice",
             record([
-                ("filed", RestrictedExpression::new_datetime(&filed.cedar)),
-                (
-                    "prohibited",
-                    RestrictedExpression::new_bool(notice.prohibited),
-                ),
-            ])?,
+                ("filed", datetime(&filed)?),
+                ("prohibited", boolean(notice.prohibited)),
+            ]),
         ));
     }
-    entity(
-        uid(&types.equipment, &equipment.id),
+    Ok(entity(
+        core_uid(&types.equipment, &equipment.id),
         attrs,
         closed_parents(set, parents),
-    )
+    ))
 }
 
-fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> {
+fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<ast::Entity, Error> {
     if slice.id.is_empty() {
         return Err(Error::InvalidRequest("slice id is empty".to_string()));
     }
     let mut attrs = vec![
-        ("sst", RestrictedExpression::new_long(i64::from(slice.sst))),
+        ("sst", long(i64::from(slice.sst))),
         ("category", string(category_name(slice.category))),
-        (
-            "usFederal",
-            RestrictedExpression::new_bool(slice.us_federal),
-        ),
+        ("usFederal", boolean(slice.us_federal)),
     ];
     if let Some(sd) = slice.sd {
         if sd > 0x00ff_ffff {
@@ -577,19 +614,27 @@ fn slice_entity(types: &PlacementTypes, slice: &Slice) -> Result<Entity, Error> 
                 "slice differentiator {sd:#x} does not fit in 24 bits"
             )));
         }
-        attrs.push(("sd", RestrictedExpression::new_long(i64::from(sd))));
+        attrs.push(("sd", long(i64::from(sd))));
     }
-    entity(uid(&types.slice, &slice.id), attrs, HashSet::new())
+    Ok(entity(
+        core_uid(&types.slice, &slice.id),
+        attrs,
+        HashSet::new(),
+    ))
 }
 
-fn site_entity(registry: &Registry, types: &PlacementTypes, site: &Site) -> Result<Entity, Error> {
+fn site_entity(
+    registry: &Registry,
+    types: &PlacementTypes,
+    site: &Site,
+) -> Result<ast::Entity, Error> {
     if site.id.is_empty() {
         return Err(Error::InvalidRequest("site id is empty".to_string()));
     }
     registry.jurisdiction(&site.country, "site country")?;
     let mut attrs = vec![
         ("country", entity_ref(&types.jurisdiction, &site.country)),
-        ("sensitive", RestrictedExpression::new_bool(site.sensitive)),
+        ("sensitive", boolean(site.sensitive)),
     ];
     let host_listed = match &site.host {
         Some(host) => {
@@ -599,8 +644,12 @@ fn site_entity(registry: &Registry, types: &PlacementTypes, site: &Site) -> Resu
         }
         None => Listings::default(),
     };
-    attrs.push(("hostListed", listings(&host_listed)?));
-    entity(uid(&types.site, &site.id), attrs, HashSet::new())
+    attrs.push(("hostListed", listings(&host_listed)));
+    Ok(entity(
+        core_uid(&types.site, &site.id),
+        attrs,
+        HashSet::new(),
+    ))
 }
 
 /// The Cedar action id of an operation.

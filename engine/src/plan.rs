@@ -5,14 +5,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use cedar_policy::RestrictedExpression;
+use cedar_policy_core::ast::Value;
 
 use crate::exports::slicegate::policy::placement::{
     DeploymentPlan, ItemDecision, Operation, PlacementRequest, PlanItem, PlanResult, Share,
     ShareMetric,
 };
 use crate::load::LoadedPolicySet;
-use crate::placement::{self, CedarPlacement, evaluation_time, string, types, uid};
+use crate::placement::{
+    self, CedarPlacement, core_uid, datetime, entity_ref, evaluation_time, string, types, uid,
+};
 use crate::registry::LISTS;
 use crate::slicegate::policy::types::Error;
 
@@ -184,13 +186,7 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
     let plan_decision = placement::evaluate(
         set,
         schema,
-        plan_request(
-            plan,
-            &at.cedar,
-            access_weight,
-            &listed_shares,
-            &vendor_shares,
-        )?,
+        plan_request(plan, &at, access_weight, &listed_shares, &vendor_shares)?,
     )?;
     let allowed = plan_decision.allowed
         && items
@@ -214,54 +210,45 @@ fn metric_name(metric: ShareMetric) -> &'static str {
     }
 }
 
-fn long(value: u64) -> RestrictedExpression {
-    RestrictedExpression::new_long(i64::try_from(value).unwrap_or(i64::MAX))
+fn long(value: u64) -> Value {
+    placement::long(i64::try_from(value).unwrap_or(i64::MAX))
 }
 
 /// The `adopt` request: the plan's aggregates as a `Plan` entity.
 fn plan_request(
     plan: &DeploymentPlan,
-    at: &str,
+    at: &crate::time::Instant,
     access_weight: u64,
     listed: &[Share],
     vendors: &[Share],
 ) -> Result<CedarPlacement, Error> {
     let types = types()?;
-    let internal = |e: &dyn std::error::Error| Error::Internal(crate::describe(e));
-    let shares = RestrictedExpression::new_record(
+    let shares = Value::record(
         LISTS
             .iter()
             .zip(listed)
-            .map(|((_, key), share)| ((*key).to_string(), long(share.basis_points.into()))),
-    )
-    .map_err(|e| internal(&e))?;
-    let mut attrs: HashMap<String, RestrictedExpression> = HashMap::from([
+            .map(|((_, key), share)| (*key, long(share.basis_points.into()))),
+        None,
+    );
+    let mut attrs = vec![
+        ("network", entity_ref(&types.network, &plan.network)),
+        ("metric", string(metric_name(plan.metric))),
+        ("accessWeight", long(access_weight)),
+        ("listedShareBp", shares),
         (
-            "network".to_string(),
-            RestrictedExpression::new_entity_uid(uid(&types.network, &plan.network)),
-        ),
-        ("metric".to_string(), string(metric_name(plan.metric))),
-        ("accessWeight".to_string(), long(access_weight)),
-        ("listedShareBp".to_string(), shares),
-        (
-            "largestVendorShareBp".to_string(),
+            "largestVendorShareBp",
             long(vendors.first().map_or(0, |s| s.basis_points.into())),
         ),
-    ]);
+    ];
     if let Some(largest) = vendors.first() {
-        attrs.insert(
-            "largestVendor".to_string(),
-            RestrictedExpression::new_entity_uid(uid(&types.vendor, &largest.name)),
-        );
+        attrs.push(("largestVendor", entity_ref(&types.vendor, &largest.name)));
     }
-    let principal = uid(&types.plan, "plan");
-    let entity = cedar_policy::Entity::new(principal.clone(), attrs, HashSet::new())
-        .map_err(|e| internal(&e))?;
+    let entity = placement::entity(core_uid(&types.plan, "plan"), attrs, HashSet::new());
     Ok(CedarPlacement {
-        principal,
+        principal: uid(&types.plan, "plan"),
         action: uid(&types.action, "adopt"),
         resource: uid(&types.network, &plan.network),
-        context: vec![("at".to_string(), RestrictedExpression::new_datetime(at))],
+        context: vec![("at", datetime(at)?)],
         entities: vec![entity],
         network: None,
         shapes_checked: false,

@@ -53,9 +53,28 @@ const MAX_CHAIN: usize = 64;
 pub struct Listing {
     pub since: Instant,
     pub scope: String,
+    /// The schema's `{since, scope}` record of it, built once here so that
+    /// decisions share it.
+    pub value: cedar_policy_core::ast::Value,
 }
 
 impl Listing {
+    /// A listing and its Cedar record.
+    pub fn new(since: Instant, scope: String) -> Result<Self, Error> {
+        let value = cedar_policy_core::ast::Value::record(
+            [
+                ("since", crate::placement::datetime(&since)?),
+                ("scope", crate::placement::string(&scope)),
+            ],
+            None,
+        );
+        Ok(Listing {
+            since,
+            scope,
+            value,
+        })
+    }
+
     /// Whether `self` should stand for the list rather than `other`: an
     /// entry of scope `all` beats a narrower one, then the earlier wins.
     fn better_than(&self, other: &Listing) -> bool {
@@ -252,7 +271,7 @@ impl Registry {
                 )));
             }
             let mut single = Listings::default();
-            single.0[index] = Some(Listing { since, scope });
+            single.0[index] = Some(Listing::new(since, scope)?);
             own_listings.entry(vendor).or_default().merge(&single);
         }
 
@@ -394,10 +413,7 @@ mod tests {
 
     fn listing(at: &str, scope: &str) -> Listings {
         let mut listings = Listings::default();
-        listings.0[0] = Some(Listing {
-            since: Instant::parse(at).unwrap(),
-            scope: scope.to_string(),
-        });
+        listings.0[0] = Some(Listing::new(Instant::parse(at).unwrap(), scope.to_string()).unwrap());
         listings
     }
 

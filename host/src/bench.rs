@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::decider::Decider;
+use crate::decider::{CedarRequest, Decider};
 use crate::native::{self, NativePolicySet};
 use crate::placement::PlacementRequest;
 use crate::runtime::Runtime;
-use crate::sources::PolicySources;
+use crate::sources::{PolicySources, SourceFile};
 
 /// Errors setting up a benchmark.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +88,77 @@ fn row(scenario: &str, samples: usize, component: Duration, native: Option<Durat
     }
 }
 
+/// One placement, ready to be decided both ways: by the component's typed
+/// `placement` interface (a what-if time fixed, so every run decides the
+/// same question) and by native Cedar on the engine's own Cedar form of it
+/// (`cedar-form`), so both sides evaluate identical requests and entities.
+/// Both sides have decided it once, and agreed, before it is returned.
+pub struct Prepared {
+    /// The component, loaded with the policy sources.
+    pub typed: Decider,
+    /// The placement, with its evaluation time.
+    pub request: PlacementRequest,
+    /// Native Cedar, loaded with the sources and the placement's entities.
+    pub native: NativePolicySet,
+    /// The placement as a plain Cedar request.
+    pub generic: CedarRequest,
+    /// The sources with the placement's entities added (what `native` holds).
+    pub with_inventory: PolicySources,
+}
+
+impl Prepared {
+    /// Loads both sides and checks that they agree on `request`.
+    pub fn new(
+        runtime: &Runtime,
+        sources: &PolicySources,
+        request: &PlacementRequest,
+    ) -> Result<Self, BenchError> {
+        let mut what_if = request.clone();
+        what_if.at = Some(
+            request
+                .at
+                .clone()
+                .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string()),
+        );
+        let mut typed = Decider::new(runtime, sources)
+            .map_err(|failure| BenchError::Load {
+                side: "component",
+                message: failure.to_string(),
+            })?
+            .permit_what_if(true);
+        let undecided =
+            |side: &'static str| move |message: String| BenchError::Undecided { side, message };
+        let form = typed
+            .cedar_form(&what_if)
+            .map_err(|failure| undecided("component")(failure.to_string()))?;
+        let (inventory, generic) =
+            native::placement_as_cedar(&form).map_err(undecided("component"))?;
+        let mut with_inventory = sources.clone();
+        with_inventory.entities.push(inventory);
+        let native =
+            NativePolicySet::load(&with_inventory).map_err(|message| BenchError::Load {
+                side: "native",
+                message,
+            })?;
+        // Both sides must actually decide (and agree) before timing means
+        // anything.
+        let typed_decision = typed.decide(&what_if);
+        let native_decision = native.authorize(&generic).map_err(undecided("native"))?;
+        if typed_decision.cedar_allowed() != Some(native_decision.allowed) {
+            return Err(undecided("component")(format!(
+                "{typed_decision:?} vs native {native_decision:?}"
+            )));
+        }
+        Ok(Prepared {
+            typed,
+            request: what_if,
+            native,
+            generic,
+            with_inventory,
+        })
+    }
+}
+
 /// One placement decision: through the component's typed `placement`
 /// interface, through its generic `authorizer`, and with native Cedar on the
 /// same Cedar request. `samples` timings per figure.
@@ -97,43 +168,18 @@ pub fn one_decision(
     request: &PlacementRequest,
     samples: usize,
 ) -> Result<Vec<BenchRow>, BenchError> {
-    let at = request
-        .at
-        .clone()
-        .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
-    let load = |side: &'static str| {
-        move |failure: crate::Failure| BenchError::Load {
-            side,
-            message: failure.to_string(),
-        }
-    };
-    let mut typed = Decider::new(runtime, sources)
-        .map_err(load("component"))?
-        .permit_what_if(true);
-    let mut what_if = request.clone();
-    what_if.at = Some(at.clone());
-    // The same question as plain Cedar: the engine's own mapping of the
-    // placement, so both sides evaluate identical requests and entities.
-    let form = typed
-        .cedar_form(&what_if)
-        .map_err(|failure| BenchError::Undecided {
+    let Prepared {
+        mut typed,
+        request: what_if,
+        native,
+        generic,
+        with_inventory,
+    } = Prepared::new(runtime, sources, request)?;
+    let mut component =
+        Decider::new(runtime, &with_inventory).map_err(|failure| BenchError::Load {
             side: "component",
             message: failure.to_string(),
         })?;
-    let (inventory, generic) =
-        native::placement_as_cedar(&form).map_err(|message| BenchError::Undecided {
-            side: "component",
-            message,
-        })?;
-    let mut with_inventory = sources.clone();
-    with_inventory.entities.push(inventory);
-    let mut component = Decider::new(runtime, &with_inventory).map_err(load("component"))?;
-    let native = NativePolicySet::load(&with_inventory).map_err(|message| BenchError::Load {
-        side: "native",
-        message,
-    })?;
-
-    // Both sides must actually decide (and agree) before timing means anything.
     let component_decision = component.authorize(&generic);
     let native_decision = native
         .authorize(&generic)
@@ -202,6 +248,87 @@ pub fn one_decision(
     ])
 }
 
+/// A signed bundle of the sources, with a trust store that accepts it and a
+/// compiled-code cache it has been loaded through once: what cold-start
+/// figures load again and again.
+pub struct SignedBundle {
+    /// The signed bundle bytes.
+    pub signed: Vec<u8>,
+    /// Trusts the bundle's one key.
+    pub trust: crate::bundle::TrustStore,
+    /// Holds the bundle's compiled code.
+    pub cache: crate::bundle::CompileCache,
+    /// The bundle, loaded.
+    pub loaded: crate::bundle::LoadedBundle,
+    /// Holds the trust state and the cache.
+    pub dir: tempfile::TempDir,
+}
+
+impl SignedBundle {
+    /// Builds, signs and loads a bundle of `sources`.
+    pub fn new(sources: &PolicySources) -> Result<Self, BenchError> {
+        use crate::bundle::{
+            self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision,
+            TrustStore,
+        };
+        let setup = |message: String| BenchError::Load {
+            side: "component",
+            message,
+        };
+        let options = BuildOptions {
+            name: BundleName("bench".to_string()),
+            revision: Revision(1),
+            created_at: "2026-01-01T00:00:00Z".to_string(),
+            not_before: None,
+            not_after: None,
+            tests: None,
+        };
+        let unsigned = bundle::build(sources, &options).map_err(|e| setup(e.to_string()))?;
+        let key = KeyPair::generate().map_err(|e| setup(e.to_string()))?;
+        let signed =
+            bundle::sign_embedded(&unsigned, &key, "bench").map_err(|e| setup(e.to_string()))?;
+        let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
+        let trust = TrustStore::single_key("bench", key.public(), dir.path().join("state.json"));
+        let cache = CompileCache::new(dir.path().join("cache"));
+        let loaded = BundleLoader::new(trust.clone())
+            .with_cache(cache.clone())
+            .load(&signed, None)
+            .map_err(|e| setup(e.to_string()))?;
+        Ok(SignedBundle {
+            signed,
+            trust,
+            cache,
+            loaded,
+            dir,
+        })
+    }
+
+    /// A fresh instance of the pre-initialised bundle deciding `request` (at
+    /// its what-if time, or `at`): the instance-per-decision strategy.
+    pub fn fresh_decision(&self, request: &PlacementRequest, at: &str) -> Result<bool, String> {
+        let wit_request = request.to_wit(request.at.as_deref().unwrap_or(at));
+        let mut instance = self
+            .loaded
+            .runtime()
+            .instantiate()
+            .map_err(|e| e.to_string())?;
+        match instance.decide(&wit_request) {
+            Ok(Ok(decision)) => Ok(decision.allowed),
+            Ok(Err(e)) => Err(format!("{e:?}")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Verifies and loads the bundle again, through the cache or not.
+    pub fn reload(&self, cached: bool) -> Result<crate::bundle::LoadedBundle, String> {
+        let mut loader = crate::bundle::BundleLoader::new(self.trust.clone());
+        if cached {
+            loader = loader.with_cache(self.cache.clone());
+        }
+        loader.load(&self.signed, None).map_err(|e| e.to_string())
+    }
+}
+
 /// Cold start: verify + load a signed bundle to ready (cached and uncached
 /// compiled code), and a fresh instance + first decision for the
 /// pre-initialised bundle vs the bare engine that parses the policy set at
@@ -213,9 +340,6 @@ pub fn cold_start(
     samples: usize,
     uncached_samples: usize,
 ) -> Result<Vec<BenchRow>, BenchError> {
-    use crate::bundle::{
-        self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
-    };
     let setup = |message: String| BenchError::Load {
         side: "component",
         message,
@@ -224,41 +348,26 @@ pub fn cold_start(
         .at
         .clone()
         .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
-    let options = BuildOptions {
-        name: BundleName("bench".to_string()),
-        revision: Revision(1),
-        created_at: "2026-01-01T00:00:00Z".to_string(),
-        not_before: None,
-        not_after: None,
-        tests: None,
-    };
-    let unsigned = bundle::build(sources, &options).map_err(|e| setup(e.to_string()))?;
-    let key = KeyPair::generate().map_err(|e| setup(e.to_string()))?;
-    let signed =
-        bundle::sign_embedded(&unsigned, &key, "bench").map_err(|e| setup(e.to_string()))?;
-    let dir = tempfile::tempdir().map_err(|e| setup(e.to_string()))?;
-    let trust = TrustStore::single_key("bench", key.public(), dir.path().join("state.json"));
-    let cache = CompileCache::new(dir.path().join("cache"));
-    let mut loader = BundleLoader::new(trust.clone()).with_cache(cache.clone());
-    let loaded = loader
-        .load(&signed, None)
-        .map_err(|e| setup(e.to_string()))?;
-
+    let bundle = SignedBundle::new(sources)?;
+    let loaded = &bundle.loaded;
     let cached = median(samples, || {
-        let mut loader = BundleLoader::new(trust.clone()).with_cache(cache.clone());
-        let _ = std::hint::black_box(loader.load(&signed, None));
+        let _ = std::hint::black_box(bundle.reload(true));
     });
     let uncached = median(uncached_samples.max(1), || {
-        let mut loader = BundleLoader::new(trust.clone());
-        let _ = std::hint::black_box(loader.load(&signed, None));
+        let _ = std::hint::black_box(bundle.reload(false));
     });
 
-    let wit_request = request.to_wit(&at);
     let preinitialised = median(samples, || {
-        if let Ok(mut instance) = loaded.runtime().instantiate() {
-            let _ = std::hint::black_box(instance.decide(&wit_request));
-        }
+        let _ = std::hint::black_box(bundle.fresh_decision(request, &at));
     });
+    let instantiate_only = median(samples, || {
+        let _ = std::hint::black_box(loaded.runtime().instantiate());
+    });
+    let hashing = median(samples, || {
+        use sha2::Digest;
+        std::hint::black_box(sha2::Sha256::digest(&bundle.signed));
+    });
+    let wit_request = request.to_wit(&at);
     let wit_sources = sources.to_wit();
     let parsing = median(samples, || {
         if let Ok(mut instance) = runtime.instantiate() {
@@ -291,6 +400,12 @@ pub fn cold_start(
             None,
         ),
         row(
+            "  of which: sha256 of the whole bundle (signature check)",
+            samples,
+            hashing,
+            None,
+        ),
+        row(
             "verify + load to ready, uncached (compiles)",
             uncached_samples.max(1),
             uncached,
@@ -303,10 +418,157 @@ pub fn cold_start(
             Some(native_parse),
         ),
         row(
+            "  of which: instantiating alone",
+            samples,
+            instantiate_only,
+            None,
+        ),
+        row(
             "fresh instance + first decision, parsing policies at instantiation",
             samples,
             parsing,
             Some(native_parse),
         ),
     ])
+}
+
+/// A generated scale-up of a policy library: `inventory` catalog models
+/// added to its reference data and `policies` generated policies.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Scale {
+    /// Catalog models added (copies of the library's models under new ids,
+    /// so each names a real vendor and network function).
+    pub inventory: usize,
+    /// Policies added: `forbid`s on the bench request's action and
+    /// principal, each false for it, so they are evaluated in full.
+    pub policies: usize,
+    /// Whether every generated policy applies to the bench network (gated on
+    /// one of its regimes). Otherwise they are spread ten to a generated
+    /// regime, the way packs are written per jurisdiction, and the bench
+    /// network has the first of those regimes.
+    pub all_apply: bool,
+}
+
+impl Scale {
+    /// The row label.
+    pub fn label(&self) -> String {
+        let policies = match (self.policies, self.all_apply) {
+            (0, _) => "library policies".to_string(),
+            (n, true) => format!("+{n} generated policies, all applying"),
+            (n, false) => format!("+{n} generated policies, 10 per regime"),
+        };
+        format!(
+            "one decision, typed, +{} catalog models, {policies}",
+            self.inventory
+        )
+    }
+}
+
+/// The network the generated data and the bench request use.
+const BENCH_NETWORK: &str = "gb-example-mobile";
+
+/// `sources` scaled up as `scale` says (see [`Scale`]).
+pub fn scale_up(sources: &PolicySources, scale: Scale) -> Result<PolicySources, BenchError> {
+    use serde_json::{Value, json};
+    let setup = |message: String| BenchError::Load {
+        side: "scale-up",
+        message,
+    };
+    let mut scaled = sources.clone();
+    let mut models = Vec::new();
+    let mut vendors = Vec::new();
+    for file in &mut scaled.entities {
+        let mut entities: Vec<Value> =
+            serde_json::from_str(&file.text).map_err(|e| setup(format!("{}: {e}", file.name)))?;
+        for entity in &mut entities {
+            match entity.pointer("/uid/type").and_then(Value::as_str) {
+                Some("Model") => models.push(entity.clone()),
+                Some("Vendor") => vendors.extend(
+                    entity
+                        .pointer("/uid/id")
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                ),
+                Some("Network")
+                    if entity.pointer("/uid/id").and_then(Value::as_str) == Some(BENCH_NETWORK)
+                        && scale.policies > 0
+                        && !scale.all_apply =>
+                {
+                    if let Some(Value::Array(regimes)) = entity.pointer_mut("/attrs/regimes") {
+                        regimes.push(json!("generated-0"));
+                    }
+                }
+                _ => {}
+            }
+        }
+        file.text = Value::Array(entities).to_string();
+    }
+    if models.is_empty() || vendors.is_empty() {
+        return Err(setup(
+            "the library has no Model or Vendor entities to copy".to_string(),
+        ));
+    }
+    let generated: Vec<Value> = (0..scale.inventory)
+        .map(|i| {
+            let mut model = models[i % models.len()].clone();
+            if let Some(id) = model.pointer_mut("/uid/id") {
+                *id = json!(format!("generated-{i}"));
+            }
+            model
+        })
+        .collect();
+    scaled.entities.push(SourceFile {
+        name: "generated/inventory.json".to_string(),
+        text: Value::Array(generated).to_string(),
+    });
+    vendors.sort();
+    let text: String = (0..scale.policies)
+        .map(|i| {
+            let regime = if scale.all_apply {
+                "uk-hrv".to_string()
+            } else {
+                format!("generated-{}", i / 10)
+            };
+            format!(
+                "@id(\"generated/{i}\")\n@pack(\"generated\")\n@reason(\"generated policy {i}\")\n\
+                 forbid (principal, action == Action::\"operate\", resource)\n\
+                 when {{ context.network.regimes.contains(\"{regime}\") && principal.domain == \"core\" \
+                 && principal.vendor == Vendor::\"{vendor}\" && context.at >= datetime(\"2099-01-01T00:00:00Z\") }};\n",
+                vendor = vendors[i % vendors.len()]
+            )
+        })
+        .collect();
+    scaled.policies.push(SourceFile {
+        name: "generated/policies.cedar".to_string(),
+        text,
+    });
+    Ok(scaled)
+}
+
+/// One typed decision on a scaled-up library (see [`Scale`]) against native
+/// Cedar deciding the same Cedar request on the same scaled-up data.
+pub fn scaled_decision(
+    runtime: &Runtime,
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    scale: Scale,
+    samples: usize,
+) -> Result<BenchRow, BenchError> {
+    let Prepared {
+        mut typed,
+        request: what_if,
+        native,
+        generic,
+        ..
+    } = Prepared::new(runtime, &scale_up(sources, scale)?, request)?;
+    let fuel = typed.last_fuel();
+    let native_time = median(samples, || {
+        let _ = std::hint::black_box(native.authorize(&generic));
+    });
+    let typed_time = median(samples, || {
+        std::hint::black_box(typed.decide(&what_if));
+    });
+    let mut row = row(&scale.label(), samples, typed_time, Some(native_time));
+    row.component_fuel = fuel;
+    Ok(row)
 }

@@ -20,12 +20,18 @@ pub struct Args {
     /// Print the rows as JSON.
     #[arg(long)]
     json: bool,
+    /// Skip the generated scale-ups (inventory and policy count).
+    #[arg(long)]
+    no_scale: bool,
 }
 
 #[derive(Deserialize)]
 struct DemoPlacement {
     request: PlacementRequest,
 }
+
+/// The memory cap for the scale-ups.
+const SCALE_MEMORY: usize = 3 << 30;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let policies = args.policies.unwrap_or_else(super::demo::default_policies);
@@ -58,6 +64,52 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     rows.extend(bench::cold_start(
         &runtime, &sources, &request, cold, uncached,
     )?);
+
+    if !args.no_scale {
+        let (inventories, policy_counts): (&[usize], &[usize]) = if args.quick {
+            (&[100, 1_000], &[10, 100])
+        } else {
+            (&[100, 1_000, 10_000, 100_000], &[10, 100, 1_000])
+        };
+        let scales = inventories
+            .iter()
+            .map(|&inventory| bench::Scale {
+                inventory,
+                policies: 0,
+                all_apply: false,
+            })
+            .chain(policy_counts.iter().map(|&policies| bench::Scale {
+                inventory: 100,
+                policies,
+                all_apply: false,
+            }))
+            .chain(policy_counts.last().map(|&policies| bench::Scale {
+                inventory: 100,
+                policies,
+                all_apply: true,
+            }));
+        let scale_samples = if args.quick { 100 } else { 2_000 };
+        // Loading 100k generated models takes more than the default memory
+        // cap; decisions are unaffected by the cap.
+        let big = Runtime::new_cached(
+            Limits {
+                memory_bytes: SCALE_MEMORY,
+                ..Limits::default()
+            },
+            &CompileCache::new(CompileCache::default_location()),
+        )
+        .context("starting the policy runtime for the scale-ups")?;
+        for scale in scales {
+            eprintln!("scale-up: {} ...", scale.label());
+            rows.push(bench::scaled_decision(
+                &big,
+                &sources,
+                &request,
+                scale,
+                scale_samples,
+            )?);
+        }
+    }
 
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
