@@ -68,7 +68,13 @@ enum Command {
     #[command(subcommand)]
     Log(commands::log::Command),
     /// Time decisions through the component against native cedar-policy on
-    /// the same policies and request; prints medians and ratios.
+    /// the same policies and request; prints medians, ratios and guest fuel.
+    ///
+    /// Rows: one decision (generic and typed interfaces), a batch, cold
+    /// start (verify + load, fresh instance + first decision), and
+    /// generated scale-ups of the reference data (+100 to +100 000 catalog
+    /// models) and of the policy set (+10 to +1 000 policies). The full run
+    /// takes several minutes; `--quick` about half a minute.
     Bench(commands::bench::Args),
 }
 

@@ -34,6 +34,9 @@ pub struct LoadedPolicySet {
     pub by_uid: Option<crate::reach::ByUid>,
     /// The entity type names the schema and the entities use, parsed once.
     pub type_names: HashMap<String, cedar_policy::EntityTypeName>,
+    /// The kinds of placement request the schema was found at load to
+    /// accept in every shape ([`crate::placement::checked_requests`]).
+    pub requests_checked: std::collections::HashSet<(&'static str, bool, bool)>,
     /// The whole policy set's base store ([`crate::reach::base`]).
     pub base: Option<cedar_policy_core::entities::Entities>,
 }
@@ -163,7 +166,8 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         None => entities,
     };
     let type_names = type_names(schema.as_ref(), &entities);
-    let set = LoadedPolicySet {
+    let mut set = LoadedPolicySet {
+        requests_checked: Default::default(),
         type_names,
         facts: policy_facts(&policies),
         base: crate::reach::base(by_uid.as_ref(), &policies),
@@ -178,6 +182,7 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
     };
     if set.registry.is_some() {
         crate::placement::check_mapping(&set)?;
+        set.requests_checked = crate::placement::checked_requests(&set)?;
     }
     Ok((set, report))
 }

@@ -45,6 +45,10 @@ pub struct CedarPlacement {
     /// The entities' shapes were checked against the schema at load
     /// ([`check_mapping`]), so they are not checked again per decision.
     pub shapes_checked: bool,
+    /// The request (its principal and resource types for the action, and
+    /// its context's shape) was checked against the schema at load
+    /// ([`check_mapping`]), so `Request::new` need not check it again.
+    pub request_checked: bool,
 }
 
 /// The parts of a loaded set placement needs: the 5G schema and registry.
@@ -86,19 +90,13 @@ pub fn evaluate(
     for (_, value) in &placement.context {
         reach::uids_in(value, &mut roots);
     }
-    let context = Context::from(ast::Context::Value(Arc::new(
-        placement
-            .context
-            .into_iter()
-            .map(|(key, value)| (key.into(), value))
-            .collect::<BTreeMap<_, _>>(),
-    )));
+    let context = cedar_context(placement.context);
     let cedar_request = Request::new(
         placement.principal,
         placement.action,
         placement.resource,
         context,
-        Some(schema),
+        (!placement.request_checked).then_some(schema),
     )
     .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let authorize = |entities: &cedar_policy::Entities| {
@@ -462,29 +460,32 @@ pub fn to_cedar(
     let slice = slice_entity(types, &request.slice)?;
     let site = site_entity(registry, types, &request.site)?;
 
-    let mut context = vec![
-        ("at", datetime(at)?),
-        ("network", entity_ref(&types.network, &request.network)),
-        ("site", Value::from(site.uid().clone())),
-    ];
-    match (&request.peer, request.operation) {
-        (Some(peer), _) => context.push(("peer", peer_record(registry, types, peer)?)),
+    let peer = match (&request.peer, request.operation) {
+        (Some(peer), _) => Some(peer_record(registry, types, peer)?),
         (None, Operation::Interconnect) => {
             return Err(Error::InvalidRequest(
                 "an interconnect request must name the peer network".to_string(),
             ));
         }
-        (None, _) => {}
-    }
-    match (&request.remote, request.operation) {
-        (Some(remote), _) => context.push(("remote", remote_record(registry, types, remote)?)),
+        (None, _) => None,
+    };
+    let remote = match (&request.remote, request.operation) {
+        (Some(remote), _) => Some(remote_record(registry, types, remote)?),
         (None, Operation::RemoteManage) => {
             return Err(Error::InvalidRequest(
                 "a remote-manage request must describe the remote session".to_string(),
             ));
         }
-        (None, _) => {}
-    }
+        (None, _) => None,
+    };
+    let context = placement_context(
+        types,
+        datetime(at)?,
+        &request.network,
+        site.uid().clone(),
+        peer,
+        remote,
+    );
 
     Ok(CedarPlacement {
         principal: EntityUid::from(equipment.uid().clone()),
@@ -494,7 +495,113 @@ pub fn to_cedar(
         entities: vec![equipment, slice, site],
         network: Some(request.network.clone()),
         shapes_checked: true,
+        request_checked: set.requests_checked.contains(&(
+            operation_name(request.operation),
+            request.peer.is_some(),
+            request.remote.is_some(),
+        )),
     })
+}
+
+/// A placement's context: the evaluation time, the network, the site, and
+/// the peer and remote-session records when the request has them.
+fn placement_context(
+    types: &PlacementTypes,
+    at: Value,
+    network: &str,
+    site: ast::EntityUID,
+    peer: Option<Value>,
+    remote: Option<Value>,
+) -> Vec<(&'static str, Value)> {
+    let mut context = vec![
+        ("at", at),
+        ("network", entity_ref(&types.network, network)),
+        ("site", Value::from(site)),
+    ];
+    context.extend(peer.map(|peer| ("peer", peer)));
+    context.extend(remote.map(|remote| ("remote", remote)));
+    context
+}
+
+fn cedar_context(pairs: Vec<(&'static str, Value)>) -> Context {
+    Context::from(ast::Context::Value(Arc::new(
+        pairs
+            .into_iter()
+            .map(|(key, value)| (key.into(), value))
+            .collect::<BTreeMap<_, _>>(),
+    )))
+}
+
+/// Every operation a placement can ask about.
+const OPERATIONS: [Operation; 8] = [
+    Operation::Place,
+    Operation::Scale,
+    Operation::Upgrade,
+    Operation::Heal,
+    Operation::Operate,
+    Operation::RemoteManage,
+    Operation::Interconnect,
+    Operation::Terminate,
+];
+
+/// At load: the requests the schema accepts in every shape they can take,
+/// as (operation, has a peer record, has a remote record), so decisions of
+/// those kinds need not be checked again. Each kind is checked with the
+/// designation records holding every list the bundle has and holding none
+/// (their attributes are independent optional attributes, and every other
+/// value's type is fixed by this code). A kind the schema refuses is left
+/// out: its decisions are checked, and refused, one by one as before.
+pub fn checked_requests(
+    set: &LoadedPolicySet,
+) -> Result<HashSet<(&'static str, bool, bool)>, Error> {
+    let (schema, registry) = parts(set)?;
+    let types = types()?;
+    let mut checked = HashSet::new();
+    let (Some(network), Some(country), Some(vendor)) = (
+        registry.networks.keys().min(),
+        registry.jurisdictions.iter().min(),
+        registry.vendors.keys().min(),
+    ) else {
+        return Ok(checked);
+    };
+    let at = Instant::parse("2026-01-01T00:00:00Z")
+        .ok_or_else(|| Error::Internal("the check's instant does not parse".to_string()))?;
+    let at = datetime(&at)?;
+    let mut every = Listings::default();
+    for facts in registry.vendors.values() {
+        every.merge(&facts.listed);
+    }
+    let remote = RemoteSession {
+        from_country: country.clone(),
+        provider: vendor.clone(),
+        authority_approved: true,
+    };
+    for operation in OPERATIONS {
+        for (peer, remote_session) in [(false, false), (true, false), (false, true), (true, true)] {
+            let accepted = [&every, &Listings::default()].into_iter().all(|listed| {
+                let context = placement_context(
+                    types,
+                    at.clone(),
+                    network,
+                    core_uid(&types.site, "shape-check"),
+                    peer.then(|| peer_value(types, network, listed)),
+                    remote_session.then(|| remote_value(types, &remote, listed)),
+                );
+                Request::new(
+                    uid(&types.equipment, "shape-check"),
+                    uid(&types.action, operation_name(operation)),
+                    uid(&types.slice, "shape-check"),
+                    cedar_context(context),
+                    Some(schema),
+                )
+                .is_ok()
+            });
+            if accepted {
+                checked.insert((operation_name(operation), peer, remote_session));
+            }
+        }
+    }
+    Ok(checked)
 }
 
 fn peer_record(registry: &Registry, types: &PlacementTypes, peer: &str) -> Result<Value, Error> {
@@ -507,10 +614,15 @@ fn peer_record(registry: &Registry, types: &PlacementTypes, peer: &str) -> Resul
         Some(carrier) => registry.vendor(carrier, "carrier")?.listed.clone(),
         None => Listings::default(),
     };
-    Ok(record([
+    Ok(peer_value(types, peer, &carrier_listed))
+}
+
+/// The context's `peer` record.
+fn peer_value(types: &PlacementTypes, peer: &str, carrier_listed: &Listings) -> Value {
+    record([
         ("network", entity_ref(&types.network, peer)),
-        ("carrierListed", listings(&carrier_listed)),
-    ]))
+        ("carrierListed", listings(carrier_listed)),
+    ])
 }
 
 fn remote_record(
@@ -520,15 +632,24 @@ fn remote_record(
 ) -> Result<Value, Error> {
     registry.jurisdiction(&remote.from_country, "remote session country")?;
     let provider = registry.vendor(&remote.provider, "remote-management provider")?;
-    Ok(record([
+    Ok(remote_value(types, remote, &provider.listed))
+}
+
+/// The context's `remote` record.
+fn remote_value(
+    types: &PlacementTypes,
+    remote: &RemoteSession,
+    provider_listed: &Listings,
+) -> Value {
+    record([
         (
             "from",
             entity_ref(&types.jurisdiction, &remote.from_country),
         ),
         ("provider", entity_ref(&types.vendor, &remote.provider)),
-        ("providerListed", listings(&provider.listed)),
+        ("providerListed", listings(provider_listed)),
         ("authorityApproved", boolean(remote.authority_approved)),
-    ]))
+    ])
 }
 
 fn equipment_entity(

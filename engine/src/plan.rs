@@ -252,6 +252,7 @@ fn plan_request(
         entities: vec![entity],
         network: None,
         shapes_checked: false,
+        request_checked: false,
     })
 }
 

@@ -345,3 +345,37 @@ fn a_schema_that_does_not_accept_the_placement_entities_does_not_load() {
         }
     }
 }
+
+#[test]
+fn a_request_kind_the_schema_refuses_is_still_checked_at_each_decision() {
+    // At load the engine finds which kinds of placement request (operation,
+    // with or without peer and remote records) the schema accepts in every
+    // shape, and skips checking those per decision. A schema that refuses a
+    // kind still loads, and that kind is checked, and refused, each time.
+    let mut sources = PolicySources::from_dir(&policies()).expect("read");
+    let schema = sources.schema.as_mut().expect("schema");
+    assert!(schema.text.contains("  peer?: Peer,\n"));
+    schema.text = schema
+        .text
+        .replacen("  peer?: Peer,\n", "  peer: Peer,\n", 1);
+    let mut decider = Decider::new(runtime(), &sources)
+        .expect("a schema requiring the peer record still loads")
+        .permit_what_if(true);
+    let at = Some("2026-01-01T00:00:00Z");
+    // Without a peer record: refused by the schema, whatever the policies say.
+    let without = decider.decide(&placement("ericsson", "ericsson-gnb", "place", at));
+    assert!(!without.allowed);
+    assert!(
+        matches!(&without.failure, Some(Failure::SchemaViolation(m)) if m.contains("is not valid for")),
+        "{without:?}"
+    );
+    // With one: the schema accepts it and the policies decide.
+    let mut with_peer = placement("ericsson", "ericsson-gnb", "interconnect", at);
+    with_peer.peer = Some("gb-example-mobile".to_string());
+    let decided = decider.decide(&with_peer);
+    assert!(decided.failure.is_none(), "{decided:?}");
+    // And with the library's schema, the same placement without a peer
+    // record is decided by the policies.
+    let plain = self::decider().decide(&placement("ericsson", "ericsson-gnb", "place", at));
+    assert!(plain.allowed, "{plain:?}");
+}

@@ -14,7 +14,8 @@ pub struct Args {
     /// The policy folder. Defaults to the repository's `policies/`.
     #[arg(long)]
     policies: Option<PathBuf>,
-    /// Fewer samples: seconds, for CI.
+    /// Fewer samples and smaller scale-ups (up to 1 000 models and 100
+    /// policies): about half a minute, for CI.
     #[arg(long)]
     quick: bool,
     /// Print the rows as JSON.
