@@ -73,6 +73,30 @@ fn median(samples: usize, mut f: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
+/// Medians of several figures timed in turn, one sample of each per round
+/// (after `samples / 10` warm-up rounds): on a noisy machine every figure
+/// sees the same conditions, so their ratios hold even when the medians
+/// drift between runs.
+fn interleaved<const N: usize>(samples: usize, mut fs: [&mut dyn FnMut(); N]) -> [Duration; N] {
+    for _ in 0..samples / 10 {
+        for f in fs.iter_mut() {
+            f();
+        }
+    }
+    let mut times: [Vec<Duration>; N] = std::array::from_fn(|_| Vec::with_capacity(samples));
+    for _ in 0..samples.max(1) {
+        for (f, times) in fs.iter_mut().zip(times.iter_mut()) {
+            let start = Instant::now();
+            f();
+            times.push(start.elapsed());
+        }
+    }
+    times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2]
+    })
+}
+
 fn nanos(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
@@ -193,21 +217,38 @@ pub fn one_decision(
             message: format!("{component_decision:?} vs native {native_decision:?}"),
         });
     }
-    let native_time = median(samples, || {
-        let _ = std::hint::black_box(native.authorize(&generic));
-    });
-    let component_time = median(samples, || {
-        std::hint::black_box(component.authorize(&generic));
-    });
-    let typed_time = median(samples, || {
-        std::hint::black_box(typed.decide(&what_if));
-    });
+    let [native_time, component_time, typed_time] = interleaved(
+        samples,
+        [
+            &mut || {
+                let _ = std::hint::black_box(native.authorize(&generic));
+            },
+            &mut || {
+                std::hint::black_box(component.authorize(&generic));
+            },
+            &mut || {
+                std::hint::black_box(typed.decide(&what_if));
+            },
+        ],
+    );
     // The same placement 100 times in one guest call: what a batch
-    // amortises (the boundary, the instance lookup), per decision.
+    // amortises (the boundary, the instance lookup), per decision; native
+    // deciding it 100 times alongside.
     let batch: Vec<PlacementRequest> = vec![what_if.clone(); BATCH];
-    let batch_time = median((samples / BATCH).max(3), || {
-        std::hint::black_box(typed.decide_batch(&batch));
-    }) / BATCH as u32;
+    let [batch_time, batch_native] = interleaved(
+        (samples / BATCH).max(3),
+        [
+            &mut || {
+                std::hint::black_box(typed.decide_batch(&batch));
+            },
+            &mut || {
+                for _ in 0..BATCH {
+                    let _ = std::hint::black_box(native.authorize(&generic));
+                }
+            },
+        ],
+    )
+    .map(|t| t / BATCH as u32);
     let batch_fuel = typed.last_fuel().map(|f| f / BATCH as u64);
     typed.decide(&what_if);
     let typed_fuel = typed.last_fuel();
@@ -241,7 +282,7 @@ pub fn one_decision(
                 "per decision in a batch of 100, typed placement interface",
                 (samples / BATCH).max(3),
                 batch_time,
-                Some(native_time),
+                Some(batch_native),
             ),
             batch_fuel,
         ),
@@ -562,12 +603,17 @@ pub fn scaled_decision(
         ..
     } = Prepared::new(runtime, &scale_up(sources, scale)?, request)?;
     let fuel = typed.last_fuel();
-    let native_time = median(samples, || {
-        let _ = std::hint::black_box(native.authorize(&generic));
-    });
-    let typed_time = median(samples, || {
-        std::hint::black_box(typed.decide(&what_if));
-    });
+    let [native_time, typed_time] = interleaved(
+        samples,
+        [
+            &mut || {
+                let _ = std::hint::black_box(native.authorize(&generic));
+            },
+            &mut || {
+                std::hint::black_box(typed.decide(&what_if));
+            },
+        ],
+    );
     let mut row = row(&scale.label(), samples, typed_time, Some(native_time));
     row.component_fuel = fuel;
     Ok(row)
