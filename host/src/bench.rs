@@ -48,8 +48,8 @@ pub struct BenchRow {
     /// Samples taken on each side.
     pub samples: usize,
     /// Fuel the component used (roughly, WebAssembly instructions), per
-    /// decision: deterministic, so it shows a change the noisy medians
-    /// cannot.
+    /// decision: independent of the machine's load, so it shows a change
+    /// the noisy medians cannot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component_fuel: Option<u64>,
 }

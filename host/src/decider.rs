@@ -273,8 +273,10 @@ impl Decider {
     }
 
     /// The fuel (roughly, WebAssembly instructions) the last guest call
-    /// used, if an instance has run one: deterministic for the same inputs,
-    /// unlike wall-clock time, so benchmarks report it beside medians.
+    /// used, if an instance has run one: independent of the machine's load,
+    /// unlike wall-clock time (it varies by a few tenths of a percent between
+    /// instances, whose hash tables are seeded apart), so benchmarks report
+    /// it beside medians.
     pub fn last_fuel(&self) -> Option<u64> {
         self.instance.as_ref().map(PolicyInstance::last_fuel)
     }

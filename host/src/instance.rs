@@ -33,8 +33,9 @@ impl PolicyInstance {
     }
 
     /// The fuel (roughly, WebAssembly instructions) the last call used:
-    /// deterministic for the same inputs, so a noise-free measure of guest
-    /// work for benchmarks.
+    /// independent of the machine's load, so a low-noise measure of guest
+    /// work for benchmarks (hash tables seeded per instance move it by a few
+    /// tenths of a percent).
     pub fn last_fuel(&self) -> u64 {
         self.last_fuel
     }

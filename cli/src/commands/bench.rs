@@ -152,7 +152,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "ratios are against native cedar-policy in this process, timed in turn with the component sample by sample: one decision for the decision rows (the batch row: native per decision, 100 at a time), parsing the policy set + first decision for the fresh-instance rows"
     );
     println!(
-        "guest fuel: WebAssembly fuel one decision used (roughly instructions; deterministic, so comparable across runs and machines where the medians are not)"
+        "guest fuel: WebAssembly fuel one decision used (roughly instructions; independent of the machine's load to a few tenths of a percent, so comparable across runs where the medians are not)"
     );
     if let Some(batch) = rows
         .iter()
