@@ -79,6 +79,11 @@ fn decisions(c: &mut Criterion) {
     group.bench_function("verify + load to ready, compiled code cached", |b| {
         b.iter(|| black_box(bundle.reload(true).expect("reloads")))
     });
+    let mut loader = bundle.loader();
+    group.bench_function(
+        "verify + load to ready, cached, engine reused (a reload)",
+        |b| b.iter(|| black_box(bundle.reload_with(&mut loader).expect("reloads"))),
+    );
     group.finish();
 }
 

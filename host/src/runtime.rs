@@ -15,7 +15,9 @@ use crate::limits::Limits;
 pub const ENGINE_COMPONENT: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/slicegate_engine.wasm"));
 
-/// How many instances may be alive at once in one runtime.
+/// How many instances may be alive at once on one engine: one runtime's, or
+/// those of every bundle loaded through one `BundleLoader` (a reloading
+/// service's old and new bundles while the old one drains).
 const POOL_INSTANCES: u32 = 64;
 
 /// Errors setting up the runtime or an instance.
@@ -189,6 +191,12 @@ impl Runtime {
             .imports(&self.inner.engine)
             .map(|(name, _)| name.to_string())
             .collect()
+    }
+
+    /// Whether `self` and `other` run on one engine, and so share its pool
+    /// of instances (bundles loaded through one `BundleLoader` do).
+    pub fn shares_engine_with(&self, other: &Runtime) -> bool {
+        wasmtime::Engine::same(&self.inner.engine, &other.inner.engine)
     }
 
     /// A fresh instance in its own store. Nothing from earlier instances is

@@ -479,3 +479,30 @@ fn a_trust_store_with_threshold_zero_still_needs_a_trusted_signature() {
     let error = refused(&loader, result);
     assert!(matches!(error, BundleError::UnknownKey(_)), "{error}");
 }
+
+#[test]
+fn bundles_loaded_through_one_loader_share_its_engine_and_each_keeps_deciding() {
+    // A reloading service keeps one loader: its second bundle does not pay
+    // for a new engine, and the first (still draining) keeps deciding.
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(unsigned(), &key, "ops").unwrap();
+    let store = || trust(dir.path(), 1, vec![trusted("ops", &key)]);
+    let cache = bundle::CompileCache::new(dir.path().join("cache"));
+    let mut loader = BundleLoader::new(store()).with_cache(cache.clone());
+    let first = loader.load(&signed, None).expect("accepted");
+    let mut draining = first.decider().unwrap().permit_what_if(true);
+    let second = loader.load(&signed, None).expect("accepted again");
+    assert!(first.runtime().shares_engine_with(second.runtime()));
+    let mut current = second.decider().unwrap().permit_what_if(true);
+    for decider in [&mut draining, &mut current] {
+        let decision = decider.decide(&huawei_core_after_deadline());
+        assert_eq!(decision.determining_ids(), ["uk-hrv/out-of-core"]);
+    }
+    // Another loader (another host, or a restart) has its own engine.
+    let other = BundleLoader::new(store())
+        .with_cache(cache)
+        .load(&signed, None)
+        .expect("accepted by another loader");
+    assert!(!other.runtime().shares_engine_with(first.runtime()));
+}
