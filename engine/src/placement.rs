@@ -47,7 +47,7 @@ pub struct CedarPlacement {
     pub shapes_checked: bool,
     /// The request (its principal and resource types for the action, and
     /// its context's shape) was checked against the schema at load
-    /// ([`check_mapping`]), so `Request::new` need not check it again.
+    /// ([`checked_requests`]), so `Request::new` need not check it again.
     pub request_checked: bool,
 }
 
@@ -147,18 +147,10 @@ fn with_request_entities(
     set: &LoadedPolicySet,
     added: Vec<ast::Entity>,
 ) -> Result<cedar_policy::Entities, Error> {
-    use cedar_policy_core::entities::TCComputation;
     let core: &cedar_policy_core::entities::Entities = set.entities.as_ref();
-    let merged = core
-        .clone()
-        .add_entities(
-            added.into_iter().map(Arc::new),
-            None::<&cedar_policy_core::validator::CoreSchema<'_>>,
-            TCComputation::AssumeAlreadyComputed,
-            Extensions::all_available(),
-        )
-        .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-    Ok(cedar_policy::Entities::from(merged))
+    reach::add_closed(core.clone(), added.into_iter().map(Arc::new))
+        .map(cedar_policy::Entities::from)
+        .map_err(Error::SchemaViolation)
 }
 
 /// At load: the entities a placement builds conform to the loaded schema in

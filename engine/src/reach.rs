@@ -82,15 +82,9 @@ pub fn by_uid(store: &Entities) -> Option<ByUid> {
 /// A store of the entities of `by_uid`, sharing them (their transitive
 /// closure was computed when they were first loaded).
 pub fn shared_store(by_uid: &ByUid) -> Result<cedar_policy::Entities, Error> {
-    Entities::new()
-        .add_entities(
-            by_uid.values().cloned(),
-            None::<&cedar_policy_core::validator::CoreSchema<'_>>,
-            TCComputation::AssumeAlreadyComputed,
-            Extensions::all_available(),
-        )
+    add_closed(Entities::new(), by_uid.values().cloned())
         .map(cedar_policy::Entities::from)
-        .map_err(|e| Error::PolicyLoad(format!("entities: {}", describe(&e))))
+        .map_err(|e| Error::PolicyLoad(format!("entities: {e}")))
 }
 
 /// A policy set's base store: the entities reachable from the uids its
@@ -109,14 +103,25 @@ pub fn base(store: Option<&ByUid>, policies: &PolicySet) -> Option<Entities> {
         &mut HashSet::new(),
         &mut kept,
     );
-    Entities::new()
+    add_closed(Entities::new(), kept).ok()
+}
+
+/// `store` with `entities` added, their ancestor sets taken as already
+/// closed (so Cedar does not recompute the transitive closure of the whole
+/// store) and no schema check (their shapes were checked at load). The
+/// error is Cedar's, described.
+pub fn add_closed(
+    store: Entities,
+    entities: impl IntoIterator<Item = Arc<ast::Entity>>,
+) -> Result<Entities, String> {
+    store
         .add_entities(
-            kept,
+            entities,
             None::<&cedar_policy_core::validator::CoreSchema<'_>>,
             TCComputation::AssumeAlreadyComputed,
             Extensions::all_available(),
         )
-        .ok()
+        .map_err(|e| describe(&e))
 }
 
 /// Follows `pending` uids through `store`, keeping (in `kept`) each entity
@@ -167,15 +172,7 @@ pub fn closure(
         kept.push(Arc::new(entity));
     }
     follow(store, base, pending, &mut seen, &mut kept);
-    Ok(base
-        .clone()
-        .add_entities(
-            kept,
-            None::<&cedar_policy_core::validator::CoreSchema<'_>>,
-            TCComputation::AssumeAlreadyComputed,
-            Extensions::all_available(),
-        )
-        .map_err(|e| Error::SchemaViolation(describe(&e))))
+    Ok(add_closed(base.clone(), kept).map_err(Error::SchemaViolation))
 }
 
 fn has_residual(entity: &ast::Entity) -> bool {

@@ -12,7 +12,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use slicegate::bench::{BATCH, Prepared, Scale, SignedBundle, scale_up};
 use slicegate::bundle::CompileCache;
-use slicegate::{Decider, Limits, PlacementRequest, PolicySources, Runtime};
+use slicegate::{Limits, PlacementRequest, PolicySources, Runtime};
 
 fn library() -> (Runtime, PolicySources, PlacementRequest) {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
@@ -35,14 +35,18 @@ fn library() -> (Runtime, PolicySources, PlacementRequest) {
 
 fn decisions(c: &mut Criterion) {
     let (runtime, sources, request) = library();
+    let prepared =
+        Prepared::new(&runtime, &sources, &request).expect("both sides decide the placement");
+    let mut component = prepared
+        .generic_component(&runtime)
+        .expect("the generic authorizer decides as native does");
     let Prepared {
         mut typed,
         request,
         native,
         generic,
-        with_inventory,
-    } = Prepared::new(&runtime, &sources, &request).expect("both sides decide the placement");
-    let mut component = Decider::new(&runtime, &with_inventory).expect("the component loads");
+        ..
+    } = prepared;
 
     let mut group = c.benchmark_group("one decision");
     group.bench_function("native cedar-policy", |b| {

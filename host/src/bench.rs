@@ -181,6 +181,31 @@ impl Prepared {
             with_inventory,
         })
     }
+
+    /// The component loaded with `with_inventory`, for the generic
+    /// authorizer, once it has decided `generic` as native Cedar does.
+    pub fn generic_component(&self, runtime: &Runtime) -> Result<Decider, BenchError> {
+        let mut component =
+            Decider::new(runtime, &self.with_inventory).map_err(|failure| BenchError::Load {
+                side: "component",
+                message: failure.to_string(),
+            })?;
+        let component_decision = component.authorize(&self.generic);
+        let native_decision =
+            self.native
+                .authorize(&self.generic)
+                .map_err(|message| BenchError::Undecided {
+                    side: "native",
+                    message,
+                })?;
+        if component_decision.cedar_allowed() != Some(native_decision.allowed) {
+            return Err(BenchError::Undecided {
+                side: "component",
+                message: format!("{component_decision:?} vs native {native_decision:?}"),
+            });
+        }
+        Ok(component)
+    }
 }
 
 /// One placement decision: through the component's typed `placement`
@@ -192,31 +217,15 @@ pub fn one_decision(
     request: &PlacementRequest,
     samples: usize,
 ) -> Result<Vec<BenchRow>, BenchError> {
+    let prepared = Prepared::new(runtime, sources, request)?;
+    let mut component = prepared.generic_component(runtime)?;
     let Prepared {
         mut typed,
         request: what_if,
         native,
         generic,
-        with_inventory,
-    } = Prepared::new(runtime, sources, request)?;
-    let mut component =
-        Decider::new(runtime, &with_inventory).map_err(|failure| BenchError::Load {
-            side: "component",
-            message: failure.to_string(),
-        })?;
-    let component_decision = component.authorize(&generic);
-    let native_decision = native
-        .authorize(&generic)
-        .map_err(|message| BenchError::Undecided {
-            side: "native",
-            message,
-        })?;
-    if component_decision.cedar_allowed() != Some(native_decision.allowed) {
-        return Err(BenchError::Undecided {
-            side: "component",
-            message: format!("{component_decision:?} vs native {native_decision:?}"),
-        });
-    }
+        ..
+    } = prepared;
     let [native_time, component_time, typed_time] = interleaved(
         samples,
         [
@@ -377,11 +386,12 @@ impl SignedBundle {
     /// Verifies and loads the bundle again with a new loader (so a new
     /// engine), through the cache or not.
     pub fn reload(&self, cached: bool) -> Result<crate::bundle::LoadedBundle, String> {
-        let mut loader = crate::bundle::BundleLoader::new(self.trust.clone());
-        if cached {
-            loader = loader.with_cache(self.cache.clone());
-        }
-        loader.load(&self.signed, None).map_err(|e| e.to_string())
+        let mut loader = if cached {
+            self.loader()
+        } else {
+            crate::bundle::BundleLoader::new(self.trust.clone())
+        };
+        self.reload_with(&mut loader)
     }
 }
 
@@ -396,10 +406,6 @@ pub fn cold_start(
     samples: usize,
     uncached_samples: usize,
 ) -> Result<Vec<BenchRow>, BenchError> {
-    let setup = |message: String| BenchError::Load {
-        side: "component",
-        message,
-    };
     let at = request
         .at
         .clone()
@@ -437,16 +443,12 @@ pub fn cold_start(
         }
     });
 
-    let mut what_if = request.clone();
-    what_if.at = Some(at.clone());
-    let form = Decider::preinitialised(loaded.runtime())
-        .map_err(|e| setup(e.to_string()))?
-        .permit_what_if(true)
-        .cedar_form(&what_if)
-        .map_err(|e| setup(e.to_string()))?;
-    let (inventory, generic) = native::placement_as_cedar(&form).map_err(setup)?;
-    let mut with_inventory = sources.clone();
-    with_inventory.entities.push(inventory);
+    // Native Cedar parsing the same policies and entities, then deciding.
+    let Prepared {
+        generic,
+        with_inventory,
+        ..
+    } = Prepared::new(runtime, sources, request)?;
     let native_parse = median(samples, || {
         if let Ok(set) = NativePolicySet::load(&with_inventory) {
             let _ = std::hint::black_box(set.authorize(&generic));
