@@ -431,7 +431,7 @@ fn the_library_builds_with_no_warnings_and_a_policy_without_a_reason_warns() {
     let pack = copy.join("packs/uk-hrv/uk-hrv.cedar");
     let text = std::fs::read_to_string(&pack).unwrap();
     let stripped = text.replacen(
-        "@reason(\"No new Huawei 5G equipment may be installed from 13 October 2022.\")\n",
+        "@reason(\"No new 5G equipment from the Huawei group, nor equipment with Huawei components inside, may be installed from 13 October 2022.\")\n",
         "",
         1,
     );
@@ -497,7 +497,7 @@ fn test_reports_a_wrong_expectation_exactly_and_exits_1() {
     let out = stdout(&run);
     assert!(
         out.contains(&format!(
-            "FAIL {file}:10: a Huawei UPF kept in a UK core after the deadline is allowed (wrong)\n      expected allow, got deny by [uk-hrv/out-of-core]\n        forbid uk-hrv/out-of-core: Huawei equipment must be out of the 5G core by the end of 31 December 2023.\n"
+            "FAIL {file}:10: a Huawei UPF kept in a UK core after the deadline is allowed (wrong)\n      expected allow, got deny by [uk-hrv/out-of-core]\n        forbid uk-hrv/out-of-core: Huawei goods, services and facilities (equipment, components, managed services, hosting) must be out of the 5G core by the end of 31 December 2023.\n"
         )),
         "{out}"
     );
@@ -539,13 +539,19 @@ fn test_writes_junit_that_parses_and_enforces_a_coverage_minimum() {
     let doc = roxmltree::Document::parse(&xml).expect("JUnit output is XML");
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
-    assert_eq!(root.attribute("tests"), Some("21"));
+    let uk_cases = std::fs::read_to_string(repo().join("policies/packs/uk-hrv/uk-hrv.tests.yaml"))
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with("  - name:"))
+        .count();
+    let uk_count = uk_cases.to_string();
+    assert_eq!(root.attribute("tests"), Some(uk_count.as_str()));
     assert_eq!(root.attribute("failures"), Some("0"));
     let cases: Vec<_> = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
         .collect();
-    assert_eq!(cases.len(), 21);
+    assert_eq!(cases.len(), uk_cases);
     assert!(
         cases
             .iter()
@@ -581,8 +587,11 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
     let out = dir.path().join("lib.wasm");
     let built = slicegate(&["build", "policies", "-o", &out.to_string_lossy()]);
     assert!(built.status.success(), "{}", stderr(&built));
+    let cases = library_case_count();
     assert!(
-        stderr(&built).contains("tests: 125 passed, 0 failed; policy coverage 100.0 %"),
+        stderr(&built).contains(&format!(
+            "tests: {cases} passed, 0 failed; policy coverage 100.0 %"
+        )),
         "{}",
         stderr(&built)
     );
@@ -590,7 +599,9 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
     let inspection: serde_json::Value = serde_json::from_str(&stdout(&inspect)).unwrap();
     assert_eq!(
         inspection["manifest"]["tests"],
-        "125 passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
+        format!(
+            "{cases} passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
+        )
     );
 
     // The library plus one wrong case: no bundle.
@@ -610,9 +621,33 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
         err.contains("expected allow, got deny by [uk-hrv/out-of-core]"),
         "{err}"
     );
-    assert!(err.contains("125 passed, 1 failed"), "{err}");
+    assert!(err.contains(&format!("{cases} passed, 1 failed")), "{err}");
     assert!(err.contains("tests failed; no bundle written"), "{err}");
     assert!(!refused_out.exists());
+}
+
+/// The number of cases in the library's case files (one `- name:` each).
+fn library_case_count() -> usize {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .map(|path| {
+                if path.is_dir() {
+                    count(&path)
+                } else if path.to_string_lossy().ends_with(".tests.yaml") {
+                    std::fs::read_to_string(&path)
+                        .unwrap()
+                        .lines()
+                        .filter(|line| line.starts_with("  - name:"))
+                        .count()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+    count(&repo().join("policies"))
 }
 
 fn copy_tree(from: &Path, to: &Path) {
@@ -710,5 +745,115 @@ fn explain_names_the_condition_that_decided_each_policy_and_the_facts_read() {
         stdout(&refused).contains("DENY: unknown entity: vendor `acme-radio`"),
         "{}",
         stdout(&refused)
+    );
+}
+
+/// A critical component the ministry prohibited, kept running: denied by the
+/// library, whatever the request leaves out.
+const PROHIBITED_CASE: &str = r#"fixtures:
+  de-kept:
+    operation: operate
+    equipment: {id: upf-1, vendor: ericsson, model: ericsson-upf, softwareVersion: "1", softwareSigned: true, sbom: true, subsidyFunded: false, criticalComponentNotice: {filed: "2024-01-01T00:00:00+01:00", prohibited: true}}
+    slice: {id: embb, sst: 1, category: consumer, usFederal: false}
+    site: {id: fra, country: DE, sensitive: false}
+    network: de-bsi-test
+    at: "2026-06-01T00:00:00Z"
+cases:
+  - name: a prohibited critical component kept running
+    given: de-kept
+    expect: deny
+"#;
+
+/// `slicegate test DIR --cases CASES --mutate --format json` on a copy of the
+/// library with `edit` applied to the German pack.
+fn mutate_weakened(edit: impl Fn(&str) -> String) -> (Output, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("policies");
+    copy_tree(&repo().join("policies"), &copy);
+    let pack = copy.join("packs/de-2024/de-2024.cedar");
+    let text = std::fs::read_to_string(&pack).unwrap();
+    let weakened = edit(&text);
+    assert_ne!(text, weakened, "the edit must change the pack");
+    std::fs::write(&pack, weakened).unwrap();
+    let cases = dir.path().join("cases");
+    std::fs::create_dir_all(&cases).unwrap();
+    write(&cases, "prohibited.tests.yaml", PROHIBITED_CASE);
+    let run = slicegate(&[
+        "test",
+        &copy.to_string_lossy(),
+        "--cases",
+        &cases.to_string_lossy(),
+        "--mutate",
+        "--format",
+        "json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&run)).unwrap_or_else(|e| panic!("{e}: {}", stderr(&run)));
+    (run, report)
+}
+
+#[test]
+fn mutate_finds_no_fail_open_in_the_library_and_reports_a_weakened_one() {
+    // The library itself: every case, every mutation, nothing opens.
+    let run = slicegate(&[
+        "test",
+        library_bundle(),
+        "--cases",
+        &cases_dir(),
+        "--mutate",
+    ]);
+    assert!(run.status.success(), "{}{}", stdout(&run), stderr(&run));
+    let out = stdout(&run);
+    assert!(out.contains(", 0 fail-open\n"), "{out}");
+    assert!(!out.contains("FAIL-OPEN"), "{out}");
+
+    // The same case on the unchanged German pack holds under mutation.
+    let (run, report) = mutate_weakened(|text| format!("{text}\n"));
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(report["mutations"]["failOpen"], serde_json::json!([]));
+    assert!(report["mutations"]["mutations"].as_u64().unwrap() > 5);
+
+    // A forbid removed: without the notification rule, a request that
+    // leaves the prohibition out is allowed — and the run says so.
+    let (run, report) = mutate_weakened(|text| {
+        let start = text
+            .find("@id(\"de-2024/critical-component-notice\")")
+            .unwrap();
+        let end = text[start..].find("};\n").unwrap() + start + 3;
+        format!("{}{}", &text[..start], &text[end..])
+    });
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert_eq!(report["suite"]["failed"], 0, "the case itself still passes");
+    let opened = report["mutations"]["failOpen"].as_array().unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(
+        opened[0]["mutation"],
+        "dropped-record: /equipment/criticalComponentNotice dropped"
+    );
+    assert_eq!(
+        opened[0]["deniedBy"],
+        serde_json::json!(["de-2024/prohibited-component"])
+    );
+    assert_eq!(
+        opened[0]["allowedBy"],
+        serde_json::json!(["baseline/known-vendor"])
+    );
+    assert!(stderr(&run).contains("the library fails open"));
+
+    // A guard turned permissive: "no notification on record" no longer
+    // denies.
+    let (run, report) = mutate_weakened(|text| {
+        text.replacen(
+            "unless {\n  principal has criticalNotice &&",
+            "unless {\n  !(principal has criticalNotice) ||\n  principal has criticalNotice &&",
+            1,
+        )
+    });
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let opened = report["mutations"]["failOpen"].as_array().unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!(
+        opened[0]["mutation"],
+        "dropped-record: /equipment/criticalComponentNotice dropped"
     );
 }

@@ -19,6 +19,7 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
     let principal = known_uid(set, &request.principal, "principal")?;
     let action = known_uid(set, &request.action, "action")?;
     let resource = known_uid(set, &request.resource, "resource")?;
+    typed_only(set, &principal, &action, request.entities_json.as_deref())?;
 
     if request.context_json.len() > MAX_CONTEXT_BYTES {
         return Err(Error::LimitExceeded(format!(
@@ -73,6 +74,74 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
         }
     };
     Ok(decision::from_response(set, &response))
+}
+
+/// The entity types of the 5G schema: reference data the bundle holds and
+/// the inventory the typed interface builds.
+const FIVE_G_TYPES: [&str; 11] = [
+    "Jurisdiction",
+    "Vendor",
+    "DesignationScope",
+    "Designation",
+    "NetworkFunction",
+    "Model",
+    "Network",
+    "Site",
+    "Slice",
+    "Equipment",
+    "Plan",
+];
+
+/// On a bundle with the 5G schema, the decisions the typed `placement`
+/// interface makes are not open to the generic authorizer: it would take the
+/// derived facts (every party's trust facts, the designations, a plan's
+/// shares) and the evaluation time from the caller. Refused are a request
+/// whose principal is equipment or a plan (every placement and plan action),
+/// and entities a request brings of a 5G type (inventory the engine builds,
+/// or reference data the bundle holds). Actions and types a custom schema
+/// adds beside the 5G ones stay open.
+fn typed_only(
+    set: &LoadedPolicySet,
+    principal: &EntityUid,
+    action: &EntityUid,
+    entities_json: Option<&str>,
+) -> Result<(), Error> {
+    let (Some(_), Some(schema)) = (set.registry.as_ref(), set.schema.as_ref()) else {
+        return Ok(());
+    };
+    let types = crate::placement::types()?;
+    let derived = [&types.equipment, &types.plan];
+    let applies_to_derived = schema
+        .principals_for_action(action)
+        .is_some_and(|mut principals| principals.any(|p| derived.contains(&p)));
+    if derived.contains(&principal.type_name()) || applies_to_derived {
+        return Err(Error::InvalidRequest(format!(
+            "`{action}` on this bundle is decided through the typed placement interface \
+             (decide, decide-batch, check-plan), which derives every party's facts and \
+             takes the time from the host; the generic authorizer would take them from \
+             the caller"
+        )));
+    }
+    let Some(json) = entities_json else {
+        return Ok(());
+    };
+    let value: serde_json::Value = serde_json::from_str(json)
+        .map_err(|e| Error::InvalidRequest(format!("request entities are not valid JSON: {e}")))?;
+    for entity in value.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let type_name = entity
+            .pointer("/uid/type")
+            .or_else(|| entity.pointer("/uid/__entity/type"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        if FIVE_G_TYPES.contains(&type_name) {
+            return Err(Error::InvalidRequest(format!(
+                "a request may not bring a `{type_name}` entity on this bundle: the bundle \
+                 holds its reference data and the typed placement interface builds its \
+                 inventory"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The network id the context's `network` attribute names, when it is an

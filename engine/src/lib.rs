@@ -11,12 +11,15 @@ mod plan;
 mod reach;
 mod registry;
 mod time;
+mod trust;
 
 use std::cell::RefCell;
 
 wit_bindgen::generate!({
     path: "../wit",
     world: "policy-component",
+    // Plans compare a change's record with the installed one.
+    additional_derives: [PartialEq, Eq],
 });
 
 use exports::slicegate::policy::{authorizer, loader, metadata, placement as placement_api};

@@ -36,7 +36,7 @@ pub struct LoadedPolicySet {
     pub type_names: HashMap<String, cedar_policy::EntityTypeName>,
     /// The kinds of placement request the schema was found at load to
     /// accept in every shape ([`crate::placement::checked_requests`]).
-    pub requests_checked: std::collections::HashSet<(&'static str, bool, bool)>,
+    pub requests_checked: std::collections::HashSet<crate::placement::RequestKind>,
     /// The whole policy set's base store ([`crate::reach::base`]).
     pub base: Option<cedar_policy_core::entities::Entities>,
 }

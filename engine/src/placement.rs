@@ -25,9 +25,10 @@ use crate::exports::slicegate::policy::placement::{
 };
 use crate::load::LoadedPolicySet;
 use crate::reach;
-use crate::registry::{LISTS, Listings, Registry};
+use crate::registry::{ModelFacts, Registry, VendorFacts};
 use crate::slicegate::policy::types::{Decision, Error};
 use crate::time::Instant;
+use crate::trust::{Applying, Trust};
 
 /// A placement turned into Cedar: the request's parts and the per-request
 /// entities (equipment, slice, site).
@@ -156,12 +157,11 @@ fn with_request_entities(
 /// At load: the entities a placement builds conform to the loaded schema in
 /// every shape they can take, so decisions need not check them again. Two
 /// placements are built and checked: one with every optional attribute
-/// (critical-component notice, slice differentiator, site host, and as
-/// components every vendor of the registry, so the listings carry every
-/// designation the bundle holds) and one with none. Attribute types are
-/// fixed by this code and checked independently, so every other
-/// combination conforms too. A schema that does not accept them does not
-/// load.
+/// (critical-component notice, slice differentiator, site host, and trust
+/// records holding every designation the bundle has) and one with none.
+/// Attribute types are fixed by this code and checked independently, so
+/// every other combination conforms too. A schema that does not accept them
+/// does not load.
 pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
     let (schema, registry) = parts(set)?;
     let types = types()?;
@@ -171,8 +171,17 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
     let Some(country) = registry.jurisdictions.iter().min() else {
         return Ok(());
     };
-    let mut vendors: Vec<String> = registry.vendors.keys().cloned().collect();
+    let mut vendors: Vec<&str> = registry.vendors.keys().map(String::as_str).collect();
     vendors.sort();
+    let every = Trust::of(
+        registry,
+        vendors.iter().copied(),
+        "vendor",
+        true,
+        Applying::Every,
+    )?
+    .value(types);
+    let maker = registry.vendor(&model.vendor, "vendor")?;
     let full = Equipment {
         id: "shape-check".to_string(),
         vendor: model.vendor.clone(),
@@ -180,7 +189,7 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
         software_version: "0".to_string(),
         software_signed: true,
         sbom: true,
-        components: vendors.clone(),
+        components: Vec::new(),
         subsidy_funded: true,
         critical_component_notice: Some(CriticalComponentNotice {
             filed: "2026-01-01T00:00:00Z".to_string(),
@@ -188,7 +197,6 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
         }),
     };
     let bare = Equipment {
-        components: Vec::new(),
         critical_component_notice: None,
         ..full.clone()
     };
@@ -199,20 +207,35 @@ pub fn check_mapping(set: &LoadedPolicySet) -> Result<(), Error> {
         category: CustomerCategory::Consumer,
         us_federal: false,
     };
-    let site = |host| Site {
+    let site = |host: Option<&str>| Site {
         id: "shape-check".to_string(),
         country: country.clone(),
         sensitive: false,
-        host,
+        host: host.map(str::to_string),
     };
-    for (equipment, slice, site) in [
-        (full, slice(Some(1)), site(vendors.first().cloned())),
-        (bare, slice(None), site(None)),
+    let full_components = vendors.clone();
+    for (equipment, components, slice, site) in [
+        (
+            full,
+            full_components,
+            slice(Some(1)),
+            site(vendors.first().copied()),
+        ),
+        (bare, Vec::new(), slice(None), site(None)),
     ] {
+        let host_trust = site.host.as_ref().map(|_| every.clone());
         let entities = [
-            equipment_entity(set, registry, types, &equipment)?,
+            equipment_entity(
+                set,
+                types,
+                &equipment,
+                model,
+                maker,
+                &components,
+                [every.clone(), every.clone()],
+            )?,
             slice_entity(types, &slice)?,
-            site_entity(registry, types, &site)?,
+            site_entity(registry, types, &site, host_trust)?,
         ]
         .map(cedar_policy::Entity::from);
         set.entities
@@ -405,17 +428,6 @@ fn record(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Value {
     Value::record(pairs, None)
 }
 
-/// A `Listings` record: one `{since, scope}` per list the vendor is on
-/// (each built once, at load, in the registry).
-pub fn listings(listed: &Listings) -> Value {
-    record(
-        LISTS
-            .iter()
-            .zip(listed.0.iter())
-            .filter_map(|((_, key), listing)| Some((*key, listing.as_ref()?.value.clone()))),
-    )
-}
-
 /// An entity of Cedar's core form with these attribute values.
 pub fn entity(
     uid: ast::EntityUID,
@@ -433,6 +445,200 @@ pub fn entity(
     )
 }
 
+/// How a request's peer record is shaped (it decides the context's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerShape {
+    /// No peer (every operation but interconnect).
+    None,
+    /// A peer network whose carrier is on record.
+    KnownCarrier,
+    /// A peer network whose carrier the registry does not know.
+    UnknownCarrier,
+}
+
+/// The kind of a placement request whose shape the schema was checked
+/// against at load: operation, peer shape, remote session present.
+pub type RequestKind = (&'static str, PeerShape, bool);
+
+/// The parties of a placement, each checked against the registry, with the
+/// trust facts the policies read.
+pub struct Parties<'r> {
+    /// The maker's facts.
+    pub maker: &'r VendorFacts,
+    /// The components: the catalog's bill of materials and those the request
+    /// adds, each once, sorted.
+    pub components: Vec<&'r str>,
+    pub maker_trust: Trust<'r>,
+    /// The maker and every component's vendor.
+    pub supply: Trust<'r>,
+    pub provider: Option<Trust<'r>>,
+    pub host: Option<Trust<'r>>,
+    /// `Some(None)`: a peer whose carrier is not on record.
+    pub carrier: Option<Option<(&'r str, Trust<'r>)>>,
+    /// The provider, the host and the carrier.
+    pub services: Trust<'r>,
+    /// Everyone.
+    pub everyone: Trust<'r>,
+}
+
+/// The parties of `request` for a slice of `category`, refusing any that is
+/// not on record (a peer whose carrier is unknown is the one party that may
+/// be missing: it is marked so, and the policies decide).
+pub fn parties<'r>(
+    registry: &'r Registry,
+    request: &PlacementRequest,
+    category: &str,
+) -> Result<Parties<'r>, Error> {
+    let applying = Applying::Category(category);
+    let (maker, _, components) = catalog_item(registry, &request.equipment)?;
+    let maker_trust = Trust::of(
+        registry,
+        [request.equipment.vendor.as_str()],
+        "vendor",
+        false,
+        applying,
+    )?;
+    let supply = maker_trust.union(&Trust::of(
+        registry,
+        components.iter().copied(),
+        "component vendor",
+        false,
+        applying,
+    )?);
+    let provider = match &request.remote {
+        Some(remote) => {
+            registry.jurisdiction(&remote.from_country, "remote session country")?;
+            Some(Trust::of(
+                registry,
+                [remote.provider.as_str()],
+                "remote-management provider",
+                false,
+                applying,
+            )?)
+        }
+        None => None,
+    };
+    let host = match &request.site.host {
+        Some(host) => Some(Trust::of(
+            registry,
+            [host.as_str()],
+            "site host",
+            false,
+            applying,
+        )?),
+        None => None,
+    };
+    let carrier = match &request.peer {
+        Some(peer) => {
+            let Some(facts) = registry.networks.get(peer) else {
+                return Err(Error::UnknownEntity(format!(
+                    "peer network `{peer}` is not in the bundle's network registry"
+                )));
+            };
+            match &facts.carrier {
+                Some(carrier) => {
+                    let Some((id, _)) = registry.vendors.get_key_value(carrier) else {
+                        return Err(Error::UnknownEntity(format!(
+                            "carrier `{carrier}` of peer network `{peer}` is not in the \
+                             bundle's vendor registry"
+                        )));
+                    };
+                    Some(Some((
+                        id.as_str(),
+                        Trust::of(registry, [id.as_str()], "carrier", false, applying)?,
+                    )))
+                }
+                None => Some(None),
+            }
+        }
+        None => None,
+    };
+    let mut services = Trust::of(
+        registry,
+        [],
+        "party",
+        matches!(carrier, Some(None)),
+        applying,
+    )?;
+    for trust in [provider.as_ref(), host.as_ref()]
+        .into_iter()
+        .flatten()
+        .chain(carrier.iter().flatten().map(|(_, t)| t))
+    {
+        services = services.union(trust);
+    }
+    let everyone = supply.union(&services);
+    Ok(Parties {
+        maker,
+        components,
+        maker_trust,
+        supply,
+        provider,
+        host,
+        carrier,
+        services,
+        everyone,
+    })
+}
+
+/// The ultimate owner of an item's maker and the trust facts of its supply
+/// (the maker and every component, the catalog's and the request's), for a
+/// slice of `category`: what a plan's shares count.
+pub fn supply<'r>(
+    registry: &'r Registry,
+    equipment: &Equipment,
+    category: &str,
+) -> Result<(&'r str, Trust<'r>), Error> {
+    let (maker, _, components) = catalog_item(registry, equipment)?;
+    let applying = Applying::Category(category);
+    let trust = Trust::of(
+        registry,
+        std::iter::once(equipment.vendor.as_str()).chain(components.iter().copied()),
+        "vendor",
+        false,
+        applying,
+    )?;
+    Ok((maker.owner.as_str(), trust))
+}
+
+/// The equipment's maker, catalog model and components (the model's bill of
+/// materials merged with the request's list: a request can add parts, never
+/// remove them), refusing an unknown maker, model or component vendor and a
+/// model claimed for another maker.
+fn catalog_item<'r>(
+    registry: &'r Registry,
+    equipment: &Equipment,
+) -> Result<(&'r VendorFacts, &'r ModelFacts, Vec<&'r str>), Error> {
+    if equipment.id.is_empty() {
+        return Err(Error::InvalidRequest("equipment id is empty".to_string()));
+    }
+    let maker = registry.vendor(&equipment.vendor, "vendor")?;
+    let Some(model) = registry.models.get(&equipment.model) else {
+        return Err(Error::UnknownEntity(format!(
+            "model `{}` is not in the bundle's product catalog",
+            equipment.model
+        )));
+    };
+    if model.vendor != equipment.vendor {
+        return Err(Error::InvalidRequest(format!(
+            "model `{}` is made by `{}`, not `{}`",
+            equipment.model, model.vendor, equipment.vendor
+        )));
+    }
+    let mut components: Vec<&str> = model.components.iter().map(String::as_str).collect();
+    for component in &equipment.components {
+        let Some((id, _)) = registry.vendors.get_key_value(component) else {
+            return Err(Error::UnknownEntity(format!(
+                "component vendor `{component}` is not in the bundle's vendor registry"
+            )));
+        };
+        components.push(id);
+    }
+    components.sort_unstable();
+    components.dedup();
+    Ok((maker, model, components))
+}
+
 /// Turns a typed placement into Cedar, refusing unknown parties and
 /// operations missing the facts they need.
 pub fn to_cedar(
@@ -448,27 +654,71 @@ pub fn to_cedar(
             request.network
         )));
     }
-    let equipment = equipment_entity(set, registry, types, &request.equipment)?;
-    let slice = slice_entity(types, &request.slice)?;
-    let site = site_entity(registry, types, &request.site)?;
-
-    let peer = match (&request.peer, request.operation) {
-        (Some(peer), _) => Some(peer_record(registry, types, peer)?),
-        (None, Operation::Interconnect) => {
+    let operation = operation_name(request.operation);
+    match (request.operation, &request.peer, &request.remote) {
+        (Operation::Interconnect, None, _) => {
             return Err(Error::InvalidRequest(
                 "an interconnect request must name the peer network".to_string(),
             ));
         }
-        (None, _) => None,
-    };
-    let remote = match (&request.remote, request.operation) {
-        (Some(remote), _) => Some(remote_record(registry, types, remote)?),
-        (None, Operation::RemoteManage) => {
+        (Operation::RemoteManage, _, None) => {
             return Err(Error::InvalidRequest(
                 "a remote-manage request must describe the remote session".to_string(),
             ));
         }
-        (None, _) => None,
+        (op, Some(_), _) if op != Operation::Interconnect => {
+            return Err(Error::InvalidRequest(format!(
+                "a `{operation}` request cannot name a peer network: only an interconnect has one"
+            )));
+        }
+        (op, _, Some(_)) if op != Operation::RemoteManage => {
+            return Err(Error::InvalidRequest(format!(
+                "a `{operation}` request cannot carry a remote session: only a remote-manage has one"
+            )));
+        }
+        _ => {}
+    }
+    let category = category_name(request.slice.category);
+    let parties = parties(registry, request, category)?;
+    let (_, model, _) = catalog_item(registry, &request.equipment)?;
+    let equipment = equipment_entity(
+        set,
+        types,
+        &request.equipment,
+        model,
+        parties.maker,
+        &parties.components,
+        [
+            parties.maker_trust.value(types),
+            parties.supply.value(types),
+        ],
+    )?;
+    let slice = slice_entity(types, &request.slice)?;
+    let site = site_entity(
+        registry,
+        types,
+        &request.site,
+        parties.host.as_ref().map(|t| t.value(types)),
+    )?;
+    let peer = request.peer.as_ref().map(|peer| {
+        peer_value(
+            types,
+            peer,
+            parties
+                .carrier
+                .as_ref()
+                .and_then(|c| c.as_ref())
+                .map(|(id, trust)| (*id, trust.value(types))),
+        )
+    });
+    let remote = match (&request.remote, &parties.provider) {
+        (Some(remote), Some(provider)) => Some(remote_value(types, remote, provider.value(types))),
+        _ => None,
+    };
+    let peer_shape = match &parties.carrier {
+        None => PeerShape::None,
+        Some(Some(_)) => PeerShape::KnownCarrier,
+        Some(None) => PeerShape::UnknownCarrier,
     };
     let context = placement_context(
         types,
@@ -477,26 +727,28 @@ pub fn to_cedar(
         site.uid().clone(),
         peer,
         remote,
+        [parties.everyone.value(types), parties.services.value(types)],
     );
 
     Ok(CedarPlacement {
         principal: EntityUid::from(equipment.uid().clone()),
-        action: uid(&types.action, operation_name(request.operation)),
+        action: uid(&types.action, operation),
         resource: EntityUid::from(slice.uid().clone()),
         context,
         entities: vec![equipment, slice, site],
         network: Some(request.network.clone()),
         shapes_checked: true,
         request_checked: set.requests_checked.contains(&(
-            operation_name(request.operation),
-            request.peer.is_some(),
+            operation,
+            peer_shape,
             request.remote.is_some(),
         )),
     })
 }
 
-/// A placement's context: the evaluation time, the network, the site, and
-/// the peer and remote-session records when the request has them.
+/// A placement's context: the evaluation time, the network, the site, the
+/// peer and remote-session records when the request has them, and the
+/// trust facts of every party and of the service parties.
 fn placement_context(
     types: &PlacementTypes,
     at: Value,
@@ -504,11 +756,14 @@ fn placement_context(
     site: ast::EntityUID,
     peer: Option<Value>,
     remote: Option<Value>,
+    [parties, services]: [Value; 2],
 ) -> Vec<(&'static str, Value)> {
     let mut context = vec![
         ("at", at),
         ("network", entity_ref(&types.network, network)),
         ("site", Value::from(site)),
+        ("parties", parties),
+        ("services", services),
     ];
     context.extend(peer.map(|peer| ("peer", peer)));
     context.extend(remote.map(|remote| ("remote", remote)));
@@ -536,16 +791,13 @@ const OPERATIONS: [Operation; 8] = [
     Operation::Terminate,
 ];
 
-/// At load: the requests the schema accepts in every shape they can take,
-/// as (operation, has a peer record, has a remote record), so decisions of
-/// those kinds need not be checked again. Each kind is checked with the
-/// designation records holding every list the bundle has and holding none
-/// (their attributes are independent optional attributes, and every other
-/// value's type is fixed by this code). A kind the schema refuses is left
-/// out: its decisions are checked, and refused, one by one as before.
-pub fn checked_requests(
-    set: &LoadedPolicySet,
-) -> Result<HashSet<(&'static str, bool, bool)>, Error> {
+/// At load: the kinds of request the schema accepts in every shape they can
+/// take, so decisions of those kinds need not be checked again. Each kind is
+/// checked with trust records holding every designation the bundle has and
+/// holding none (their attributes are independent optional attributes, and
+/// every other value's type is fixed by this code). A kind the schema
+/// refuses is left out: its decisions are checked, and refused, one by one.
+pub fn checked_requests(set: &LoadedPolicySet) -> Result<HashSet<RequestKind>, Error> {
     let (schema, registry) = parts(set)?;
     let types = types()?;
     let mut checked = HashSet::new();
@@ -559,132 +811,119 @@ pub fn checked_requests(
     let at = Instant::parse("2026-01-01T00:00:00Z")
         .ok_or_else(|| Error::Internal("the check's instant does not parse".to_string()))?;
     let at = datetime(&at)?;
-    let mut every = Listings::default();
-    for facts in registry.vendors.values() {
-        every.merge(&facts.listed);
-    }
+    let mut vendors: Vec<&str> = registry.vendors.keys().map(String::as_str).collect();
+    vendors.sort();
+    let every = Trust::of(
+        registry,
+        vendors.iter().copied(),
+        "vendor",
+        true,
+        Applying::Every,
+    )?
+    .value(types);
+    let none = Trust::of(registry, [], "vendor", false, Applying::Every)?.value(types);
     let remote = RemoteSession {
         from_country: country.clone(),
         provider: vendor.clone(),
         authority_approved: true,
     };
     for operation in OPERATIONS {
-        for (peer, remote_session) in [(false, false), (true, false), (false, true), (true, true)] {
-            let accepted = [&every, &Listings::default()].into_iter().all(|listed| {
-                let context = placement_context(
-                    types,
-                    at.clone(),
-                    network,
-                    core_uid(&types.site, "shape-check"),
-                    peer.then(|| peer_value(types, network, listed)),
-                    remote_session.then(|| remote_value(types, &remote, listed)),
-                );
-                Request::new(
-                    uid(&types.equipment, "shape-check"),
-                    uid(&types.action, operation_name(operation)),
-                    uid(&types.slice, "shape-check"),
-                    cedar_context(context),
-                    Some(schema),
-                )
-                .is_ok()
-            });
-            if accepted {
-                checked.insert((operation_name(operation), peer, remote_session));
+        for peer in [
+            PeerShape::None,
+            PeerShape::KnownCarrier,
+            PeerShape::UnknownCarrier,
+        ] {
+            for remote_session in [false, true] {
+                let accepted = [&every, &none].into_iter().all(|trust| {
+                    let peer_record = match peer {
+                        PeerShape::None => None,
+                        PeerShape::KnownCarrier => {
+                            Some(peer_value(types, network, Some((vendor, trust.clone()))))
+                        }
+                        PeerShape::UnknownCarrier => Some(peer_value(types, network, None)),
+                    };
+                    let context = placement_context(
+                        types,
+                        at.clone(),
+                        network,
+                        core_uid(&types.site, "shape-check"),
+                        peer_record,
+                        remote_session.then(|| remote_value(types, &remote, trust.clone())),
+                        [trust.clone(), trust.clone()],
+                    );
+                    Request::new(
+                        uid(&types.equipment, "shape-check"),
+                        uid(&types.action, operation_name(operation)),
+                        uid(&types.slice, "shape-check"),
+                        cedar_context(context),
+                        Some(schema),
+                    )
+                    .is_ok()
+                });
+                if accepted {
+                    checked.insert((operation_name(operation), peer, remote_session));
+                }
             }
         }
     }
     Ok(checked)
 }
 
-fn peer_record(registry: &Registry, types: &PlacementTypes, peer: &str) -> Result<Value, Error> {
-    let Some(facts) = registry.networks.get(peer) else {
-        return Err(Error::UnknownEntity(format!(
-            "peer network `{peer}` is not in the bundle's network registry"
-        )));
-    };
-    let carrier_listed = match &facts.carrier {
-        Some(carrier) => registry.vendor(carrier, "carrier")?.listed.clone(),
-        None => Listings::default(),
-    };
-    Ok(peer_value(types, peer, &carrier_listed))
-}
-
-/// The context's `peer` record.
-fn peer_value(types: &PlacementTypes, peer: &str, carrier_listed: &Listings) -> Value {
-    record([
-        ("network", entity_ref(&types.network, peer)),
-        ("carrierListed", listings(carrier_listed)),
-    ])
-}
-
-fn remote_record(
-    registry: &Registry,
-    types: &PlacementTypes,
-    remote: &RemoteSession,
-) -> Result<Value, Error> {
-    registry.jurisdiction(&remote.from_country, "remote session country")?;
-    let provider = registry.vendor(&remote.provider, "remote-management provider")?;
-    Ok(remote_value(types, remote, &provider.listed))
+/// The context's `peer` record: the network and, when on record, its
+/// carrier with the carrier's trust facts.
+fn peer_value(types: &PlacementTypes, peer: &str, carrier: Option<(&str, Value)>) -> Value {
+    let mut fields = vec![("network", entity_ref(&types.network, peer))];
+    if let Some((carrier, trust)) = carrier {
+        fields.push(("carrier", entity_ref(&types.vendor, carrier)));
+        fields.push(("carrierTrust", trust));
+    }
+    record(fields)
 }
 
 /// The context's `remote` record.
-fn remote_value(
-    types: &PlacementTypes,
-    remote: &RemoteSession,
-    provider_listed: &Listings,
-) -> Value {
+fn remote_value(types: &PlacementTypes, remote: &RemoteSession, provider_trust: Value) -> Value {
     record([
         (
             "from",
             entity_ref(&types.jurisdiction, &remote.from_country),
         ),
         ("provider", entity_ref(&types.vendor, &remote.provider)),
-        ("providerListed", listings(provider_listed)),
+        ("providerTrust", provider_trust),
         ("authorityApproved", boolean(remote.authority_approved)),
     ])
 }
 
+/// The equipment entity: the request's own facts (software, SBOM, subsidy,
+/// notice) and the derived ones (function, domain, criticality, owner, the
+/// maker's and the supply's trust facts, the merged components), `in` its
+/// maker and every component vendor.
 fn equipment_entity(
     set: &LoadedPolicySet,
-    registry: &Registry,
     types: &PlacementTypes,
     equipment: &Equipment,
+    model: &ModelFacts,
+    maker: &VendorFacts,
+    components: &[&str],
+    [maker_trust, supply_trust]: [Value; 2],
 ) -> Result<ast::Entity, Error> {
-    if equipment.id.is_empty() {
-        return Err(Error::InvalidRequest("equipment id is empty".to_string()));
-    }
-    let maker = registry.vendor(&equipment.vendor, "vendor")?;
-    let Some(model) = registry.models.get(&equipment.model) else {
-        return Err(Error::UnknownEntity(format!(
-            "model `{}` is not in the bundle's product catalog",
-            equipment.model
-        )));
-    };
-    if model.vendor != equipment.vendor {
-        return Err(Error::InvalidRequest(format!(
-            "model `{}` is made by `{}`, not `{}`",
-            equipment.model, model.vendor, equipment.vendor
-        )));
-    }
-    let mut listed = maker.listed.clone();
     let mut parents = HashSet::from([core_uid(&types.vendor, &equipment.vendor)]);
-    let mut components = Vec::new();
-    for component in &equipment.components {
-        let facts = registry.vendor(component, "component vendor")?;
-        listed.merge(&facts.listed);
-        parents.insert(core_uid(&types.vendor, component));
-        components.push(entity_ref(&types.vendor, component));
-    }
+    parents.extend(components.iter().map(|c| core_uid(&types.vendor, c)));
     let mut attrs = vec![
         ("vendor", entity_ref(&types.vendor, &equipment.vendor)),
         ("model", entity_ref(&types.model, &equipment.model)),
         ("function", entity_ref(&types.function, &model.function)),
         ("domain", string(&model.domain)),
+        ("critical", boolean(model.critical)),
         ("owner", entity_ref(&types.vendor, &maker.owner)),
-        ("ownershipResolved", boolean(maker.resolved)),
-        ("makerListed", listings(&maker.listed)),
-        ("listed", listings(&listed)),
-        ("components", Value::set(components, None)),
+        ("maker", maker_trust),
+        ("supply", supply_trust),
+        (
+            "components",
+            Value::set(
+                components.iter().map(|c| entity_ref(&types.vendor, c)),
+                None,
+            ),
+        ),
         ("softwareVersion", string(&equipment.software_version)),
         ("softwareSigned", boolean(equipment.software_signed)),
         ("sbom", boolean(equipment.sbom)),
@@ -740,6 +979,7 @@ fn site_entity(
     registry: &Registry,
     types: &PlacementTypes,
     site: &Site,
+    host_trust: Option<Value>,
 ) -> Result<ast::Entity, Error> {
     if site.id.is_empty() {
         return Err(Error::InvalidRequest("site id is empty".to_string()));
@@ -749,15 +989,19 @@ fn site_entity(
         ("country", entity_ref(&types.jurisdiction, &site.country)),
         ("sensitive", boolean(site.sensitive)),
     ];
-    let host_listed = match &site.host {
-        Some(host) => {
-            let facts = registry.vendor(host, "site host")?;
+    match (&site.host, host_trust) {
+        (Some(host), Some(trust)) => {
+            registry.vendor(host, "site host")?;
             attrs.push(("host", entity_ref(&types.vendor, host)));
-            facts.listed.clone()
+            attrs.push(("hostTrust", trust));
         }
-        None => Listings::default(),
-    };
-    attrs.push(("hostListed", listings(&host_listed)));
+        (None, None) => {}
+        _ => {
+            return Err(Error::Internal(
+                "a site host without its trust facts".to_string(),
+            ));
+        }
+    }
     Ok(entity(
         core_uid(&types.site, &site.id),
         attrs,

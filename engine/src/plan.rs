@@ -3,7 +3,7 @@
 //! plan — shares of the access network in basis points, rounded up so that a
 //! share a fraction over a cap is over it. No share is taken from the caller.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use cedar_policy_core::ast::Value;
 
@@ -15,8 +15,9 @@ use crate::load::LoadedPolicySet;
 use crate::placement::{
     self, CedarPlacement, core_uid, datetime, entity_ref, evaluation_time, string, types, uid,
 };
-use crate::registry::LISTS;
+use crate::registry::{LISTS, Registry};
 use crate::slicegate::policy::types::Error;
+use crate::time::Instant;
 
 /// `part / total` in basis points, rounded up; 0 when there is no total.
 pub fn basis_points(part: u64, total: u64) -> u32 {
@@ -35,9 +36,18 @@ fn invalid(what: String) -> Error {
 pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult, Error> {
     let (schema, registry) = placement::parts(set)?;
     let at = evaluation_time(&plan.at)?;
-    if !registry.networks.contains_key(&plan.network) {
+    let Some(network) = registry.networks.get(&plan.network) else {
         return Err(Error::UnknownEntity(format!(
             "network `{}` is not in the bundle's network registry",
+            plan.network
+        )));
+    };
+    let metric = metric_name(plan.metric);
+    if let Some(pinned) = &network.metric
+        && pinned != metric
+    {
+        return Err(invalid(format!(
+            "network `{}` counts access-network shares by {pinned}; this plan counts {metric}",
             plan.network
         )));
     }
@@ -52,6 +62,7 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
                 item.equipment.id
             )));
         }
+        check_weight(registry, item, "installed")?;
         index.insert(item.equipment.id.clone(), inventory.len());
         inventory.push(Some(item.clone()));
     }
@@ -73,41 +84,57 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
     for change in &plan.changes {
         let id = &change.item.equipment.id;
         let existing = index.get(id).copied().filter(|&i| inventory[i].is_some());
-        match (change.operation, existing) {
+        let name = placement::operation_name(change.operation);
+        // The record the change is decided on.
+        let decided = match (change.operation, existing) {
             (Operation::Place, Some(_)) => {
                 return Err(invalid(format!(
                     "`place` of equipment `{id}`, which is already installed (use scale or upgrade)"
                 )));
             }
             (Operation::Place | Operation::Scale, None) => {
+                check_weight(registry, &change.item, name)?;
                 index.insert(id.clone(), inventory.len());
                 inventory.push(Some(change.item.clone()));
+                change.item.clone()
             }
-            (Operation::Scale, Some(i)) => {
-                let weight = inventory[i]
-                    .as_ref()
-                    .map_or(0, |installed| installed.weight)
-                    .saturating_add(change.item.weight);
-                inventory[i] = Some(PlanItem {
-                    weight,
-                    ..change.item.clone()
-                });
+            (operation, Some(i)) => {
+                let installed = inventory[i].clone().ok_or_else(|| {
+                    Error::Internal(format!("installed equipment `{id}` has no record"))
+                })?;
+                unchanged_except(&installed, &change.item, operation)?;
+                match operation {
+                    Operation::Scale => {
+                        check_weight(registry, &change.item, name)?;
+                        inventory[i] = Some(PlanItem {
+                            weight: installed.weight.saturating_add(change.item.weight),
+                            ..installed.clone()
+                        });
+                    }
+                    Operation::Upgrade => {
+                        inventory[i] = Some(PlanItem {
+                            weight: installed.weight,
+                            ..change.item.clone()
+                        });
+                    }
+                    Operation::Terminate => inventory[i] = None,
+                    _ => {}
+                }
+                change.item.clone()
             }
-            (Operation::Terminate, Some(i)) => inventory[i] = None,
-            (_, Some(i)) => inventory[i] = Some(change.item.clone()),
             (operation, None) => {
                 return Err(invalid(format!(
                     "`{}` of equipment `{id}`, which is not installed",
                     placement::operation_name(operation)
                 )));
             }
-        }
+        };
         changed.insert(id.clone());
         let decision = placement::decide(
             set,
             &request(
                 change.operation,
-                &change.item,
+                &decided,
                 change.peer.clone(),
                 change.remote.clone(),
             ),
@@ -130,55 +157,21 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
         });
     }
 
-    // Shares of the access network after the plan.
-    let mut access_weight: u64 = 0;
-    let mut listed_weight = [0u64; LISTS.len()];
-    let mut vendor_weight: BTreeMap<String, u64> = BTreeMap::new();
-    for item in inventory.iter().flatten() {
-        if item.weight == 0 {
-            continue;
-        }
-        if let Some(scope) = &plan.slice
-            && &item.slice.id != scope
-        {
-            continue;
-        }
-        // An item the registry cannot place is denied above; it cannot be
-        // counted here, and the plan is not allowed anyway.
-        let Some(model) = registry.models.get(&item.equipment.model) else {
-            continue;
-        };
-        if model.domain != "ran" {
-            continue;
-        }
-        let Some(maker) = registry.vendors.get(&item.equipment.vendor) else {
-            continue;
-        };
-        let weight = u64::from(item.weight);
-        access_weight += weight;
-        *vendor_weight.entry(maker.owner.clone()).or_default() += weight;
-        for (slot, listing) in listed_weight.iter_mut().zip(maker.listed.0.iter()) {
-            if listing
-                .as_ref()
-                .is_some_and(|l| l.since.millis <= at.millis)
-            {
-                *slot += weight;
-            }
-        }
-    }
+    let shares = Shares::of(registry, inventory.iter().flatten(), plan.metric, &at);
     let listed_shares: Vec<Share> = LISTS
         .iter()
-        .zip(listed_weight)
-        .map(|((name, _), weight)| Share {
+        .zip(&shares.listed)
+        .map(|((name, _), part)| Share {
             name: (*name).to_string(),
-            basis_points: basis_points(weight, access_weight),
+            basis_points: basis_points(*part, shares.total),
         })
         .collect();
-    let mut vendor_shares: Vec<Share> = vendor_weight
+    let mut vendor_shares: Vec<Share> = shares
+        .vendors
         .iter()
-        .map(|(vendor, weight)| Share {
+        .map(|(vendor, part)| Share {
             name: vendor.clone(),
-            basis_points: basis_points(*weight, access_weight),
+            basis_points: basis_points(*part, shares.total),
         })
         .collect();
     vendor_shares.sort_by_key(|s| std::cmp::Reverse(s.basis_points));
@@ -186,7 +179,7 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
     let plan_decision = placement::evaluate(
         set,
         schema,
-        plan_request(plan, &at, access_weight, &listed_shares, &vendor_shares)?,
+        plan_request(plan, &at, shares.total, &listed_shares, &vendor_shares)?,
     )?;
     let allowed = plan_decision.allowed
         && items
@@ -196,10 +189,171 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
         allowed,
         items,
         plan: plan_decision,
-        access_weight,
+        access_weight: shares.total,
         listed_shares,
         vendor_shares,
     })
+}
+
+/// An access-network item must count: a weight of 0 would leave it out of
+/// every share.
+fn check_weight(registry: &Registry, item: &PlanItem, what: &str) -> Result<(), Error> {
+    let access = registry
+        .models
+        .get(&item.equipment.model)
+        .is_some_and(|m| m.domain == "ran");
+    if access && item.weight == 0 {
+        return Err(invalid(format!(
+            "{what} equipment `{}` is access-network equipment with weight 0; every access \
+             item counts in the shares, so give it its weight (at least 1)",
+            item.equipment.id
+        )));
+    }
+    Ok(())
+}
+
+/// A change names installed equipment and may change only what its
+/// operation changes: the software for an upgrade, the capacity (weight) for
+/// a scale. Anything else differing — above all the vendor or the model —
+/// would rewrite what is installed without deciding it: refused, with the
+/// field.
+fn unchanged_except(
+    installed: &PlanItem,
+    change: &PlanItem,
+    operation: Operation,
+) -> Result<(), Error> {
+    let id = &installed.equipment.id;
+    let name = placement::operation_name(operation);
+    let mut differs: Vec<&str> = Vec::new();
+    let (a, b) = (&installed.equipment, &change.equipment);
+    if a.vendor != b.vendor {
+        differs.push("vendor");
+    }
+    if a.model != b.model {
+        differs.push("model");
+    }
+    // A terminate removes the item: only what identifies it must match.
+    if operation == Operation::Terminate {
+        return refuse_differences(id, name, &differs, "nothing but remove it");
+    }
+    if a.components != b.components {
+        differs.push("components");
+    }
+    if a.subsidy_funded != b.subsidy_funded {
+        differs.push("subsidyFunded");
+    }
+    if a.critical_component_notice != b.critical_component_notice {
+        differs.push("criticalComponentNotice");
+    }
+    if operation != Operation::Upgrade {
+        if a.software_version != b.software_version {
+            differs.push("softwareVersion");
+        }
+        if a.software_signed != b.software_signed {
+            differs.push("softwareSigned");
+        }
+        if a.sbom != b.sbom {
+            differs.push("sbom");
+        }
+    }
+    if installed.slice != change.slice {
+        differs.push("slice");
+    }
+    if installed.site != change.site {
+        differs.push("site");
+    }
+    // The weight of anything but a scale is not read: the installed weight
+    // stays (capacity changes only by a scale).
+    let may = match operation {
+        Operation::Upgrade => "its software (softwareVersion, softwareSigned, sbom)",
+        Operation::Scale => "its capacity (weight, added to the installed weight)",
+        _ => "nothing of the installed record",
+    };
+    refuse_differences(id, name, &differs, may)
+}
+
+fn refuse_differences(id: &str, name: &str, differs: &[&str], may: &str) -> Result<(), Error> {
+    if differs.is_empty() {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "`{name}` of installed equipment `{id}` changes {}; a `{name}` may change only {may}. \
+         Other equipment in its place is a `terminate` and a `place`",
+        differs.join(", ")
+    )))
+}
+
+/// The access network after a plan, by the plan's metric: each access (RAN)
+/// item's weight for cells and traffic; for sites, the distinct sites
+/// themselves (counted here, whatever weights the plan gives), a site
+/// counting for every list and vendor group with access equipment there.
+struct Shares {
+    total: u64,
+    listed: [u64; LISTS.len()],
+    vendors: BTreeMap<String, u64>,
+}
+
+impl Shares {
+    fn of<'p>(
+        registry: &Registry,
+        items: impl Iterator<Item = &'p PlanItem>,
+        metric: ShareMetric,
+        at: &Instant,
+    ) -> Shares {
+        let mut by_weight = Shares {
+            total: 0,
+            listed: [0; LISTS.len()],
+            vendors: BTreeMap::new(),
+        };
+        let mut sites: BTreeSet<&str> = BTreeSet::new();
+        let mut listed_sites: [BTreeSet<&str>; LISTS.len()] = Default::default();
+        let mut vendor_sites: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        for item in items {
+            // An item the registry cannot place is refused as an item above;
+            // it cannot be counted here, and the plan is not allowed anyway.
+            let Some(model) = registry.models.get(&item.equipment.model) else {
+                continue;
+            };
+            if model.domain != "ran" {
+                continue;
+            }
+            let category = placement::category_name(item.slice.category);
+            let Ok((owner, supply)) = placement::supply(registry, &item.equipment, category) else {
+                continue;
+            };
+            let weight = u64::from(item.weight);
+            let site = item.site.id.as_str();
+            by_weight.total += weight;
+            sites.insert(site);
+            *by_weight.vendors.entry(owner.to_string()).or_default() += weight;
+            vendor_sites
+                .entry(owner.to_string())
+                .or_default()
+                .insert(site);
+            for (index, (slot, listed)) in by_weight
+                .listed
+                .iter_mut()
+                .zip(listed_sites.iter_mut())
+                .enumerate()
+            {
+                if supply.listed_at(index, at.millis) {
+                    *slot += weight;
+                    listed.insert(site);
+                }
+            }
+        }
+        match metric {
+            ShareMetric::Cells | ShareMetric::Traffic => by_weight,
+            ShareMetric::Sites => Shares {
+                total: sites.len() as u64,
+                listed: listed_sites.map(|s| s.len() as u64),
+                vendors: vendor_sites
+                    .into_iter()
+                    .map(|(vendor, s)| (vendor, s.len() as u64))
+                    .collect(),
+            },
+        }
+    }
 }
 
 fn metric_name(metric: ShareMetric) -> &'static str {
@@ -217,7 +371,7 @@ fn long(value: u64) -> Value {
 /// The `adopt` request: the plan's aggregates as a `Plan` entity.
 fn plan_request(
     plan: &DeploymentPlan,
-    at: &crate::time::Instant,
+    at: &Instant,
     access_weight: u64,
     listed: &[Share],
     vendors: &[Share],

@@ -1,15 +1,17 @@
 //! The reference data a placement needs, indexed once at load: every
-//! vendor's ownership chain and effective designations, the product catalog,
-//! networks and jurisdictions.
+//! vendor's ownership chain, its trust facts and the designation entries
+//! that reach it, the product catalog with its bills of materials, the
+//! network functions, networks and jurisdictions.
 //!
 //! Built from the same entity JSON Cedar parses, when the schema is the 5G
-//! schema (it declares `Designation` and `Model`). The closure over ownership
-//! chains is computed here, once, so that no decision walks a chain and no
-//! caller can restate a vendor's designations.
+//! schema (it declares `Designation` and `Model`). Chains and each entry's
+//! reach through the corporate graph are computed here, once, so that no
+//! decision walks a chain and no caller can restate a vendor's facts.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::Value;
+use cedar_policy_core::ast::Value;
+use serde_json::Value as Json;
 
 use crate::slicegate::policy::types::Error;
 use crate::time::Instant;
@@ -30,7 +32,7 @@ pub const LISTS: [(&str, &str); 9] = [
 
 /// The domains a network function may belong to; the policies compare these
 /// names, so any other (a typo such as `Core`) would switch rules off.
-pub const DOMAINS: [&str; 8] = [
+pub const DOMAINS: [&str; 9] = [
     "ran",
     "transport",
     "core",
@@ -39,84 +41,92 @@ pub const DOMAINS: [&str; 8] = [
     "edge",
     "security",
     "interconnect",
+    "surveillance",
 ];
 
-/// The scopes a designation entry may have: the whole list, or the narrow
-/// scope the FCC gave some entries (which the policies interpret).
-pub const SCOPES: [&str; 2] = ["all", "public-safety-surveillance"];
+/// The slice customer categories (the WIT `customer-category` names).
+pub const CATEGORIES: [&str; 7] = [
+    "consumer",
+    "enterprise",
+    "critical-infrastructure",
+    "public-safety",
+    "government",
+    "defense",
+    "diplomatic",
+];
+
+/// How far a designation entry reaches through the corporate graph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The named vendor and every company below it.
+    Subsidiaries,
+    /// Every company under the named vendor's ultimate parent: its parents,
+    /// sister companies and subsidiaries.
+    Group,
+}
+
+/// What a share of the access network can count.
+pub const METRICS: [&str; 3] = ["sites", "cells", "traffic"];
 
 /// How deep an ownership chain may be before it is taken for a cycle.
 const MAX_CHAIN: usize = 64;
 
-/// An effective designation of one list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listing {
+/// One designation entry, as it reaches a vendor.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The entry's id (`fcc-covered/huawei`).
+    pub id: String,
     pub since: Instant,
+    /// Cedar's `datetime` of `since`, built once here so decisions share it.
+    pub since_value: Value,
+    /// When the subsidy ban for the entry starts (`since` when the entry
+    /// gives no date of its own).
+    pub subsidy_from: Instant,
+    pub subsidy_value: Value,
+    /// `all`, or the id of a scope in [`Registry::scopes`].
     pub scope: String,
-    /// The schema's `{since, scope}` record of it, built once here so that
-    /// decisions share it.
-    pub value: cedar_policy_core::ast::Value,
 }
 
-impl Listing {
-    /// A listing and its Cedar record.
-    pub fn new(since: Instant, scope: String) -> Result<Self, Error> {
-        let value = cedar_policy_core::ast::Value::record(
-            [
-                ("since", crate::placement::datetime(&since)?),
-                ("scope", crate::placement::string(&scope)),
-            ],
-            None,
-        );
-        Ok(Listing {
-            since,
-            scope,
-            value,
-        })
-    }
+/// Trust facts of a vendor's whole ownership chain: each reads "some vendor
+/// of the chain has this", so they combine across parties with `or`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub no_independent_judiciary: bool,
+    pub intelligence_cooperation_law: bool,
+    pub state_controlled: bool,
+    pub ownership_unresolved: bool,
+    pub ownership_opaque: bool,
+    pub ip_theft_record: bool,
+}
 
-    /// Whether `self` should stand for the list rather than `other`: an
-    /// entry of scope `all` beats a narrower one, then the earlier wins.
-    fn better_than(&self, other: &Listing) -> bool {
-        let all = |l: &Listing| l.scope == "all";
-        match (all(self), all(other)) {
-            (true, false) => true,
-            (false, true) => false,
-            _ => self.since.millis < other.since.millis,
+impl Flags {
+    /// Both parties' facts: adverse if either has it.
+    pub fn or(self, other: Flags) -> Flags {
+        Flags {
+            no_independent_judiciary: self.no_independent_judiciary
+                || other.no_independent_judiciary,
+            intelligence_cooperation_law: self.intelligence_cooperation_law
+                || other.intelligence_cooperation_law,
+            state_controlled: self.state_controlled || other.state_controlled,
+            ownership_unresolved: self.ownership_unresolved || other.ownership_unresolved,
+            ownership_opaque: self.ownership_opaque || other.ownership_opaque,
+            ip_theft_record: self.ip_theft_record || other.ip_theft_record,
         }
     }
 }
 
-/// Effective designations by list index (into [`LISTS`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Listings(pub [Option<Listing>; LISTS.len()]);
-
-impl Listings {
-    /// Keeps, per list, the better of `self`'s and `other`'s entries.
-    pub fn merge(&mut self, other: &Listings) {
-        for (mine, theirs) in self.0.iter_mut().zip(other.0.iter()) {
-            if let Some(theirs) = theirs {
-                let replace = match mine {
-                    Some(current) => theirs.better_than(current),
-                    None => true,
-                };
-                if replace {
-                    *mine = Some(theirs.clone());
-                }
-            }
-        }
-    }
-}
-
-/// What a placement needs to know about a vendor.
+/// What a decision needs to know about a vendor.
 #[derive(Debug, Clone)]
 pub struct VendorFacts {
     /// The top of the ownership chain.
     pub owner: String,
-    /// Every vendor from this one up to the top has `ownershipKnown`.
-    pub resolved: bool,
-    /// Designations of this vendor and of every owner above it.
-    pub listed: Listings,
+    /// The vendor and every owner above it, from the vendor up.
+    pub chain: Vec<String>,
+    /// The chain's trust facts.
+    pub flags: Flags,
+    /// The designation entries that reach this vendor, by list index (into
+    /// [`LISTS`]).
+    pub entries: [Vec<Entry>; LISTS.len()],
 }
 
 /// A catalog model.
@@ -125,12 +135,19 @@ pub struct ModelFacts {
     pub vendor: String,
     pub function: String,
     pub domain: String,
+    /// The function is critical (BSI Act), whoever makes the model.
+    pub critical: bool,
+    /// The bill of materials: vendors of the components inside.
+    pub components: Vec<String>,
 }
 
 /// A network in the registry.
 #[derive(Debug, Clone)]
 pub struct NetworkFacts {
+    /// The carrier running it, when on record.
     pub carrier: Option<String>,
+    /// What its access-network shares count, when on record.
+    pub metric: Option<String>,
 }
 
 /// The indexed reference data.
@@ -140,13 +157,34 @@ pub struct Registry {
     pub models: HashMap<String, ModelFacts>,
     pub networks: HashMap<String, NetworkFacts>,
     pub jurisdictions: HashSet<String>,
+    /// Designation scope id → the slice categories it applies to.
+    pub scopes: HashMap<String, HashSet<String>>,
 }
 
 /// One reference-data entity as written in Cedar's JSON entity format.
 struct RawEntity<'a> {
     id: String,
-    attrs: &'a serde_json::Map<String, Value>,
+    attrs: &'a serde_json::Map<String, Json>,
     parents: Vec<(String, String)>,
+}
+
+impl RawEntity<'_> {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.attrs.get(key).and_then(Json::as_str)
+    }
+
+    /// A boolean attribute; a missing one reads as `adverse` (the entities
+    /// were checked against the schema, so this is a second line only).
+    fn flag(&self, key: &str, adverse: bool) -> bool {
+        self.attrs
+            .get(key)
+            .and_then(Json::as_bool)
+            .unwrap_or(adverse)
+    }
+
+    fn reference(&self, key: &str) -> Option<String> {
+        self.attrs.get(key).and_then(entity_ref).map(|(_, id)| id)
+    }
 }
 
 fn bad(what: String) -> Error {
@@ -154,7 +192,7 @@ fn bad(what: String) -> Error {
 }
 
 /// An entity reference: `{"__entity": {"type", "id"}}` or `{"type", "id"}`.
-fn entity_ref(value: &Value) -> Option<(String, String)> {
+fn entity_ref(value: &Json) -> Option<(String, String)> {
     let inner = value.get("__entity").unwrap_or(value);
     Some((
         inner.get("type")?.as_str()?.to_string(),
@@ -163,29 +201,39 @@ fn entity_ref(value: &Value) -> Option<(String, String)> {
 }
 
 /// A datetime: `{"__extn": {"fn": "datetime", "arg"}}` or a plain string.
-fn datetime(value: &Value) -> Option<&str> {
+fn datetime(value: &Json) -> Option<&str> {
     match value {
-        Value::String(text) => Some(text),
-        Value::Object(_) => value.get("__extn")?.get("arg")?.as_str(),
+        Json::String(text) => Some(text),
+        Json::Object(_) => value.get("__extn")?.get("arg")?.as_str(),
         _ => None,
     }
 }
 
+/// The entity types the engine builds per request: reference data may not
+/// hold them, or a bundle could carry an item with facts nobody derived.
+const INVENTORY_TYPES: [&str; 4] = ["Equipment", "Site", "Slice", "Plan"];
+
 impl Registry {
     /// Indexes `entities` (Cedar entity JSON, already parsed by Cedar
     /// against the schema, so types and attribute shapes are right).
-    pub fn build(entities: &[Value]) -> Result<Registry, Error> {
+    pub fn build(entities: &[Json]) -> Result<Registry, Error> {
         let mut by_type: BTreeMap<String, Vec<RawEntity<'_>>> = BTreeMap::new();
         for value in entities {
             let Some((type_name, id)) = value.get("uid").and_then(entity_ref) else {
                 continue;
             };
-            let Some(attrs) = value.get("attrs").and_then(Value::as_object) else {
+            if INVENTORY_TYPES.contains(&type_name.as_str()) {
+                return Err(bad(format!(
+                    "{type_name} `{id}` is live inventory, which slicegate builds per request \
+                     from the typed request; reference data may not hold it"
+                )));
+            }
+            let Some(attrs) = value.get("attrs").and_then(Json::as_object) else {
                 continue;
             };
             let parents = value
                 .get("parents")
-                .and_then(Value::as_array)
+                .and_then(Json::as_array)
                 .map(|ps| ps.iter().filter_map(entity_ref).collect())
                 .unwrap_or_default();
             by_type
@@ -196,128 +244,25 @@ impl Registry {
         let empty = Vec::new();
         let of = |t: &str| by_type.get(t).unwrap_or(&empty);
 
-        let jurisdictions: HashSet<String> =
-            of("Jurisdiction").iter().map(|e| e.id.clone()).collect();
-
-        // Direct facts: each vendor's controlling owner and own designations.
-        let mut parent: HashMap<String, Option<String>> = HashMap::new();
-        let mut known: HashMap<String, bool> = HashMap::new();
-        for vendor in of("Vendor") {
-            let owners: Vec<&(String, String)> = vendor
-                .parents
-                .iter()
-                .filter(|(t, _)| t == "Vendor")
-                .collect();
-            if owners.len() > 1 {
-                return Err(bad(format!(
-                    "Vendor `{}` has {} owners; give one controlling owner as its parent",
-                    vendor.id,
-                    owners.len()
-                )));
-            }
-            parent.insert(vendor.id.clone(), owners.first().map(|(_, id)| id.clone()));
-            let ownership_known = vendor
-                .attrs
-                .get("ownershipKnown")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            known.insert(vendor.id.clone(), ownership_known);
-        }
-        let mut own_listings: HashMap<String, Listings> = HashMap::new();
-        for entry in of("Designation") {
-            let list = entry
-                .attrs
-                .get("list")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let Some(index) = LISTS.iter().position(|(name, _)| *name == list) else {
-                let names: Vec<&str> = LISTS.iter().map(|(name, _)| *name).collect();
-                return Err(bad(format!(
-                    "Designation `{}` names list `{list}`, which is not one of {}",
-                    entry.id,
-                    names.join(", ")
-                )));
-            };
-            let vendor = entry
-                .attrs
-                .get("vendor")
-                .and_then(entity_ref)
-                .map(|(_, id)| id)
-                .unwrap_or_default();
-            if !parent.contains_key(&vendor) {
-                return Err(bad(format!(
-                    "Designation `{}` names vendor `{vendor}`, which is not in the registry",
-                    entry.id
-                )));
-            }
-            let since_text = entry.attrs.get("since").and_then(datetime).unwrap_or("");
-            let since = Instant::parse(since_text).ok_or_else(|| {
-                bad(format!(
-                    "Designation `{}`: `since` `{since_text}` is not a datetime",
-                    entry.id
-                ))
-            })?;
-            let scope = entry
-                .attrs
-                .get("scope")
-                .and_then(Value::as_str)
-                .unwrap_or("all")
-                .to_string();
-            if !SCOPES.contains(&scope.as_str()) {
-                return Err(bad(format!(
-                    "Designation `{}` has scope `{scope}`, which is not one of {}",
-                    entry.id,
-                    SCOPES.join(", ")
-                )));
-            }
-            let mut single = Listings::default();
-            single.0[index] = Some(Listing::new(since, scope)?);
-            own_listings.entry(vendor).or_default().merge(&single);
-        }
-
-        // Closure over each ownership chain.
-        let mut vendors = HashMap::new();
-        for id in parent.keys() {
-            let mut chain = vec![id.clone()];
-            let mut current = id.clone();
-            while let Some(Some(up)) = parent.get(&current) {
-                if !parent.contains_key(up) {
-                    return Err(bad(format!(
-                        "Vendor `{current}` is owned by `{up}`, which is not in the registry"
-                    )));
-                }
-                if chain.contains(up) || chain.len() > MAX_CHAIN {
-                    return Err(bad(format!(
-                        "the ownership chain of Vendor `{id}` loops: {} → {up}",
-                        chain.join(" → ")
-                    )));
-                }
-                chain.push(up.clone());
-                current = up.clone();
-            }
-            let mut listed = Listings::default();
-            for link in &chain {
-                if let Some(own) = own_listings.get(link) {
-                    listed.merge(own);
-                }
-            }
-            vendors.insert(
-                id.clone(),
-                VendorFacts {
-                    owner: current,
-                    resolved: chain.iter().all(|v| known.get(v).copied().unwrap_or(false)),
-                    listed,
-                },
+        // Jurisdictions: (no independent judiciary, intelligence law).
+        let mut jurisdictions: HashMap<String, (bool, bool)> = HashMap::new();
+        for j in of("Jurisdiction") {
+            jurisdictions.insert(
+                j.id.clone(),
+                (
+                    !j.flag("independentJudiciary", false),
+                    j.flag("intelligenceCooperationLaw", true),
+                ),
             );
         }
 
-        let mut domains: HashMap<String, String> = HashMap::new();
+        let scopes = scopes(of("DesignationScope"))?;
+        let vendors = vendors(of("Vendor"), &jurisdictions)?;
+        let mut vendors = designate(vendors, of("Designation"), &scopes)?;
+
+        let mut functions: HashMap<String, (String, bool)> = HashMap::new();
         for function in of("NetworkFunction") {
-            let domain = function
-                .attrs
-                .get("domain")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+            let domain = function.text("domain").unwrap_or_default();
             if !DOMAINS.contains(&domain) {
                 return Err(bad(format!(
                     "NetworkFunction `{}` has domain `{domain}`, which is not one of {}",
@@ -325,13 +270,16 @@ impl Registry {
                     DOMAINS.join(", ")
                 )));
             }
-            domains.insert(function.id.clone(), domain.to_string());
+            functions.insert(
+                function.id.clone(),
+                (domain.to_string(), function.flag("critical", true)),
+            );
         }
         let mut models = HashMap::new();
         for model in of("Model") {
-            let vendor = model.attrs.get("vendor").and_then(entity_ref);
-            let function = model.attrs.get("function").and_then(entity_ref);
-            let (Some((_, vendor)), Some((_, function))) = (vendor, function) else {
+            let (Some(vendor), Some(function)) =
+                (model.reference("vendor"), model.reference("function"))
+            else {
                 return Err(bad(format!(
                     "Model `{}` needs a vendor and a function",
                     model.id
@@ -343,29 +291,47 @@ impl Registry {
                     model.id
                 )));
             }
-            let Some(domain) = domains.get(&function) else {
+            let Some((domain, critical)) = functions.get(&function) else {
                 return Err(bad(format!(
                     "Model `{}` has function `{function}`, which is not a NetworkFunction",
                     model.id
                 )));
             };
+            let mut components: Vec<String> = model
+                .attrs
+                .get("components")
+                .and_then(Json::as_array)
+                .map(|parts| {
+                    parts
+                        .iter()
+                        .filter_map(entity_ref)
+                        .map(|(_, id)| id)
+                        .collect()
+                })
+                .unwrap_or_default();
+            components.sort();
+            components.dedup();
+            if let Some(unknown) = components.iter().find(|c| !vendors.contains_key(*c)) {
+                return Err(bad(format!(
+                    "Model `{}` lists component vendor `{unknown}`, which is not in the registry",
+                    model.id
+                )));
+            }
             models.insert(
                 model.id.clone(),
                 ModelFacts {
                     vendor,
                     function,
                     domain: domain.clone(),
+                    critical: *critical,
+                    components,
                 },
             );
         }
 
         let mut networks = HashMap::new();
         for network in of("Network") {
-            let carrier = network
-                .attrs
-                .get("carrier")
-                .and_then(entity_ref)
-                .map(|(_, id)| id);
+            let carrier = network.reference("carrier");
             if let Some(carrier) = &carrier
                 && !vendors.contains_key(carrier)
             {
@@ -374,14 +340,26 @@ impl Registry {
                     network.id
                 )));
             }
-            networks.insert(network.id.clone(), NetworkFacts { carrier });
+            let metric = network.text("accessShareMetric").map(str::to_string);
+            if let Some(metric) = &metric
+                && !METRICS.contains(&metric.as_str())
+            {
+                return Err(bad(format!(
+                    "Network `{}` counts shares by `{metric}`, which is not one of {}",
+                    network.id,
+                    METRICS.join(", ")
+                )));
+            }
+            networks.insert(network.id.clone(), NetworkFacts { carrier, metric });
         }
 
+        vendors.shrink_to_fit();
         Ok(Registry {
             vendors,
             models,
             networks,
-            jurisdictions,
+            jurisdictions: jurisdictions.into_keys().collect(),
+            scopes,
         })
     }
 
@@ -404,32 +382,325 @@ impl Registry {
             )))
         }
     }
+
+    /// Whether an entry of `scope` applies to a slice of `category`.
+    pub fn applies(&self, scope: &str, category: &str) -> bool {
+        scope == "all"
+            || self
+                .scopes
+                .get(scope)
+                .is_some_and(|categories| categories.contains(category))
+    }
+}
+
+/// Designation scopes: id → slice categories, every category one the
+/// placement interface knows (a typo would silently narrow a scope).
+fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, HashSet<String>>, Error> {
+    let mut scopes = HashMap::new();
+    for scope in raw {
+        if scope.id == "all" {
+            return Err(bad(
+                "DesignationScope `all` is built in (every slice); do not define it".to_string(),
+            ));
+        }
+        let categories: HashSet<String> = scope
+            .attrs
+            .get("categories")
+            .and_then(Json::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(unknown) = categories
+            .iter()
+            .find(|c| !CATEGORIES.contains(&c.as_str()))
+        {
+            return Err(bad(format!(
+                "DesignationScope `{}` names category `{unknown}`, which is not one of {}",
+                scope.id,
+                CATEGORIES.join(", ")
+            )));
+        }
+        scopes.insert(scope.id.clone(), categories);
+    }
+    Ok(scopes)
+}
+
+/// Every vendor's chain and its trust facts (designations come after).
+fn vendors(
+    raw: &[RawEntity<'_>],
+    jurisdictions: &HashMap<String, (bool, bool)>,
+) -> Result<HashMap<String, VendorFacts>, Error> {
+    let mut parent: HashMap<&str, Option<&str>> = HashMap::new();
+    let mut own: HashMap<&str, Flags> = HashMap::new();
+    for vendor in raw {
+        let owners: Vec<&(String, String)> = vendor
+            .parents
+            .iter()
+            .filter(|(t, _)| t == "Vendor")
+            .collect();
+        if owners.len() > 1 {
+            return Err(bad(format!(
+                "Vendor `{}` has {} owners; give one controlling owner as its parent",
+                vendor.id,
+                owners.len()
+            )));
+        }
+        parent.insert(&vendor.id, owners.first().map(|(_, id)| id.as_str()));
+        let jurisdiction = vendor.reference("jurisdiction").unwrap_or_default();
+        let Some(&(no_judiciary, intelligence_law)) = jurisdictions.get(&jurisdiction) else {
+            return Err(bad(format!(
+                "Vendor `{}` is in jurisdiction `{jurisdiction}`, which is not in the registry",
+                vendor.id
+            )));
+        };
+        own.insert(
+            &vendor.id,
+            Flags {
+                no_independent_judiciary: no_judiciary,
+                intelligence_cooperation_law: intelligence_law,
+                state_controlled: vendor.flag("stateControlled", true),
+                ownership_unresolved: !vendor.flag("ownershipKnown", false),
+                ownership_opaque: !vendor.flag("ownershipTransparent", false),
+                ip_theft_record: vendor.flag("ipTheftRecord", true),
+            },
+        );
+    }
+    let mut vendors = HashMap::new();
+    for &id in parent.keys() {
+        let mut chain = vec![id.to_string()];
+        let mut current = id;
+        while let Some(Some(up)) = parent.get(current) {
+            if !parent.contains_key(up) {
+                return Err(bad(format!(
+                    "Vendor `{current}` is owned by `{up}`, which is not in the registry"
+                )));
+            }
+            if chain.iter().any(|c| c == up) || chain.len() > MAX_CHAIN {
+                return Err(bad(format!(
+                    "the ownership chain of Vendor `{id}` loops: {} → {up}",
+                    chain.join(" → ")
+                )));
+            }
+            chain.push((*up).to_string());
+            current = up;
+        }
+        let flags = chain
+            .iter()
+            .filter_map(|link| own.get(link.as_str()))
+            .fold(Flags::default(), |all, f| all.or(*f));
+        vendors.insert(
+            id.to_string(),
+            VendorFacts {
+                owner: current.to_string(),
+                chain,
+                flags,
+                entries: Default::default(),
+            },
+        );
+    }
+    Ok(vendors)
+}
+
+/// Adds every designation entry to each vendor it reaches.
+fn designate(
+    mut vendors: HashMap<String, VendorFacts>,
+    raw: &[RawEntity<'_>],
+    scopes: &HashMap<String, HashSet<String>>,
+) -> Result<HashMap<String, VendorFacts>, Error> {
+    // Who sits below whom: every vendor with its chain.
+    let below = |top: &str| -> Vec<String> {
+        let mut reached: Vec<String> = vendors
+            .iter()
+            .filter(|(_, facts)| facts.chain.iter().any(|link| link == top))
+            .map(|(id, _)| id.clone())
+            .collect();
+        reached.sort();
+        reached
+    };
+    let mut reached_by: Vec<(usize, Entry, Vec<String>)> = Vec::new();
+    for entry in raw {
+        let list = entry.text("list").unwrap_or_default();
+        let Some(index) = LISTS.iter().position(|(name, _)| *name == list) else {
+            let names: Vec<&str> = LISTS.iter().map(|(name, _)| *name).collect();
+            return Err(bad(format!(
+                "Designation `{}` names list `{list}`, which is not one of {}",
+                entry.id,
+                names.join(", ")
+            )));
+        };
+        let vendor = entry.reference("vendor").unwrap_or_default();
+        let Some(facts) = vendors.get(&vendor) else {
+            return Err(bad(format!(
+                "Designation `{}` names vendor `{vendor}`, which is not in the registry",
+                entry.id
+            )));
+        };
+        let instant = |key: &str| -> Result<Option<Instant>, Error> {
+            let Some(value) = entry.attrs.get(key) else {
+                return Ok(None);
+            };
+            let text = datetime(value).unwrap_or("");
+            Instant::parse(text).map(Some).ok_or_else(|| {
+                bad(format!(
+                    "Designation `{}`: `{key}` `{text}` is not a datetime",
+                    entry.id
+                ))
+            })
+        };
+        let since = instant("since")?
+            .ok_or_else(|| bad(format!("Designation `{}` has no `since`", entry.id)))?;
+        let subsidy_from = instant("subsidyBanFrom")?.unwrap_or_else(|| since.clone());
+        let scope = entry.text("scope").unwrap_or("all").to_string();
+        if scope != "all" && !scopes.contains_key(&scope) {
+            let mut known: Vec<&str> = scopes.keys().map(String::as_str).collect();
+            known.sort();
+            return Err(bad(format!(
+                "Designation `{}` has scope `{scope}`, which is neither `all` nor a \
+                 DesignationScope ({})",
+                entry.id,
+                known.join(", ")
+            )));
+        }
+        let reach = match entry.text("reach") {
+            Some("subsidiaries") => Reach::Subsidiaries,
+            Some("group") => Reach::Group,
+            other => {
+                return Err(bad(format!(
+                    "Designation `{}` has reach `{}`; give `subsidiaries` or `group` as the \
+                     list's text defines it",
+                    entry.id,
+                    other.unwrap_or("(none)")
+                )));
+            }
+        };
+        let top = match reach {
+            Reach::Subsidiaries => vendor.clone(),
+            Reach::Group => facts.owner.clone(),
+        };
+        let value = Entry {
+            id: entry.id.clone(),
+            since_value: crate::placement::datetime(&since)?,
+            since,
+            subsidy_value: crate::placement::datetime(&subsidy_from)?,
+            subsidy_from,
+            scope,
+        };
+        reached_by.push((index, value, below(&top)));
+    }
+    for (index, entry, reached) in reached_by {
+        for id in reached {
+            if let Some(facts) = vendors.get_mut(&id) {
+                facts.entries[index].push(entry.clone());
+            }
+        }
+    }
+    Ok(vendors)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{Listing, Listings};
-    use crate::time::Instant;
+    use super::Registry;
 
-    fn listing(at: &str, scope: &str) -> Listings {
-        let mut listings = Listings::default();
-        listings.0[0] = Some(Listing::new(Instant::parse(at).unwrap(), scope.to_string()).unwrap());
-        listings
+    fn vendor(id: &str, parent: Option<&str>) -> serde_json::Value {
+        serde_json::json!({
+            "uid": {"type": "Vendor", "id": id},
+            "attrs": {"jurisdiction": {"__entity": {"type": "Jurisdiction", "id": "XX"}},
+                      "ownershipKnown": true, "ownershipTransparent": true,
+                      "stateControlled": false, "ipTheftRecord": false},
+            "parents": parent.map(|p| vec![serde_json::json!({"type": "Vendor", "id": p})]).unwrap_or_default(),
+        })
+    }
+
+    fn entry(list: &str, vendor: &str, reach: &str) -> serde_json::Value {
+        serde_json::json!({
+            "uid": {"type": "Designation", "id": format!("{list}/{vendor}")},
+            "attrs": {"list": list, "vendor": {"__entity": {"type": "Vendor", "id": vendor}},
+                      "since": "2020-01-01", "scope": "all", "reach": reach},
+            "parents": [],
+        })
+    }
+
+    fn group(entries: Vec<serde_json::Value>) -> Registry {
+        let mut all = vec![
+            serde_json::json!({"uid": {"type": "Jurisdiction", "id": "XX"},
+                "attrs": {"independentJudiciary": true, "intelligenceCooperationLaw": false}, "parents": []}),
+            vendor("top", None),
+            vendor("listed", Some("top")),
+            vendor("sister", Some("top")),
+            vendor("child", Some("listed")),
+            vendor("grandchild", Some("child")),
+        ];
+        all.extend(entries);
+        Registry::build(&all).expect("a registry")
+    }
+
+    fn reached(registry: &Registry, list: usize) -> Vec<&str> {
+        let mut ids: Vec<&str> = registry
+            .vendors
+            .iter()
+            .filter(|(_, f)| !f.entries[list].is_empty())
+            .map(|(id, _)| id.as_str())
+            .collect();
+        ids.sort();
+        ids
     }
 
     #[test]
-    fn the_earliest_entry_stands_and_a_full_scope_beats_a_narrow_one() {
-        let mut merged = listing("2022-03-25", "all");
-        merged.merge(&listing("2021-03-12", "all"));
-        assert_eq!(merged.0[0].as_ref().unwrap().since.cedar, "2021-03-12");
-        merged.merge(&listing("2019-01-01", "public-safety-surveillance"));
-        let kept = merged.0[0].as_ref().unwrap();
+    fn an_entry_reaches_subsidiaries_or_the_whole_group_as_its_list_defines() {
+        let registry = group(vec![
+            entry("uk-designated", "listed", "subsidiaries"),
+            entry("fcc-covered", "listed", "group"),
+        ]);
+        assert_eq!(reached(&registry, 2), ["child", "grandchild", "listed"]);
         assert_eq!(
-            (kept.since.cedar.as_str(), kept.scope.as_str()),
-            ("2021-03-12", "all")
+            reached(&registry, 0),
+            ["child", "grandchild", "listed", "sister", "top"]
         );
-        let mut narrow = listing("2021-03-12", "public-safety-surveillance");
-        narrow.merge(&listing("2022-09-20", "all"));
-        assert_eq!(narrow.0[0].as_ref().unwrap().scope, "all");
+    }
+
+    #[test]
+    fn an_entry_without_a_reach_or_with_an_unknown_scope_is_refused() {
+        let mut no_reach = entry("uk-designated", "listed", "x");
+        no_reach["attrs"].as_object_mut().unwrap().remove("reach");
+        let mut all = vec![
+            serde_json::json!({"uid": {"type": "Jurisdiction", "id": "XX"}, "attrs": {}, "parents": []}),
+            vendor("listed", None),
+        ];
+        all.push(no_reach);
+        let err = Registry::build(&all).unwrap_err();
+        assert!(format!("{err:?}").contains("reach"), "{err:?}");
+        let mut narrow = entry("uk-designated", "listed", "group");
+        narrow["attrs"]["scope"] = "somewhere".into();
+        all.pop();
+        all.push(narrow);
+        let err = Registry::build(&all).unwrap_err();
+        assert!(format!("{err:?}").contains("scope `somewhere`"), "{err:?}");
+    }
+
+    #[test]
+    fn a_missing_fact_reads_as_the_adverse_one() {
+        let all = vec![
+            serde_json::json!({"uid": {"type": "Jurisdiction", "id": "XX"}, "attrs": {}, "parents": []}),
+            serde_json::json!({"uid": {"type": "Vendor", "id": "bare"},
+                "attrs": {"jurisdiction": {"__entity": {"type": "Jurisdiction", "id": "XX"}}}, "parents": []}),
+        ];
+        let registry = Registry::build(&all).expect("a registry");
+        let flags = registry.vendors["bare"].flags;
+        assert!(flags.no_independent_judiciary && flags.intelligence_cooperation_law);
+        assert!(flags.state_controlled && flags.ip_theft_record);
+        assert!(flags.ownership_unresolved && flags.ownership_opaque);
+    }
+
+    #[test]
+    fn inventory_in_reference_data_is_refused() {
+        let all = vec![
+            serde_json::json!({"uid": {"type": "Equipment", "id": "e"}, "attrs": {}, "parents": []}),
+        ];
+        let err = Registry::build(&all).unwrap_err();
+        assert!(format!("{err:?}").contains("live inventory"), "{err:?}");
     }
 }

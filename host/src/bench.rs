@@ -130,6 +130,28 @@ pub struct Prepared {
     pub with_inventory: PolicySources,
 }
 
+/// `sources` with the 5G schema's `Designation` type renamed in the schema
+/// and the reference data (no policy names it), so the engine loads them as
+/// a custom schema.
+fn as_custom_schema(sources: &PolicySources) -> PolicySources {
+    let mut custom = sources.clone();
+    if let Some(schema) = custom.schema.as_mut() {
+        schema.text = schema
+            .text
+            .replace("entity Designation =", "entity DesignationEntry =");
+    }
+    for file in &mut custom.entities {
+        file.text = file
+            .text
+            .replace(
+                "\"type\": \"Designation\"",
+                "\"type\": \"DesignationEntry\"",
+            )
+            .replace("\"type\":\"Designation\"", "\"type\":\"DesignationEntry\"");
+    }
+    custom
+}
+
 impl Prepared {
     /// Loads both sides and checks that they agree on `request`.
     pub fn new(
@@ -182,11 +204,20 @@ impl Prepared {
         })
     }
 
-    /// The component loaded with `with_inventory`, for the generic
-    /// authorizer, once it has decided `generic` as native Cedar does.
+    /// The component loaded with `with_inventory` as a custom schema, for
+    /// the generic authorizer, once it has decided `generic` as native Cedar
+    /// does.
+    ///
+    /// On a bundle with the 5G schema the generic authorizer refuses
+    /// placement actions (they go through the typed interface, which derives
+    /// the parties' facts and takes the time from the host). The same
+    /// policies, entities and request stay decidable as a custom schema: the
+    /// library's `Designation` type renamed, so the engine does not treat
+    /// the schema as the 5G one and evaluates what the request brings, as
+    /// native Cedar does.
     pub fn generic_component(&self, runtime: &Runtime) -> Result<Decider, BenchError> {
-        let mut component =
-            Decider::new(runtime, &self.with_inventory).map_err(|failure| BenchError::Load {
+        let mut component = Decider::new(runtime, &as_custom_schema(&self.with_inventory))
+            .map_err(|failure| BenchError::Load {
                 side: "component",
                 message: failure.to_string(),
             })?;

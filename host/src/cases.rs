@@ -345,6 +345,27 @@ impl<'a> Runner<'a> {
             .collect()
     }
 
+    /// The request (or plan file) a case asks about: its fixture changed by
+    /// its patch.
+    pub fn resolve(&self, case: &Case) -> Result<Value, String> {
+        let mut value = match &case.given {
+            Some(name) => match self.fixtures.get(name) {
+                Some((_, fixture)) => fixture.clone(),
+                None => return Err(format!("fixture `{name}` is not defined")),
+            },
+            None => Value::Object(serde_json::Map::new()),
+        };
+        if let Some(patch) = &case.with {
+            merge_patch(&mut value, patch);
+        }
+        Ok(value)
+    }
+
+    /// The decider the runner decides with.
+    pub fn decider(&mut self) -> &mut Decider {
+        self.decider
+    }
+
     /// Runs one case.
     pub fn run(&mut self, file: &str, line: usize, case: &Case) -> CaseResult {
         let mut result = CaseResult {
@@ -357,21 +378,13 @@ impl<'a> Runner<'a> {
             errored: Vec::new(),
             explanation: Vec::new(),
         };
-        let mut value = match &case.given {
-            Some(name) => match self.fixtures.get(name) {
-                Some((_, fixture)) => fixture.clone(),
-                None => {
-                    result
-                        .problems
-                        .push(format!("fixture `{name}` is not defined"));
-                    return result;
-                }
-            },
-            None => Value::Object(serde_json::Map::new()),
+        let value = match self.resolve(case) {
+            Ok(value) => value,
+            Err(problem) => {
+                result.problems.push(problem);
+                return result;
+            }
         };
-        if let Some(patch) = &case.with {
-            merge_patch(&mut value, patch);
-        }
         match case.kind {
             CaseKind::Placement => self.run_placement(case, value, &mut result),
             CaseKind::Plan => self.run_plan(case, value, &mut result),
@@ -524,6 +537,7 @@ impl<'a> Runner<'a> {
         if let Some(expected) = &case.determining {
             compare_ids(expected, &checked.plan, "plan-level rules", result);
         }
+        check_failure(case, checked.failure.as_ref(), result);
         for (share, expected) in &case.shares {
             let got = checked
                 .listed_share(share)
@@ -652,7 +666,13 @@ fn check_decision(case: &Case, decision: &Decision, result: &mut CaseResult) {
     if let Some(expected) = &case.determining {
         compare_ids(expected, decision, "the decision", result);
     }
-    let kind = decision.failure.as_ref().and_then(|f| {
+    check_failure(case, decision.failure.as_ref(), result);
+}
+
+/// The case's expected failure against the one that refused the request
+/// (or plan) before evaluation, if any.
+fn check_failure(case: &Case, failure: Option<&crate::decision::Failure>, result: &mut CaseResult) {
+    let kind = failure.and_then(|f| {
         serde_json::to_value(f)
             .ok()
             .and_then(|v| v.get("kind").and_then(Value::as_str).map(String::from))
@@ -666,11 +686,7 @@ fn check_decision(case: &Case, decision: &Decision, result: &mut CaseResult) {
         // describes (an erroring forbid is still a policy's deny).
         (None, Some(got)) if got != "forbid-errored" => result.problems.push(format!(
             "denied by failure `{got}` ({}), not by a policy",
-            decision
-                .failure
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default()
+            failure.map(ToString::to_string).unwrap_or_default()
         )),
         _ => {}
     }

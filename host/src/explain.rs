@@ -71,6 +71,9 @@ pub struct Explanation {
     pub cedar_form: Value,
     /// The maker's ownership chain, from the maker up.
     pub vendor_chain: Vec<String>,
+    /// Facts the decision could read whose values the reference data marks
+    /// as examples, not records (`nesasAuditValidUntil of ericsson = ...`).
+    pub examples: Vec<String>,
     /// Every policy: the ones that applied first, then the ones whose scope
     /// matched, then the rest.
     pub policies: Vec<PolicyExplanation>,
@@ -290,10 +293,45 @@ pub fn explain(
         vendor_chain = chain.into_iter().map(|(_, id)| id).collect();
     }
 
+    let examples = example_values(&form, entities);
     Ok(Explanation {
         decision,
         cedar_form: form,
         vendor_chain,
+        examples,
         policies: explained,
     })
+}
+
+/// The example values among the facts of the equipment's maker and model:
+/// each attribute an entity's `exampleValues` names, with its value.
+fn example_values(form: &Value, entities: &Entities) -> Vec<String> {
+    let equipment = &form["entities"][0]["attrs"];
+    let mut lines = Vec::new();
+    for reference in [&equipment["vendor"], &equipment["model"]] {
+        let Some(uid) = uid(&reference["__entity"]) else {
+            continue;
+        };
+        let Some(entity) = entities.get(&uid) else {
+            continue;
+        };
+        let Some(Ok(cedar_policy::EvalResult::Set(names))) = entity.attr("exampleValues") else {
+            continue;
+        };
+        for name in names.iter() {
+            let cedar_policy::EvalResult::String(name) = name else {
+                continue;
+            };
+            let value = match entity.attr(name) {
+                Some(Ok(value)) => value.to_string(),
+                _ => "(not set)".to_string(),
+            };
+            lines.push(format!(
+                "{name} of {} {} = {value} is an example, not a record: replace it with your own",
+                uid.type_name(),
+                uid.id().unescaped()
+            ));
+        }
+    }
+    lines
 }

@@ -46,6 +46,7 @@ pub mod decision_log;
 pub mod explain;
 mod instance;
 mod limits;
+pub mod mutate;
 pub mod native;
 mod placement;
 pub mod plan;

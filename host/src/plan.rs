@@ -58,16 +58,14 @@ pub struct PlanChange {
     pub remote: Option<RemoteSession>,
 }
 
-/// A deployment plan for a network (or one slice of it).
+/// A deployment plan for a network. Shares and caps are the whole
+/// network's: a plan cannot narrow them to one slice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentPlan {
     /// The network's id in the bundle's registry.
     pub network: String,
-    /// Count shares over this slice only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slice: Option<String>,
-    /// What a share counts.
+    /// What a share counts (the network's recorded metric, when it has one).
     pub metric: ShareMetric,
     /// What is installed.
     pub installed: Vec<PlanItem>,
@@ -203,7 +201,6 @@ impl DeploymentPlan {
     pub(crate) fn to_wit(&self, at: &str) -> wit::DeploymentPlan {
         wit::DeploymentPlan {
             network: self.network.clone(),
-            slice: self.slice.clone(),
             metric: self.metric.to_wit(),
             installed: self.installed.iter().map(PlanItem::to_wit).collect(),
             changes: self
@@ -275,10 +272,7 @@ pub struct PlanFile {
     pub description: String,
     /// The network's id in the bundle's registry.
     pub network: String,
-    /// Count shares over this slice only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slice: Option<String>,
-    /// What a share counts.
+    /// What a share counts (the network's recorded metric, when it has one).
     pub metric: ShareMetric,
     /// The network's sites.
     pub sites: Vec<Site>,
@@ -374,13 +368,6 @@ impl PlanFile {
                 weight: item.weight,
             })
         };
-        if let Some(scope) = &self.slice
-            && !slices.contains_key(scope.as_str())
-        {
-            return Err(error(format!(
-                "the plan is scoped to slice `{scope}`, which `slices` does not define"
-            )));
-        }
         let mut seen = HashSet::new();
         let mut installed = Vec::new();
         for i in &self.installed {
@@ -409,7 +396,6 @@ impl PlanFile {
         }
         Ok(DeploymentPlan {
             network: self.network.clone(),
-            slice: self.slice.clone(),
             metric: self.metric,
             installed,
             changes,

@@ -73,13 +73,50 @@ fn listings(value: &Value) -> String {
     map.iter()
         .map(|(list, listing)| {
             format!(
-                "{list} since {} ({})",
+                "{list} since {} ({}, scope {})",
                 listing["since"]["__extn"]["arg"].as_str().unwrap_or("?"),
+                listing["entry"].as_str().unwrap_or("?"),
                 listing["scope"].as_str().unwrap_or("?")
             )
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One party group's trust facts on a line: the parties, the adverse facts
+/// that hold and the designations.
+fn trust_line(trust: &Value) -> String {
+    let parties: Vec<&str> = trust["parties"]
+        .as_array()
+        .map(|p| p.iter().map(id).collect())
+        .unwrap_or_default();
+    let adverse: Vec<&str> = [
+        ("unknownParty", "a party not on record"),
+        ("noIndependentJudiciary", "no independent judiciary"),
+        ("intelligenceCooperationLaw", "intelligence-cooperation law"),
+        ("stateControlled", "state-controlled"),
+        ("ownershipUnresolved", "ownership unresolved"),
+        ("ownershipOpaque", "ownership not transparent"),
+        ("ipTheftRecord", "IP-theft record"),
+    ]
+    .into_iter()
+    .filter(|(key, _)| trust[*key] == Value::Bool(true))
+    .map(|(_, text)| text)
+    .collect();
+    format!(
+        "{}; {}; designations: {}",
+        if parties.is_empty() {
+            "nobody".to_string()
+        } else {
+            parties.join(", ")
+        },
+        if adverse.is_empty() {
+            "no adverse fact".to_string()
+        } else {
+            adverse.join(", ")
+        },
+        listings(&trust["listed"])
+    )
 }
 
 fn id(value: &Value) -> &str {
@@ -138,28 +175,59 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
     let _ = writeln!(out, "facts read:");
     let _ = writeln!(
         out,
-        "  vendor chain: {} (owner {}, ownership resolved: {})",
+        "  vendor chain: {} (owner {})",
         explanation.vendor_chain.join(" → "),
         id(&equipment["owner"]),
-        equipment["ownershipResolved"]
     );
     let components: Vec<&str> = equipment["components"]
         .as_array()
         .map(|c| c.iter().map(id).collect())
         .unwrap_or_default();
     if !components.is_empty() {
-        let _ = writeln!(out, "  components from: {}", components.join(", "));
+        let _ = writeln!(
+            out,
+            "  components from: {} (the catalog's bill of materials and the request's)",
+            components.join(", ")
+        );
     }
-    let _ = writeln!(
-        out,
-        "  maker's designations: {}",
-        listings(&equipment["makerListed"])
-    );
-    let _ = writeln!(
-        out,
-        "  designations with components: {}",
-        listings(&equipment["listed"])
-    );
+    let context = &explanation.cedar_form["context"];
+    let site = explanation.cedar_form["entities"]
+        .as_array()
+        .and_then(|entities| {
+            entities
+                .iter()
+                .find(|e| e["uid"]["type"] == "Site")
+                .map(|e| &e["attrs"])
+        });
+    for (role, trust) in [
+        ("maker", Some(&equipment["maker"])),
+        ("maker and components", Some(&equipment["supply"])),
+        (
+            "remote-management provider",
+            context.get("remote").map(|r| &r["providerTrust"]),
+        ),
+        ("site host", site.and_then(|s| s.get("hostTrust"))),
+        (
+            "peer carrier",
+            context.get("peer").map(|p| &p["carrierTrust"]),
+        ),
+        ("every party", Some(&context["parties"])),
+    ] {
+        if let Some(trust) = trust {
+            let _ = writeln!(out, "  {role}: {}", trust_line(trust));
+        }
+    }
+    if let Some(peer) = context.get("peer")
+        && peer.get("carrierTrust").is_none()
+    {
+        let _ = writeln!(
+            out,
+            "  peer carrier: not on record (the peer network's carrier is unknown)"
+        );
+    }
+    for line in &explanation.examples {
+        let _ = writeln!(out, "  example value: {line}");
+    }
     let _ = writeln!(
         out,
         "  software signed: {}, SBOM: {}, subsidy-funded: {}",

@@ -41,6 +41,14 @@ pub struct Args {
     /// least one case.
     #[arg(long, value_name = "PCT")]
     coverage_min: Option<f64>,
+    /// Also prove that dropping information never helps: every case the
+    /// library denies is decided again with less information or a weaker
+    /// claim (a component left out, unsigned software, no SBOM, a dropped
+    /// notification or session, an unknown party, a weight of 0, a slice
+    /// scope, another metric), and any that is then allowed is reported as
+    /// fail-open (exit 1).
+    #[arg(long)]
+    mutate: bool,
 }
 
 /// Exit status: 0 when every case passed (and coverage is at least
@@ -91,12 +99,50 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         cases_dir.display()
     );
     let suite = bundle::test_component(&bundle_bytes, &sources, &files, args.filter.as_deref())?;
+    let mutations = if args.mutate {
+        eprintln!("mutating every denied case (less information, weaker claims) ...");
+        Some(bundle::mutate_component(
+            &bundle_bytes,
+            &files,
+            args.filter.as_deref(),
+        )?)
+    } else {
+        None
+    };
     match args.format {
-        Format::Human => print!("{}", suite.to_human()),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&suite)?),
-        Format::Junit => print!("{}", suite.to_junit()),
+        Format::Human => {
+            print!("{}", suite.to_human());
+            if let Some(report) = &mutations {
+                print!("{}", report.to_human());
+            }
+        }
+        Format::Json => match &mutations {
+            Some(report) => println!(
+                "{}",
+                serde_json::to_string_pretty(&serde_json::json!({
+                    "suite": suite,
+                    "mutations": report,
+                }))?
+            ),
+            None => println!("{}", serde_json::to_string_pretty(&suite)?),
+        },
+        Format::Junit => {
+            print!("{}", suite.to_junit());
+            if let Some(report) = &mutations {
+                eprint!("{}", report.to_human());
+            }
+        }
     }
     let mut ok = suite.failed == 0 && suite.passed > 0;
+    if let Some(report) = &mutations
+        && !report.fail_open.is_empty()
+    {
+        eprintln!(
+            "{} mutation(s) turned a deny into an allow: the library fails open",
+            report.fail_open.len()
+        );
+        ok = false;
+    }
     if suite.passed + suite.failed == 0 {
         eprintln!("no test case ran (check the path and --filter)");
     }

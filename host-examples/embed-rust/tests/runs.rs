@@ -50,7 +50,7 @@ fn it_loads_a_signed_bundle_and_prints_the_verdict_with_the_reasons() {
     );
     assert!(stdout.contains("allowed: false"), "{stdout}");
     assert!(
-        stdout.contains("forbid uk-hrv/out-of-core: Huawei equipment must be out of the 5G core"),
+        stdout.contains("forbid uk-hrv/out-of-core: Huawei goods, services and facilities"),
         "{stdout}"
     );
 

@@ -55,7 +55,7 @@ fn recorded_reviews_are_answered_with_the_reasons() {
         (
             "create-huawei-upf-in-core",
             false,
-            "uk-hrv/out-of-core (Huawei equipment must be out of the 5G core",
+            "uk-hrv/out-of-core (Huawei goods, services and facilities",
         ),
         ("delete-huawei-upf", true, "terminate core/upf-lon-1"),
         (

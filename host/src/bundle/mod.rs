@@ -30,7 +30,9 @@ pub use manifest::{
     BundleManifest, BundleName, EmbeddedSource, FileDigest, ManifestError, PolicySummary, Revision,
 };
 pub use signature::{SignatureData, SignatureFormatError};
-pub use testing::{TestError, TestedBuildError, build_tested, embedded_sources, test_component};
+pub use testing::{
+    TestError, TestedBuildError, build_tested, embedded_sources, mutate_component, test_component,
+};
 pub use trust::{KeyId, RevisionState, TrustError, TrustStore, TrustedKey};
 pub use verify::{BundleError, VerifiedBundle, verify};
 

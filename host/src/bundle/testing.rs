@@ -49,6 +49,23 @@ pub fn test_component(
     Ok(Suite::run(&mut runner, files, filter, &ids))
 }
 
+/// Runs the fail-closed mutations of every denied case of `files`
+/// (optionally only cases matching `filter`) through the pre-initialised
+/// component `bundle` (see [`crate::mutate`]).
+pub fn mutate_component(
+    bundle: &[u8],
+    files: &[CaseFile],
+    filter: Option<&str>,
+) -> Result<crate::mutate::MutationReport, TestError> {
+    let runtime = Runtime::from_component(bundle, Limits::default())
+        .map_err(|e| TestError::Start(e.to_string()))?;
+    let mut decider = crate::Decider::preinitialised(&runtime)
+        .map_err(|e| TestError::Start(e.to_string()))?
+        .permit_what_if(true);
+    let mut runner = Runner::new(&mut decider, None, files)?;
+    Ok(runner.mutate(files, filter))
+}
+
 /// The policy sources a bundle carries (as `slicegate build` embedded them).
 pub fn embedded_sources(bundle: &[u8]) -> Result<PolicySources, TestError> {
     let parsed = sections::parse(bundle).map_err(|e| TestError::Sources(e.to_string()))?;

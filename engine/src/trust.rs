@@ -1,0 +1,318 @@
+//! The trust facts of the parties a request touches — the maker, the
+//! component vendors, the remote-management provider, the site's cloud host
+//! and the peer's carrier — derived alike for each from the registry and
+//! combined for a group of parties, so that a policy says "any party" in
+//! one attribute test (`context.parties.stateControlled`).
+//!
+//! Combining never hides a fact: a boolean is true when it is true of some
+//! party (every fact is phrased as the adverse one), a party not on record
+//! sets `unknownParty`, and each list's listing is the earliest entry that
+//! reaches some party and applies to the request's slice.
+
+use cedar_policy_core::ast::Value;
+
+use crate::placement::{PlacementTypes, boolean, entity_ref, string};
+use crate::registry::{Entry, Flags, LISTS, Registry, VendorFacts};
+use crate::slicegate::policy::types::Error;
+
+/// Which entries apply: those whose scope covers the request's slice
+/// category, or (for the load-time shape checks) every entry.
+#[derive(Debug, Clone, Copy)]
+pub enum Applying<'a> {
+    /// Entries of scope `all` and scopes naming this category.
+    Category(&'a str),
+    /// Every entry.
+    Every,
+}
+
+/// One list's effective designation for a group of parties.
+#[derive(Debug, Clone, Copy)]
+pub struct Effective<'r> {
+    /// The entry with the earliest `since` (an entry of scope `all` on a tie).
+    pub since: &'r Entry,
+    /// The entry with the earliest subsidy-ban start.
+    pub subsidy: &'r Entry,
+}
+
+/// The combined trust facts of a group of parties.
+#[derive(Debug, Clone)]
+pub struct Trust<'r> {
+    /// The parties, each once, in the order first named.
+    pub parties: Vec<&'r str>,
+    /// Some party is not on record.
+    pub unknown: bool,
+    pub flags: Flags,
+    /// By list index (into [`LISTS`]).
+    pub listed: [Option<Effective<'r>>; LISTS.len()],
+}
+
+impl<'r> Trust<'r> {
+    /// The facts of the vendors `ids` (each must be in the registry; `role`
+    /// names them in the refusal), plus `unknown` parties not on record.
+    pub fn of<'i>(
+        registry: &'r Registry,
+        ids: impl IntoIterator<Item = &'i str>,
+        role: &str,
+        unknown: bool,
+        applying: Applying<'_>,
+    ) -> Result<Trust<'r>, Error> {
+        let mut trust = Trust {
+            parties: Vec::new(),
+            unknown,
+            flags: Flags::default(),
+            listed: Default::default(),
+        };
+        for id in ids {
+            let Some((key, facts)) = registry.vendors.get_key_value(id) else {
+                return Err(Error::UnknownEntity(format!(
+                    "{role} `{id}` is not in the bundle's vendor registry"
+                )));
+            };
+            trust.add(registry, key, facts, applying);
+        }
+        Ok(trust)
+    }
+
+    fn add(
+        &mut self,
+        registry: &'r Registry,
+        id: &'r str,
+        facts: &'r VendorFacts,
+        applying: Applying<'_>,
+    ) {
+        if self.parties.contains(&id) {
+            return;
+        }
+        self.parties.push(id);
+        self.flags = self.flags.or(facts.flags);
+        for (slot, entries) in self.listed.iter_mut().zip(facts.entries.iter()) {
+            for entry in entries {
+                let applies = match applying {
+                    Applying::Every => true,
+                    Applying::Category(category) => registry.applies(&entry.scope, category),
+                };
+                if applies {
+                    *slot = Some(merge(*slot, entry));
+                }
+            }
+        }
+    }
+
+    /// Both groups' facts together.
+    pub fn union(&self, other: &Trust<'r>) -> Trust<'r> {
+        let mut all = self.clone();
+        for party in &other.parties {
+            if !all.parties.contains(party) {
+                all.parties.push(party);
+            }
+        }
+        all.unknown |= other.unknown;
+        all.flags = all.flags.or(other.flags);
+        for (mine, theirs) in all.listed.iter_mut().zip(other.listed.iter()) {
+            if let Some(theirs) = theirs {
+                let merged = merge(*mine, theirs.since);
+                *mine = Some(Effective {
+                    since: merged.since,
+                    subsidy: earlier_subsidy(merged.subsidy, theirs.subsidy),
+                });
+            }
+        }
+        all
+    }
+
+    /// Whether list `index` reaches some party at `millis`.
+    pub fn listed_at(&self, index: usize, millis: i64) -> bool {
+        self.listed
+            .get(index)
+            .and_then(|l| l.as_ref())
+            .is_some_and(|l| l.since.since.millis <= millis)
+    }
+
+    /// The schema's `Trust` record.
+    pub fn value(&self, types: &PlacementTypes) -> Value {
+        let listed = Value::record(
+            LISTS
+                .iter()
+                .zip(self.listed.iter())
+                .filter_map(|((_, key), listing)| {
+                    let listing = listing.as_ref()?;
+                    Some((
+                        *key,
+                        Value::record(
+                            [
+                                ("since", listing.since.since_value.clone()),
+                                ("entry", string(&listing.since.id)),
+                                ("scope", string(&listing.since.scope)),
+                                ("subsidyBanFrom", listing.subsidy.subsidy_value.clone()),
+                            ],
+                            None,
+                        ),
+                    ))
+                }),
+            None,
+        );
+        let flags = self.flags;
+        Value::record(
+            [
+                (
+                    "parties",
+                    Value::set(
+                        self.parties.iter().map(|id| entity_ref(&types.vendor, id)),
+                        None,
+                    ),
+                ),
+                ("unknownParty", boolean(self.unknown)),
+                (
+                    "noIndependentJudiciary",
+                    boolean(flags.no_independent_judiciary),
+                ),
+                (
+                    "intelligenceCooperationLaw",
+                    boolean(flags.intelligence_cooperation_law),
+                ),
+                ("stateControlled", boolean(flags.state_controlled)),
+                ("ownershipUnresolved", boolean(flags.ownership_unresolved)),
+                ("ownershipOpaque", boolean(flags.ownership_opaque)),
+                ("ipTheftRecord", boolean(flags.ip_theft_record)),
+                ("listed", listed),
+            ],
+            None,
+        )
+    }
+}
+
+/// `current` with `entry` taken into account.
+fn merge<'r>(current: Option<Effective<'r>>, entry: &'r Entry) -> Effective<'r> {
+    match current {
+        None => Effective {
+            since: entry,
+            subsidy: entry,
+        },
+        Some(current) => {
+            let earlier = entry.since.millis < current.since.since.millis
+                || (entry.since.millis == current.since.since.millis
+                    && entry.scope == "all"
+                    && current.since.scope != "all");
+            Effective {
+                since: if earlier { entry } else { current.since },
+                subsidy: earlier_subsidy(current.subsidy, entry),
+            }
+        }
+    }
+}
+
+fn earlier_subsidy<'r>(a: &'r Entry, b: &'r Entry) -> &'r Entry {
+    if b.subsidy_from.millis < a.subsidy_from.millis {
+        b
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Applying, Trust};
+    use crate::registry::Registry;
+
+    fn registry() -> Registry {
+        let j = |id: &str, free: bool| {
+            serde_json::json!({"uid": {"type": "Jurisdiction", "id": id},
+              "attrs": {"independentJudiciary": free, "intelligenceCooperationLaw": !free}, "parents": []})
+        };
+        let v = |id: &str, j: &str, state: bool| {
+            serde_json::json!({"uid": {"type": "Vendor", "id": id},
+              "attrs": {"jurisdiction": {"__entity": {"type": "Jurisdiction", "id": j}},
+                        "ownershipKnown": true, "ownershipTransparent": true,
+                        "stateControlled": state, "ipTheftRecord": false}, "parents": []})
+        };
+        let d = |id: &str, vendor: &str, since: &str, scope: &str, subsidy: Option<&str>| {
+            let mut e = serde_json::json!({"uid": {"type": "Designation", "id": id},
+              "attrs": {"list": "fcc-covered", "vendor": {"__entity": {"type": "Vendor", "id": vendor}},
+                        "since": since, "scope": scope, "reach": "subsidiaries"}, "parents": []});
+            if let Some(s) = subsidy {
+                e["attrs"]["subsidyBanFrom"] = s.into();
+            }
+            e
+        };
+        Registry::build(&[
+            j("FREE", true),
+            j("NOT", false),
+            v("good", "FREE", false),
+            v("state", "FREE", true),
+            v("abroad", "NOT", false),
+            v("narrow", "FREE", false),
+            serde_json::json!({"uid": {"type": "DesignationScope", "id": "ps"},
+              "attrs": {"categories": ["public-safety"]}, "parents": []}),
+            d(
+                "fcc/abroad",
+                "abroad",
+                "2022-03-25",
+                "all",
+                Some("2022-05-24"),
+            ),
+            d("fcc/narrow", "narrow", "2021-03-12", "ps", None),
+        ])
+        .expect("a registry")
+    }
+
+    #[test]
+    fn one_adverse_party_makes_the_group_adverse() {
+        let registry = registry();
+        let all = Trust::of(
+            &registry,
+            ["good", "state", "abroad"],
+            "party",
+            false,
+            Applying::Every,
+        )
+        .expect("known parties");
+        assert!(all.flags.state_controlled);
+        assert!(all.flags.no_independent_judiciary && all.flags.intelligence_cooperation_law);
+        let good = Trust::of(&registry, ["good"], "party", false, Applying::Every).unwrap();
+        assert!(!good.flags.state_controlled && !good.flags.no_independent_judiciary);
+        assert!(!good.unknown);
+        let with_unknown =
+            good.union(&Trust::of(&registry, [], "party", true, Applying::Every).unwrap());
+        assert!(with_unknown.unknown);
+        assert!(Trust::of(&registry, ["nobody"], "party", false, Applying::Every).is_err());
+    }
+
+    #[test]
+    fn a_narrow_entry_applies_only_to_its_categories_and_never_hides_an_earlier_one() {
+        let registry = registry();
+        let both = ["abroad", "narrow"];
+        let consumer = Trust::of(
+            &registry,
+            both,
+            "party",
+            false,
+            Applying::Category("consumer"),
+        )
+        .unwrap();
+        let listing = consumer.listed[0].expect("listed through `abroad`");
+        assert_eq!(listing.since.id, "fcc/abroad");
+        let safety = Trust::of(
+            &registry,
+            both,
+            "party",
+            false,
+            Applying::Category("public-safety"),
+        )
+        .unwrap();
+        let listing = safety.listed[0].expect("listed");
+        // The narrow entry is earlier and applies to this slice: it stands,
+        // and the subsidy ban starts at the earliest start of the two.
+        assert_eq!(listing.since.id, "fcc/narrow");
+        assert_eq!(listing.subsidy.id, "fcc/narrow");
+        assert_eq!(listing.subsidy.subsidy_from.cedar, "2021-03-12");
+        let only_abroad =
+            Trust::of(&registry, ["abroad"], "party", false, Applying::Every).unwrap();
+        assert_eq!(
+            only_abroad.listed[0].unwrap().subsidy.subsidy_from.cedar,
+            "2022-05-24"
+        );
+        // The union keeps the earliest of each.
+        let union = consumer.union(&safety);
+        assert_eq!(union.listed[0].unwrap().since.id, "fcc/narrow");
+    }
+}
