@@ -764,20 +764,46 @@ cases:
     expect: deny
 "#;
 
+/// A subsidised radio interconnecting with a network a Covered List carrier
+/// runs: denied, and so with a peer whose carrier is not on record.
+const COVERED_PEER_CASE: &str = r#"fixtures:
+  rural:
+    operation: interconnect
+    equipment: {id: gnb-1, vendor: ericsson, model: ericsson-gnb, softwareVersion: "1", softwareSigned: true, sbom: true, subsidyFunded: true}
+    slice: {id: embb, sst: 1, category: consumer, usFederal: false}
+    site: {id: ks, country: US, sensitive: false}
+    network: us-example-rural
+    peer: us-covered-peer
+    at: "2026-06-01T00:00:00Z"
+cases:
+  - name: a subsidised interconnect with a covered carrier's network
+    given: rural
+    expect: deny
+"#;
+
 /// `slicegate test DIR --cases CASES --mutate --format json` on a copy of the
 /// library with `edit` applied to the German pack.
 fn mutate_weakened(edit: impl Fn(&str) -> String) -> (Output, serde_json::Value) {
+    mutate_weakened_pack("de-2024/de-2024.cedar", edit, PROHIBITED_CASE)
+}
+
+/// The same for any pack file and case file.
+fn mutate_weakened_pack(
+    pack: &str,
+    edit: impl Fn(&str) -> String,
+    case: &str,
+) -> (Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("policies");
     copy_tree(&repo().join("policies"), &copy);
-    let pack = copy.join("packs/de-2024/de-2024.cedar");
+    let pack = copy.join("packs").join(pack);
     let text = std::fs::read_to_string(&pack).unwrap();
     let weakened = edit(&text);
     assert_ne!(text, weakened, "the edit must change the pack");
     std::fs::write(&pack, weakened).unwrap();
     let cases = dir.path().join("cases");
     std::fs::create_dir_all(&cases).unwrap();
-    write(&cases, "prohibited.tests.yaml", PROHIBITED_CASE);
+    write(&cases, "case.tests.yaml", case);
     let run = slicegate(&[
         "test",
         &copy.to_string_lossy(),
@@ -855,5 +881,27 @@ fn mutate_finds_no_fail_open_in_the_library_and_reports_a_weakened_one() {
     assert_eq!(
         opened[0]["mutation"],
         "dropped-record: /equipment/criticalComponentNotice dropped"
+    );
+
+    // A rule that stops treating a party not on record as adverse: the
+    // mutation that swaps in a peer whose carrier is unknown opens it.
+    let (run, report) = mutate_weakened_pack(
+        "us-fcc-889/us-fcc-889.cedar",
+        |text| text.replacen(" ||\n   context.parties.unknownParty)", ")", 1),
+        COVERED_PEER_CASE,
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    let opened = report["mutations"]["failOpen"].as_array().unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert!(
+        opened[0]["mutation"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown-party: /peer = "),
+        "{opened:?}"
+    );
+    assert_eq!(
+        opened[0]["deniedBy"],
+        serde_json::json!(["us-fcc-889/no-subsidy-for-covered"])
     );
 }

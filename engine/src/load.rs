@@ -180,7 +180,8 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         revision: sources.bundle_revision,
         info,
     };
-    if set.registry.is_some() {
+    if let Some(registry) = &set.registry {
+        registry.check_regimes(set.facts.values().filter_map(|f| f.pack.as_deref()))?;
         crate::placement::check_mapping(&set)?;
         set.requests_checked = crate::placement::checked_requests(&set)?;
     }

@@ -375,7 +375,7 @@ pub fn core_uid(type_name: &EntityTypeName, id: &str) -> ast::EntityUID {
 
 /// The evaluation time, checked and normalised to Cedar's `datetime` form.
 pub fn evaluation_time(at: &str) -> Result<Instant, Error> {
-    Instant::parse(at).ok_or_else(|| {
+    Instant::parse_exact(at).ok_or_else(|| {
         Error::InvalidRequest(format!(
             "evaluation time `{at}` is not an RFC 3339 instant like 2024-01-01T00:00:00Z"
         ))
@@ -930,7 +930,7 @@ fn equipment_entity(
         ("subsidyFunded", boolean(equipment.subsidy_funded)),
     ];
     if let Some(notice) = &equipment.critical_component_notice {
-        let filed = Instant::parse(&notice.filed).ok_or_else(|| {
+        let filed = Instant::parse_exact(&notice.filed).ok_or_else(|| {
             Error::InvalidRequest(format!(
                 "critical-component notice date `{}` is not an RFC 3339 instant",
                 notice.filed

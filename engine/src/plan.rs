@@ -9,7 +9,7 @@ use cedar_policy_core::ast::Value;
 
 use crate::exports::slicegate::policy::placement::{
     DeploymentPlan, ItemDecision, Operation, PlacementRequest, PlanItem, PlanResult, Share,
-    ShareMetric,
+    ShareMetric, Site, Slice,
 };
 use crate::load::LoadedPolicySet;
 use crate::placement::{
@@ -51,6 +51,8 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
             plan.network
         )));
     }
+
+    consistent_records(plan)?;
 
     // The inventory after the plan, in a stable order.
     let mut inventory: Vec<Option<PlanItem>> = Vec::new();
@@ -193,6 +195,39 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
         listed_shares,
         vendor_shares,
     })
+}
+
+/// One site (and one slice) is one record throughout a plan: an item cannot
+/// claim its site is not sensitive, or its slice not federal, while another
+/// item at the same site or on the same slice says otherwise.
+fn consistent_records(plan: &DeploymentPlan) -> Result<(), Error> {
+    let items = plan
+        .installed
+        .iter()
+        .chain(plan.changes.iter().map(|change| &change.item));
+    let mut sites: HashMap<&str, &Site> = HashMap::new();
+    let mut slices: HashMap<&str, &Slice> = HashMap::new();
+    for item in items {
+        if let Some(seen) = sites.insert(&item.site.id, &item.site)
+            && seen != &item.site
+        {
+            return Err(invalid(format!(
+                "site `{}` is described two ways (equipment `{}` among them); one site is one \
+                 record in a plan",
+                item.site.id, item.equipment.id
+            )));
+        }
+        if let Some(seen) = slices.insert(&item.slice.id, &item.slice)
+            && seen != &item.slice
+        {
+            return Err(invalid(format!(
+                "slice `{}` is described two ways (equipment `{}` among them); one slice is one \
+                 record in a plan",
+                item.slice.id, item.equipment.id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// An access-network item must count: a weight of 0 would leave it out of

@@ -55,6 +55,20 @@ pub const CATEGORIES: [&str; 7] = [
     "diplomatic",
 ];
 
+/// The regimes of the default library. A network may name these and the
+/// `@pack` of any loaded policy; any other name (a typo such as `uk-hrv `)
+/// would switch a whole pack off for that network, so it is refused at load.
+pub const REGIMES: [&str; 8] = [
+    "baseline-procurement",
+    "state-dept-5g",
+    "us-clean-network",
+    "us-fcc-889",
+    "eu-5g-toolbox",
+    "uk-hrv",
+    "de-2024",
+    "se-pts-2020",
+];
+
 /// How far a designation entry reaches through the corporate graph.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -144,6 +158,8 @@ pub struct ModelFacts {
 /// A network in the registry.
 #[derive(Debug, Clone)]
 pub struct NetworkFacts {
+    /// The regimes it is under.
+    pub regimes: Vec<String>,
     /// The carrier running it, when on record.
     pub carrier: Option<String>,
     /// What its access-network shares count, when on record.
@@ -350,7 +366,25 @@ impl Registry {
                     METRICS.join(", ")
                 )));
             }
-            networks.insert(network.id.clone(), NetworkFacts { carrier, metric });
+            let regimes = network
+                .attrs
+                .get("regimes")
+                .and_then(Json::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(Json::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default();
+            networks.insert(
+                network.id.clone(),
+                NetworkFacts {
+                    regimes,
+                    carrier,
+                    metric,
+                },
+            );
         }
 
         vendors.shrink_to_fit();
@@ -381,6 +415,26 @@ impl Registry {
                 "{role} `{code}` is not in the bundle's jurisdictions"
             )))
         }
+    }
+
+    /// Refuses a network naming a regime that is neither one of
+    /// [`REGIMES`] nor among `packs` (the `@pack` of the loaded policies).
+    pub fn check_regimes<'a>(&self, packs: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+        let known: HashSet<&str> = REGIMES.iter().copied().chain(packs).collect();
+        let mut networks: Vec<(&String, &NetworkFacts)> = self.networks.iter().collect();
+        networks.sort_by_key(|(id, _)| *id);
+        for (id, facts) in networks {
+            if let Some(unknown) = facts.regimes.iter().find(|r| !known.contains(r.as_str())) {
+                let mut names: Vec<&str> = known.iter().copied().collect();
+                names.sort_unstable();
+                return Err(bad(format!(
+                    "Network `{id}` names regime `{unknown}`, which is neither a regime of the \
+                     library nor the @pack of a loaded policy ({})",
+                    names.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Whether an entry of `scope` applies to a slice of `category`.

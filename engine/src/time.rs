@@ -39,6 +39,16 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 impl Instant {
+    /// Parses an exact instant: a date, a time and a zone, as requests must
+    /// give them (a bare date would silently be read as midnight UTC, hours
+    /// off a deadline in the regime's own zone).
+    pub fn parse_exact(text: &str) -> Option<Instant> {
+        if text.len() <= 10 {
+            return None;
+        }
+        Instant::parse(text)
+    }
+
     /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDThh:mm:ss[.fff…]` followed by `Z`,
     /// `±hh:mm` or `±hhmm`. Anything else is `None`: no text that is not an
     /// instant reaches Cedar.
@@ -153,5 +163,9 @@ mod tests {
         ] {
             assert!(Instant::parse(text).is_none(), "{text}");
         }
+        // Reference data may give a date; a request gives an instant.
+        assert!(Instant::parse("2023-02-06").is_some());
+        assert!(Instant::parse_exact("2023-02-06").is_none());
+        assert!(Instant::parse_exact("2023-02-06T00:00:00-05:00").is_some());
     }
 }

@@ -25,11 +25,8 @@ fn library() -> (Runtime, PolicySources, PlacementRequest) {
     // The first demo placement, as `slicegate bench` uses.
     let request: PlacementRequest = serde_json::from_value(demo[0]["request"].clone())
         .expect("the first demo placement is a placement request");
-    let runtime = Runtime::new_cached(
-        Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
-    )
-    .expect("the runtime starts");
+    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+        .expect("the runtime starts");
     (runtime, sources, request)
 }
 

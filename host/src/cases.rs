@@ -91,6 +91,12 @@ pub struct Case {
     /// vendor group.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shares: BTreeMap<String, u32>,
+    /// Packs the case's expectation needs besides its own (a case in
+    /// `packs/us-fcc-889/` whose deny also names a State Department rule).
+    /// A bundle built without one of them does not run the case, and the
+    /// run says how many it left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<String>,
 }
 
 /// A case file as written.
@@ -307,6 +313,12 @@ pub struct Runner<'a> {
     decider: &'a mut Decider,
     native: Option<Result<NativePolicySet, String>>,
     fixtures: BTreeMap<String, (String, Value)>,
+    /// The packs the bundle holds, when known: cases needing others are
+    /// left out.
+    packs: Option<BTreeSet<String>>,
+    /// Networks of the bundle whose carrier is not on record (for the
+    /// mutation that swaps in an unknown peer, [`crate::mutate`]).
+    pub(crate) unrecorded_peers: Vec<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -334,7 +346,45 @@ impl<'a> Runner<'a> {
             decider,
             native: native.map(NativePolicySet::load),
             fixtures,
+            packs: None,
+            unrecorded_peers: Vec::new(),
         })
+    }
+
+    /// Runs only the cases whose [`Case::packs`] are all among `packs` (the
+    /// packs the bundle holds).
+    pub fn with_packs(mut self, packs: &[String]) -> Self {
+        self.packs = Some(packs.iter().cloned().collect());
+        self
+    }
+
+    /// The networks of `sources` whose carrier is not on record (Cedar
+    /// entity JSON of type `Network` without a `carrier`).
+    pub fn with_unrecorded_peers(mut self, sources: &PolicySources) -> Self {
+        let mut ids: Vec<String> = sources
+            .entities
+            .iter()
+            .filter_map(|file| serde_json::from_str::<Value>(&file.text).ok())
+            .filter_map(|value| value.as_array().cloned())
+            .flatten()
+            .filter(|e| e.pointer("/uid/type").and_then(Value::as_str) == Some("Network"))
+            .filter(|e| e.pointer("/attrs/carrier").is_none())
+            .filter_map(|e| {
+                e.pointer("/uid/id")
+                    .and_then(Value::as_str)
+                    .map(String::from)
+            })
+            .collect();
+        ids.sort();
+        self.unrecorded_peers = ids;
+        self
+    }
+
+    /// Whether the bundle holds every pack `case` needs.
+    pub fn applies(&self, case: &Case) -> bool {
+        self.packs
+            .as_ref()
+            .is_none_or(|held| case.packs.iter().all(|p| held.contains(p)))
     }
 
     /// Runs every case of `file`.
@@ -752,6 +802,8 @@ pub struct Suite {
     pub passed: usize,
     /// Cases that failed.
     pub failed: usize,
+    /// Cases left out because they need packs the bundle does not hold.
+    pub not_run: usize,
     /// Per-policy coverage.
     pub coverage: Coverage,
     /// Policies that determined at least one case, as a percentage of all.
@@ -767,16 +819,24 @@ impl Suite {
         policy_ids: &[String],
     ) -> Suite {
         let mut reports = Vec::new();
+        let mut not_run = 0;
         for file in files {
             let path = file.path.display().to_string();
-            let results: Vec<CaseResult> = file
+            let chosen: Vec<&(usize, Case)> = file
                 .cases
                 .iter()
                 .filter(|(_, case)| {
                     filter.is_none_or(|f| case.name.contains(f) || path.contains(f))
                 })
-                .map(|(line, case)| runner.run(&path, *line, case))
                 .collect();
+            let mut results: Vec<CaseResult> = Vec::new();
+            for (line, case) in chosen {
+                if runner.applies(case) {
+                    results.push(runner.run(&path, *line, case));
+                } else {
+                    not_run += 1;
+                }
+            }
             if !results.is_empty() {
                 reports.push(FileReport {
                     file: path,
@@ -797,14 +857,24 @@ impl Suite {
             files: reports,
             passed,
             failed: all.len() - passed,
+            not_run,
             coverage,
             coverage_percent,
         }
     }
 
-    /// `N passed, M failed`.
+    /// `N passed, M failed` (and how many cases need packs the bundle does
+    /// not hold).
     pub fn summary(&self) -> String {
-        format!("{} passed, {} failed", self.passed, self.failed)
+        let left_out = if self.not_run > 0 {
+            format!(
+                " ({} not run: they need packs this bundle does not hold)",
+                self.not_run
+            )
+        } else {
+            String::new()
+        };
+        format!("{} passed, {} failed{left_out}", self.passed, self.failed)
     }
 
     /// The summary recorded in a bundle's manifest.

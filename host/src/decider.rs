@@ -105,6 +105,9 @@ pub struct Decider {
     instance: Option<PolicyInstance>,
     report: LoadReport,
     what_if_permitted: bool,
+    /// When a bundle's decider may decide (none for a policy set loaded
+    /// from sources).
+    validity: Option<crate::bundle::Validity>,
 }
 
 impl Decider {
@@ -120,6 +123,7 @@ impl Decider {
             instance: Some(instance),
             report,
             what_if_permitted: false,
+            validity: None,
         })
     }
 
@@ -141,6 +145,7 @@ impl Decider {
                 validation_errors: Vec::new(),
             },
             what_if_permitted: false,
+            validity: None,
         })
     }
 
@@ -149,6 +154,21 @@ impl Decider {
     pub fn permit_what_if(mut self, permitted: bool) -> Self {
         self.what_if_permitted = permitted;
         self
+    }
+
+    /// Decides only inside `validity`, at the host's clock (whatever
+    /// what-if time a request carries): outside it every answer is a deny
+    /// with [`Failure::BundleExpired`].
+    pub fn within(mut self, validity: crate::bundle::Validity) -> Self {
+        self.validity = Some(validity);
+        self
+    }
+
+    /// The refusal every request gets now, if the bundle is out of its window.
+    fn out_of_window(&self) -> Option<Failure> {
+        self.validity
+            .as_ref()
+            .and_then(|v| v.check(std::time::SystemTime::now()).err())
     }
 
     /// What loading found.
@@ -170,6 +190,9 @@ impl Decider {
 
     /// Decides a generic Cedar request.
     pub fn authorize(&mut self, request: &CedarRequest) -> Decision {
+        if let Some(failure) = self.out_of_window() {
+            return Decision::denied(failure);
+        }
         let request = request.to_wit();
         match self.instance().and_then(|i| i.authorize(&request)) {
             Ok(result) => decision::from_guest(result),
@@ -179,6 +202,9 @@ impl Decider {
 
     /// Decides generic Cedar requests in one guest call.
     pub fn authorize_batch(&mut self, requests: &[CedarRequest]) -> Vec<Decision> {
+        if let Some(failure) = self.out_of_window() {
+            return vec![Decision::denied(failure); requests.len()];
+        }
         let requests: Vec<_> = requests.iter().map(CedarRequest::to_wit).collect();
         match self.instance().and_then(|i| i.authorize_batch(&requests)) {
             Ok(results) => results.into_iter().map(decision::from_guest).collect(),
@@ -211,6 +237,9 @@ impl Decider {
 
     /// Decides placements in one guest call; answers are in request order.
     pub fn decide_batch(&mut self, requests: &[PlacementRequest]) -> Vec<Decision> {
+        if let Some(failure) = self.out_of_window() {
+            return vec![Decision::denied(failure); requests.len()];
+        }
         let times: Vec<Result<EvaluationTime, Failure>> =
             requests.iter().map(|r| self.evaluation_time(r)).collect();
         let (indices, wit_requests): (Vec<usize>, Vec<_>) = requests
@@ -246,6 +275,9 @@ impl Decider {
     /// Checks a deployment plan: every change and every kept item, then the
     /// plan-level rules on shares the guest computes from the plan.
     pub fn check_plan(&mut self, plan: &DeploymentPlan) -> PlanResult {
+        if let Some(failure) = self.out_of_window() {
+            return PlanResult::refused(failure);
+        }
         let at = match self.time_for(plan.at.as_ref()) {
             Ok(at) => at,
             Err(failure) => return PlanResult::refused(failure),

@@ -62,6 +62,10 @@ pub enum Failure {
     Trap(String),
     /// The engine reported an internal fault.
     Internal(String),
+    /// The bundle is outside its validity window at the host's clock (its
+    /// `not-after` passed, or too few of its signing keys are still valid):
+    /// it decides nothing until a newer valid bundle replaces it.
+    BundleExpired(String),
 }
 
 impl fmt::Display for Failure {
@@ -76,6 +80,7 @@ impl fmt::Display for Failure {
             Failure::Limit(limit) => write!(f, "{limit} exceeded; the instance was discarded"),
             Failure::Trap(m) => write!(f, "the policy instance trapped ({m}); it was discarded"),
             Failure::Internal(m) => write!(f, "internal engine fault: {m}"),
+            Failure::BundleExpired(m) => write!(f, "the bundle may not decide now: {m}"),
         }
     }
 }

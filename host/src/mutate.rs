@@ -143,6 +143,8 @@ fn remove(value: &mut Value, pointer: &str) -> bool {
 
 struct Builder<'a> {
     base: &'a Value,
+    /// Networks of the bundle whose carrier is not on record.
+    unrecorded: &'a [String],
     out: Vec<Mutation>,
 }
 
@@ -296,6 +298,14 @@ impl Builder<'_> {
                 json!(UNKNOWN),
                 "a peer network the bundle does not know is refused",
             );
+            if let Some(unrecorded) = self.unrecorded.first() {
+                self.set(
+                    "unknown-party",
+                    &format!("{at}/peer"),
+                    json!(unrecorded),
+                    "a peer whose carrier is not on record cannot be shown trusted",
+                );
+            }
             self.drop_field(
                 "dropped-record",
                 &format!("{at}/peer"),
@@ -331,10 +341,12 @@ impl Builder<'_> {
     }
 }
 
-/// The mutations of a placement request (JSON, as cases write it).
-pub fn placement_mutations(request: &Value) -> Vec<Mutation> {
+/// The mutations of a placement request (JSON, as cases write it);
+/// `unrecorded` names networks whose carrier the bundle does not know.
+pub fn placement_mutations(request: &Value, unrecorded: &[String]) -> Vec<Mutation> {
     let mut b = Builder {
         base: request,
+        unrecorded,
         out: Vec::new(),
     };
     b.equipment("/equipment", request.get("at"));
@@ -345,9 +357,10 @@ pub fn placement_mutations(request: &Value) -> Vec<Mutation> {
 }
 
 /// The mutations of a plan file (JSON, as cases write it).
-pub fn plan_mutations(plan: &Value) -> Vec<Mutation> {
+pub fn plan_mutations(plan: &Value, unrecorded: &[String]) -> Vec<Mutation> {
     let mut b = Builder {
         base: plan,
+        unrecorded,
         out: Vec::new(),
     };
     let at = plan.get("at");
@@ -439,7 +452,9 @@ impl Runner<'_> {
         for file in files {
             let path = file.path.display().to_string();
             for (line, case) in &file.cases {
-                if filter.is_some_and(|f| !case.name.contains(f) && !path.contains(f)) {
+                if filter.is_some_and(|f| !case.name.contains(f) && !path.contains(f))
+                    || !self.applies(case)
+                {
                     continue;
                 }
                 self.mutate_case(&path, *line, case, &mut report);
@@ -454,11 +469,14 @@ impl Runner<'_> {
         };
         let (original, mutations) = match case.kind {
             CaseKind::Placement => match self.decide_value(&value) {
-                Some(decision) => (decision, placement_mutations(&value)),
+                Some(decision) => (
+                    decision,
+                    placement_mutations(&value, &self.unrecorded_peers),
+                ),
                 None => return,
             },
             CaseKind::Plan => match self.plan_value(file, &value) {
-                Some(decision) => (decision, plan_mutations(&value)),
+                Some(decision) => (decision, plan_mutations(&value, &self.unrecorded_peers)),
                 None => return,
             },
             CaseKind::Cedar => return,
@@ -591,7 +609,7 @@ mod tests {
             "remote": {"fromCountry": "GB", "provider": "p", "authorityApproved": true},
             "at": "2026-01-01T00:00:00Z"
         });
-        let names: Vec<String> = placement_mutations(&request)
+        let names: Vec<String> = placement_mutations(&request, &[])
             .into_iter()
             .map(|m| m.name)
             .collect();
@@ -619,7 +637,7 @@ mod tests {
         }
         // Claims already at their weakest are not "mutated" into themselves.
         let weakest = json!({"equipment": {"softwareSigned": false, "sbom": false}});
-        assert!(placement_mutations(&weakest).is_empty());
+        assert!(placement_mutations(&weakest, &[]).is_empty());
     }
 
     #[test]
@@ -631,7 +649,10 @@ mod tests {
             "installed": [{"equipment": {"id": "e"}, "slice": "embb", "site": "s1", "weight": 3}],
             "changes": []
         });
-        let names: Vec<String> = plan_mutations(&plan).into_iter().map(|m| m.name).collect();
+        let names: Vec<String> = plan_mutations(&plan, &[])
+            .into_iter()
+            .map(|m| m.name)
+            .collect();
         for expected in [
             "lower-weight: /installed/0/weight = 0",
             "lower-weight: /installed/0/weight = 1",

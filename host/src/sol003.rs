@@ -51,6 +51,9 @@ pub struct GrantRequest {
     /// Resources to add.
     #[serde(default)]
     pub add_resources: Vec<ResourceDefinition>,
+    /// Resources to remove (a heal or a package change replaces them).
+    #[serde(default)]
+    pub remove_resources: Vec<ResourceDefinition>,
     /// Placement constraints, as sent.
     #[serde(default)]
     pub placement_constraints: Vec<serde_json::Value>,
@@ -203,6 +206,34 @@ pub fn placements(
         remote: context.remote.clone(),
         at: None,
     };
+    // New capacity is decided as new capacity: only an operation that
+    // brings it in (INSTANTIATE, SCALE, ...) may add resources, and a heal or
+    // package change only as many as it removes (a replacement). Anything
+    // else would let added compute escape the rules on new installation.
+    let adds_capacity = matches!(operation, Operation::Place | Operation::Scale);
+    let replaces = matches!(operation, Operation::Heal | Operation::Upgrade);
+    let count =
+        |list: &[ResourceDefinition]| list.iter().filter(|r| r.resource_type == "COMPUTE").count();
+    if !adds_capacity && !request.add_resources.is_empty() {
+        if !replaces {
+            return Err(format!(
+                "a {} grant cannot add resources: new capacity is an INSTANTIATE or a SCALE, \
+                 decided as one",
+                request.operation
+            ));
+        }
+        let (added, removed) = (
+            count(&request.add_resources),
+            count(&request.remove_resources),
+        );
+        if added > removed {
+            return Err(format!(
+                "a {} grant adds {added} compute resource(s) but removes only {removed}: \
+                 new capacity is an INSTANTIATE or a SCALE, decided as one",
+                request.operation
+            ));
+        }
+    }
     let compute: Vec<&ResourceDefinition> = request
         .add_resources
         .iter()

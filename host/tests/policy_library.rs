@@ -362,3 +362,132 @@ fn a_plan_file_cannot_narrow_its_shares_to_one_slice() {
         .to_string();
     assert!(error.contains("unknown field `slice`"), "{error}");
 }
+
+#[test]
+fn a_typed_plan_describes_each_site_and_slice_once() {
+    let mut decider = shipped_decider();
+    let item = |id: &str, vendor: &str, model: &str, sensitive: bool| {
+        serde_json::json!({
+            "equipment": {"id": id, "vendor": vendor, "model": model, "softwareVersion": "1",
+                          "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+            "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+            "site": {"id": "s1", "country": "FR", "sensitive": sensitive},
+            "weight": 1
+        })
+    };
+    // The same site claimed sensitive for one radio and not for the Huawei
+    // one: refused, not decided on the convenient record.
+    let plan: slicegate::DeploymentPlan = serde_json::from_value(serde_json::json!({
+        "network": "fr-example-telecom", "metric": "sites",
+        "installed": [item("gnb-er", "ericsson", "ericsson-gnb", true),
+                      item("gnb-hw", "huawei", "huawei-gnb-aau", false)],
+        "changes": [],
+        "at": "2026-06-01T00:00:00Z"
+    }))
+    .unwrap();
+    let result = decider.check_plan(&plan);
+    assert!(!result.allowed);
+    let failure = result.failure.expect("refused").to_string();
+    assert!(
+        failure.contains("site `s1` is described two ways"),
+        "{failure}"
+    );
+
+    // Described once, the Huawei radio at the sensitive site is denied.
+    let plan: slicegate::DeploymentPlan = serde_json::from_value(serde_json::json!({
+        "network": "fr-example-telecom", "metric": "sites",
+        "installed": [item("gnb-er", "ericsson", "ericsson-gnb", true),
+                      item("gnb-hw", "huawei", "huawei-gnb-aau", true)],
+        "changes": [],
+        "at": "2026-06-01T00:00:00Z"
+    }))
+    .unwrap();
+    let result = decider.check_plan(&plan);
+    assert!(result.failure.is_none(), "{:?}", result.failure);
+    let huawei = result
+        .items
+        .iter()
+        .find(|i| i.equipment_id == "gnb-hw")
+        .unwrap();
+    assert_eq!(
+        huawei.decision.determining_ids(),
+        ["eu-5g-toolbox/sm03-sensitive-access"]
+    );
+}
+
+#[test]
+fn explain_marks_example_values_as_examples() {
+    let mut decider = shipped_decider();
+    let request: PlacementRequest = serde_json::from_value(serde_json::json!({
+        "operation": "place",
+        "equipment": {"id": "upf-1", "vendor": "ericsson", "model": "ericsson-upf",
+                      "softwareVersion": "1", "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+        "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+        "site": {"id": "s1", "country": "GB", "sensitive": false},
+        "network": "gb-example-mobile",
+        "at": "2026-06-01T00:00:00Z"
+    }))
+    .unwrap();
+    let decision = decider.decide(&request);
+    let form = decider.cedar_form(&request).expect("form");
+    let explanation = slicegate::explain::explain(sources(), form, decision).expect("explained");
+    let lines = explanation.examples.join("\n");
+    assert!(
+        lines.contains("nesasAuditValidUntil of Vendor ericsson = datetime(\"2027-06-30T00:00:00Z\") is an example"),
+        "{lines}"
+    );
+    assert!(
+        lines.contains("endOfSupport of Model ericsson-upf"),
+        "{lines}"
+    );
+    // A fictional vendor's own dates are test values, not marked examples.
+    let request: PlacementRequest = serde_json::from_value(serde_json::json!({
+        "operation": "place",
+        "equipment": {"id": "upf-1", "vendor": "test-nesas-vendor", "model": "test-nesas-upf",
+                      "softwareVersion": "1", "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+        "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+        "site": {"id": "s1", "country": "GB", "sensitive": false},
+        "network": "gb-example-mobile",
+        "at": "2026-06-01T00:00:00Z"
+    }))
+    .unwrap();
+    let decision = decider.decide(&request);
+    let form = decider.cedar_form(&request).expect("form");
+    let explanation = slicegate::explain::explain(sources(), form, decision).expect("explained");
+    assert!(
+        explanation.examples.is_empty(),
+        "{:?}",
+        explanation.examples
+    );
+}
+
+#[test]
+fn a_network_naming_an_unknown_regime_does_not_load() {
+    // A trailing space would switch the whole UK pack off for the network.
+    let mut typo = sources().clone();
+    let networks = typo
+        .entities
+        .iter_mut()
+        .find(|f| f.name.ends_with("networks.json"))
+        .expect("networks.json");
+    networks.text = networks.text.replacen("\"uk-hrv\"", "\"uk-hrv \"", 1);
+    let runtime = slicegate::Runtime::new(slicegate::Limits::default()).expect("runtime");
+    let error = match Decider::new(&runtime, &typo) {
+        Ok(_) => panic!("a regime nobody defines must not load"),
+        Err(failure) => failure.to_string(),
+    };
+    assert!(error.contains("names regime `uk-hrv `"), "{error}");
+    // A regime a loaded policy names as its @pack is known.
+    let mut custom = sources().clone();
+    let networks = custom
+        .entities
+        .iter_mut()
+        .find(|f| f.name.ends_with("networks.json"))
+        .unwrap();
+    networks.text = networks.text.replacen("\"uk-hrv\"", "\"jp-2025\"", 1);
+    custom.policies.push(slicegate::SourceFile {
+        name: "packs/jp-2025/jp.cedar".to_string(),
+        text: "@id(\"jp-2025/none\")\n@pack(\"jp-2025\")\n@reason(\"r\")\n@source(\"s\")\nforbid (principal, action, resource) when { false };\n".to_string(),
+    });
+    assert!(Decider::new(&runtime, &custom).is_ok());
+}

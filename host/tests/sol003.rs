@@ -129,9 +129,11 @@ fn a_huawei_upf_in_a_uk_core_is_rejected_with_the_policy_reason() {
 
 #[test]
 fn terminate_is_granted_even_for_a_designated_vendor() {
+    let mut terminate = grant("TERMINATE");
+    terminate.add_resources.clear();
     let outcome = sol003::decide(
         &mut decider(),
-        &grant("TERMINATE"),
+        &terminate,
         &context("Huawei Technologies Co., Ltd.", "UDG"),
         &providers(),
     );
@@ -139,6 +141,53 @@ fn terminate_is_granted_even_for_a_designated_vendor() {
         matches!(outcome, GrantOutcome::Granted { .. }),
         "{outcome:?}"
     );
+}
+
+#[test]
+fn only_an_operation_that_brings_capacity_in_may_add_resources() {
+    let huawei = context("Huawei Technologies Co., Ltd.", "UDG");
+    // TERMINATE, OPERATE and CHANGE_EXT_CONN with resources to add: new
+    // Huawei compute would pass as a removal or a keep. Refused.
+    for operation in ["TERMINATE", "OPERATE", "CHANGE_EXT_CONN"] {
+        let outcome = sol003::decide(&mut decider(), &grant(operation), &huawei, &providers());
+        match outcome {
+            GrantOutcome::Rejected {
+                reasons, decisions, ..
+            } => {
+                assert!(decisions.is_empty(), "{operation}: nothing decided");
+                assert!(
+                    reasons[0].contains("cannot add resources"),
+                    "{operation}: {reasons:?}"
+                );
+            }
+            other => panic!("{operation}: expected a rejection, got {other:?}"),
+        }
+    }
+    // A heal or a package change replaces what it removes, no more.
+    for operation in ["HEAL", "CHANGE_VNFPKG"] {
+        let mut replacing = grant(operation);
+        let outcome = sol003::decide(
+            &mut decider(),
+            &replacing,
+            &context("Nokia Solutions and Networks", "AirScale"),
+            &providers(),
+        );
+        match outcome {
+            GrantOutcome::Rejected { reasons, .. } => assert!(
+                reasons[0].contains("adds 2 compute resource(s) but removes only 0"),
+                "{operation}: {reasons:?}"
+            ),
+            other => panic!("{operation}: expected a rejection, got {other:?}"),
+        }
+        replacing.remove_resources = replacing.add_resources.clone();
+        let placements = sol003::placements(
+            &replacing,
+            &context("Nokia Solutions and Networks", "AirScale"),
+            &providers(),
+        )
+        .unwrap();
+        assert_eq!(placements.len(), 2, "{operation}: one per replaced compute");
+    }
 }
 
 #[test]

@@ -258,6 +258,32 @@ fn not_ready(state: &AppState) -> ApiError {
     )
 }
 
+/// The answer while the active bundle is outside its validity window: no
+/// decision at all (503), until a newer valid bundle is swapped in.
+fn expired(active: &ActiveBundle, failure: &Failure) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "bundle-expired",
+        format!(
+            "bundle {} revision {}: {failure}",
+            active.bundle().manifest.name.0,
+            active.bundle().manifest.revision.0
+        ),
+    )
+}
+
+/// The active bundle's window, as `/v1/bundle` and `/readyz` show it.
+fn validity_json(active: &ActiveBundle) -> Value {
+    let v = &active.bundle().validity;
+    let at = |t: Option<SystemTime>| t.map(|t| humantime::format_rfc3339_seconds(t).to_string());
+    json!({
+        "notBefore": at(v.not_before),
+        "notAfter": at(v.not_after),
+        "limitedBy": v.limited_by,
+        "expired": v.expired_at(SystemTime::now()),
+    })
+}
+
 /// Whether a failure was caused by the request (and so deserves a 4xx).
 fn request_caused(failure: &Failure) -> bool {
     matches!(
@@ -340,6 +366,9 @@ async fn evaluate<R: Send + 'static>(
     work: impl FnOnce(&ActiveBundle) -> Result<R, ApiError> + Send + 'static,
 ) -> Result<R, ApiError> {
     let active = state.inner.slot.current().ok_or_else(|| not_ready(state))?;
+    if let Err(failure) = active.bundle().validity.check(SystemTime::now()) {
+        return Err(expired(&active, &failure));
+    }
     let _permit = state.inner.workers.acquire().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -697,6 +726,7 @@ async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
                 "createdAt": b.manifest.created_at,
                 "packs": b.manifest.packs,
                 "policyCount": b.manifest.policy_count,
+                "validity": validity_json(&active),
                 "source": state.inner.config.source,
                 "reload": reload,
             }))
@@ -712,11 +742,23 @@ async fn healthz() -> Response {
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.inner.slot.current() {
-        Some(active) => axum::Json(json!({
-            "status": "ready",
-            "revision": active.bundle().manifest.revision.0,
-        }))
-        .into_response(),
+        Some(active) => match active.bundle().validity.check(SystemTime::now()) {
+            Ok(()) => axum::Json(json!({
+                "status": "ready",
+                "revision": active.bundle().manifest.revision.0,
+            }))
+            .into_response(),
+            Err(failure) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({
+                    "status": "bundle-expired",
+                    "revision": active.bundle().manifest.revision.0,
+                    "message": expired(&active, &failure).message,
+                    "validity": validity_json(&active),
+                })),
+            )
+                .into_response(),
+        },
         None => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(json!({"status": "not-ready", "message": not_ready(&state).message})),

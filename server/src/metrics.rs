@@ -150,11 +150,29 @@ impl Metrics {
                 manifest.revision.0
             );
         }
+        let now = std::time::SystemTime::now();
+        let expired = active
+            .as_ref()
+            .is_some_and(|a| a.bundle().validity.expired_at(now));
         let _ = writeln!(
             out,
-            "# HELP slicegate_ready 1 when a verified bundle is loaded.\n# TYPE slicegate_ready gauge\nslicegate_ready {}",
-            u8::from(active.is_some())
+            "# HELP slicegate_ready 1 when a verified bundle inside its validity window is loaded.\n# TYPE slicegate_ready gauge\nslicegate_ready {}",
+            u8::from(active.is_some() && !expired)
         );
+        let _ = writeln!(
+            out,
+            "# HELP slicegate_bundle_expired 1 when the active bundle is outside its validity window (it decides nothing).\n# TYPE slicegate_bundle_expired gauge\nslicegate_bundle_expired {}",
+            u8::from(expired)
+        );
+        if let Some(end) = active.as_ref().and_then(|a| a.bundle().validity.not_after) {
+            let seconds = end
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let _ = writeln!(
+                out,
+                "# HELP slicegate_bundle_not_after_seconds When the active bundle stops deciding (Unix seconds).\n# TYPE slicegate_bundle_not_after_seconds gauge\nslicegate_bundle_not_after_seconds {seconds}"
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP slicegate_bundle_reloads_total Newer bundles swapped in after the first.\n# TYPE slicegate_bundle_reloads_total counter\nslicegate_bundle_reloads_total {}",

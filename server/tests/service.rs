@@ -102,7 +102,7 @@ impl Service {
 fn loader(dir: &Path) -> BundleLoader {
     let public = ed25519_dalek::VerifyingKey::from_bytes(&bundles().public.0).unwrap();
     let trust = TrustStore::single_key("ops-key", public, dir.join("state.json"));
-    BundleLoader::new(trust).with_cache(CompileCache::new(CompileCache::default_location()))
+    BundleLoader::new(trust).with_cache(CompileCache::default_location())
 }
 
 fn packages() -> PackageMap {
@@ -682,6 +682,111 @@ async fn without_a_verified_bundle_nothing_is_decided_and_the_service_is_not_rea
             .await
             .text
             .contains("slicegate_ready 0")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_describing_one_site_two_ways_is_refused() {
+    let service = service();
+    let item = |id: &str, vendor: &str, model: &str, sensitive: bool| {
+        json!({
+            "equipment": {"id": id, "vendor": vendor, "model": model, "softwareVersion": "1",
+                          "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+            "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+            "site": {"id": "whitehall", "country": "GB", "sensitive": sensitive},
+            "weight": 1
+        })
+    };
+    let plan = json!({
+        "network": "gb-example-mobile", "metric": "sites",
+        "installed": [item("gnb-hw", "huawei", "huawei-gnb-aau", false),
+                      item("gnb-er", "ericsson", "ericsson-gnb", true)],
+        "changes": [],
+        "at": "2026-06-01T00:00:00Z"
+    });
+    let a = post(&service.state, "/v1/plans:check", &plan).await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("site `whitehall` is described two ways"),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.body["result"]["allowed"], false, "{}", a.text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bundle_past_its_window_decides_nothing_until_a_newer_one_arrives() {
+    let service = service();
+    let slot = service.reloader.lock().unwrap().slot().clone();
+    let a = post(&service.state, "/v1/decisions", &allowed_placement()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let info = get(&service.state, "/v1/bundle").await;
+    assert_eq!(info.body["validity"]["expired"], false);
+
+    // The same bundle, its window closed a second ago (what a long-running
+    // service sees when the clock passes its not-after).
+    let mut expired = slot.current().unwrap().bundle().clone();
+    expired.validity.not_after =
+        Some(std::time::SystemTime::now() - std::time::Duration::from_secs(1));
+    expired.validity.limited_by = Some("its not-after passed".to_string());
+    slot.set(slicegate::reload::ActiveBundle::new(expired, true));
+
+    for (path, body) in [
+        ("/v1/decisions", allowed_placement()),
+        (
+            "/v1/decisions",
+            json!({"requests": [allowed_placement(), denied_placement()]}),
+        ),
+        ("/v1/plans:check", example_plan()),
+        ("/v1/sol003/grants", grant_body("Ericsson AB")),
+    ] {
+        let a = post(&service.state, path, &body).await;
+        assert_eq!(
+            a.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {}",
+            a.text
+        );
+        assert_eq!(a.body["error"]["code"], "bundle-expired", "{path}");
+        assert!(
+            a.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("its not-after passed"),
+            "{}",
+            a.text
+        );
+    }
+    let ready = get(&service.state, "/readyz").await;
+    assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(ready.body["status"], "bundle-expired");
+    let info = get(&service.state, "/v1/bundle").await;
+    assert_eq!(info.status, StatusCode::OK);
+    assert_eq!(info.body["validity"]["expired"], true);
+    let metrics = get(&service.state, "/metrics").await.text;
+    assert!(metrics.contains("slicegate_bundle_expired 1"), "{metrics}");
+    assert!(metrics.contains("slicegate_ready 0"), "{metrics}");
+
+    // A newer valid bundle is taken at once, and decisions resume.
+    service.publish(&bundles().rev2);
+    assert_eq!(
+        service.reload().await,
+        ReloadOutcome::Replaced {
+            from: Some(1),
+            to: 2
+        }
+    );
+    let a = post(&service.state, "/v1/decisions", &allowed_placement()).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(get(&service.state, "/readyz").await.status, StatusCode::OK);
+    assert!(
+        get(&service.state, "/metrics")
+            .await
+            .text
+            .contains("slicegate_bundle_expired 0")
     );
 }
 

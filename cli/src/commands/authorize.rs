@@ -40,11 +40,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let request = CedarRequest::from_json(&text)
         .map_err(|e| anyhow!("request {}: {e}", args.request_json.display()))?;
 
-    let runtime = Runtime::new_cached(
-        Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
-    )
-    .context("starting the policy runtime")?;
+    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+        .context("starting the policy runtime")?;
     let mut decider = Decider::new(&runtime, &sources)
         .map_err(|failure| anyhow!("loading {}: {failure}", args.policies.display()))?;
     if !decider.load_report().validates {

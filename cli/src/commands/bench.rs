@@ -54,11 +54,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .request;
 
     let samples = if args.quick { 500 } else { 20_000 };
-    let runtime = Runtime::new_cached(
-        Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
-    )
-    .context("starting the policy runtime")?;
+    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+        .context("starting the policy runtime")?;
     let mut rows = bench::one_decision(&runtime, &sources, &request, samples)?;
     let (cold, uncached) = if args.quick { (20, 1) } else { (200, 3) };
     eprintln!("cold start: building and signing a bundle, then loading it repeatedly ...");
@@ -97,7 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 memory_bytes: SCALE_MEMORY,
                 ..Limits::default()
             },
-            &CompileCache::new(CompileCache::default_location()),
+            &CompileCache::default_location(),
         )
         .context("starting the policy runtime for the scale-ups")?;
         for scale in scales {

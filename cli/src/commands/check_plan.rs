@@ -39,7 +39,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let file = PlanFile::read(&args.plan)?;
     let plan = file.resolve(&args.plan.display().to_string())?;
-    let cache = CompileCache::new(CompileCache::default_location());
+    let cache = CompileCache::default_location();
     let decider = match (&args.bundle, &args.trust) {
         (Some(bundle), Some(trust)) => {
             let trust = TrustStore::load(trust)?;

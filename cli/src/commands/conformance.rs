@@ -38,11 +38,8 @@ fn print(difference: &Difference, expected_label: &str, got_label: &str) {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let runtime = Runtime::new_cached(
-        Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
-    )
-    .context("starting the policy runtime")?;
+    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+        .context("starting the policy runtime")?;
     let last_percent = AtomicUsize::new(0);
     let quiet = args.quiet;
     let progress = |done: usize, total: usize| {

@@ -59,7 +59,7 @@ pub fn folder_decider(dir: Option<&Path>) -> anyhow::Result<(Decider, PolicySour
         .with_context(|| format!("reading policies from {}", dir.display()))?;
     let runtime = slicegate::Runtime::new_cached(
         slicegate::Limits::default(),
-        &CompileCache::new(CompileCache::default_location()),
+        &CompileCache::default_location(),
     )
     .context("starting the policy runtime")?;
     let decider = Decider::new(&runtime, &sources)
@@ -106,8 +106,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // 3. Verify against a trust store holding only that key, then load.
     let state = tempfile::tempdir().context("creating a folder for the demo's revision state")?;
     let trust = TrustStore::single_key("demo-key", key.public(), state.path().join("state.json"));
-    let mut loader =
-        BundleLoader::new(trust).with_cache(CompileCache::new(CompileCache::default_location()));
+    let mut loader = BundleLoader::new(trust).with_cache(CompileCache::default_location());
     let loaded = loader
         .load(&signed, None)
         .context("verifying and loading the demo bundle")?;

@@ -88,7 +88,10 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let source: BundleSource = args.bundle.parse().map_err(anyhow::Error::msg)?;
     let trust = TrustStore::load(&args.trust)?;
-    let cache = CompileCache::new(args.cache.unwrap_or_else(CompileCache::default_location));
+    let cache = args
+        .cache
+        .map(CompileCache::new)
+        .unwrap_or_else(CompileCache::default_location);
     let loader = BundleLoader::new(trust).with_cache(cache);
     let packages = match &args.packages {
         Some(path) => {

@@ -103,6 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("mutating every denied case (less information, weaker claims) ...");
         Some(bundle::mutate_component(
             &bundle_bytes,
+            &sources,
             &files,
             args.filter.as_deref(),
         )?)

@@ -26,7 +26,7 @@ fn main() -> anyhow::Result<()> {
     //    compiled, let alone run. Compiled code is cached by bundle hash.
     let trust = TrustStore::load(&trust)?;
     let loaded = BundleLoader::new(trust)
-        .with_cache(CompileCache::new(CompileCache::default_location()))
+        .with_cache(CompileCache::default_location())
         .load_file(&bundle)
         .with_context(|| format!("loading {}", bundle.display()))?;
     println!(

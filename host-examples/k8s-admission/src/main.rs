@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     //    never runs.
     let trust = TrustStore::load(&args.trust)?;
     let bundle = BundleLoader::new(trust)
-        .with_cache(CompileCache::new(CompileCache::default_location()))
+        .with_cache(CompileCache::default_location())
         .load_file(&args.bundle)
         .with_context(|| format!("loading {}", args.bundle.display()))?;
     let decider = bundle

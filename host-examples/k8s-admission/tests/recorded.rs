@@ -13,7 +13,7 @@ fn runtime() -> Runtime {
     static RUNTIME: std::sync::OnceLock<Runtime> = std::sync::OnceLock::new();
     RUNTIME
         .get_or_init(|| {
-            let cache = CompileCache::new(CompileCache::default_location());
+            let cache = CompileCache::default_location();
             Runtime::new_cached(Limits::default(), &cache).unwrap()
         })
         .clone()

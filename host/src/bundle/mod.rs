@@ -25,7 +25,7 @@ pub use compile::{BuildError, BuildOptions, build, preinitialise};
 pub use inspect::{BundleInspection, SignatureSummary, inspect};
 pub use keys::{KeyError, KeyPair, public_key_from_bytes};
 pub(crate) use loader::has_embedded_signature;
-pub use loader::{BundleLoader, LoadedBundle};
+pub use loader::{BundleLoader, LoadedBundle, Validity};
 pub use manifest::{
     BundleManifest, BundleName, EmbeddedSource, FileDigest, ManifestError, PolicySummary, Revision,
 };

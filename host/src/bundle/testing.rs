@@ -45,7 +45,7 @@ pub fn test_component(
         .info()
         .map_err(|e| TestError::Start(e.to_string()))?
         .policy_ids;
-    let mut runner = Runner::new(&mut decider, Some(sources), files)?;
+    let mut runner = Runner::new(&mut decider, Some(sources), files)?.with_packs(&sources.packs());
     Ok(Suite::run(&mut runner, files, filter, &ids))
 }
 
@@ -54,6 +54,7 @@ pub fn test_component(
 /// component `bundle` (see [`crate::mutate`]).
 pub fn mutate_component(
     bundle: &[u8],
+    sources: &PolicySources,
     files: &[CaseFile],
     filter: Option<&str>,
 ) -> Result<crate::mutate::MutationReport, TestError> {
@@ -62,7 +63,9 @@ pub fn mutate_component(
     let mut decider = crate::Decider::preinitialised(&runtime)
         .map_err(|e| TestError::Start(e.to_string()))?
         .permit_what_if(true);
-    let mut runner = Runner::new(&mut decider, None, files)?;
+    let mut runner = Runner::new(&mut decider, None, files)?
+        .with_packs(&sources.packs())
+        .with_unrecorded_peers(sources);
     Ok(runner.mutate(files, filter))
 }
 
