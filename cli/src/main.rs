@@ -78,7 +78,27 @@ enum Command {
     Bench(commands::bench::Args),
 }
 
+/// A reader that closed the pipe early (`slicegate inspect … | head`) ends
+/// the command quietly, as a process killed by SIGPIPE would (exit 141): no
+/// panic message, and never an exit status that reads as success.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") && message.contains("failed printing to std") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLICEGATE_LOG")

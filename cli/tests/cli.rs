@@ -793,14 +793,24 @@ fn mutate_weakened_pack(
     edit: impl Fn(&str) -> String,
     case: &str,
 ) -> (Output, serde_json::Value) {
+    mutate_weakened_packs(&[(pack, &edit)], case)
+}
+
+/// The same with several pack files edited.
+fn mutate_weakened_packs(
+    edits: &[(&str, &dyn Fn(&str) -> String)],
+    case: &str,
+) -> (Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("policies");
     copy_tree(&repo().join("policies"), &copy);
-    let pack = copy.join("packs").join(pack);
-    let text = std::fs::read_to_string(&pack).unwrap();
-    let weakened = edit(&text);
-    assert_ne!(text, weakened, "the edit must change the pack");
-    std::fs::write(&pack, weakened).unwrap();
+    for (pack, edit) in edits {
+        let pack = copy.join("packs").join(pack);
+        let text = std::fs::read_to_string(&pack).unwrap();
+        let weakened = edit(&text);
+        assert_ne!(text, weakened, "the edit must change the pack");
+        std::fs::write(&pack, weakened).unwrap();
+    }
     let cases = dir.path().join("cases");
     std::fs::create_dir_all(&cases).unwrap();
     write(&cases, "case.tests.yaml", case);
@@ -883,11 +893,16 @@ fn mutate_finds_no_fail_open_in_the_library_and_reports_a_weakened_one() {
         "dropped-record: /equipment/criticalComponentNotice dropped"
     );
 
-    // A rule that stops treating a party not on record as adverse: the
-    // mutation that swaps in a peer whose carrier is unknown opens it.
-    let (run, report) = mutate_weakened_pack(
-        "us-fcc-889/us-fcc-889.cedar",
-        |text| text.replacen(" ||\n   context.parties.unknownParty)", ")", 1),
+    // The rules stop treating a party not on record as adverse (the FCC
+    // subsidy rule, and the baseline permit that backs it): the mutation
+    // that swaps in a peer whose carrier is unknown opens the library.
+    let fcc = |text: &str| text.replacen(" ||\n   context.parties.unknownParty)", ")", 1);
+    let baseline = |text: &str| text.replacen(" &&\n  !context.parties.unknownParty", "", 1);
+    let (run, report) = mutate_weakened_packs(
+        &[
+            ("us-fcc-889/us-fcc-889.cedar", &fcc),
+            ("baseline-procurement/baseline.cedar", &baseline),
+        ],
         COVERED_PEER_CASE,
     );
     assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
@@ -904,4 +919,28 @@ fn mutate_finds_no_fail_open_in_the_library_and_reports_a_weakened_one() {
         opened[0]["deniedBy"],
         serde_json::json!(["us-fcc-889/no-subsidy-for-covered"])
     );
+}
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
+    use std::process::Stdio;
+    for args in [
+        vec!["inspect", library_bundle()],
+        vec!["inspect", "--json", library_bundle()],
+        vec!["test", library_bundle(), "--cases", "policies"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slicegate"))
+            .args(&args)
+            .current_dir(repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before the command writes anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let err = stderr(&output);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {err}");
+    }
 }

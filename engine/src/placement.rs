@@ -487,9 +487,8 @@ pub struct Parties<'r> {
 pub fn parties<'r>(
     registry: &'r Registry,
     request: &PlacementRequest,
-    category: &str,
+    applying: Applying<'_>,
 ) -> Result<Parties<'r>, Error> {
-    let applying = Applying::Category(category);
     let (maker, _, components) = catalog_item(registry, &request.equipment)?;
     let maker_trust = Trust::of(
         registry,
@@ -583,14 +582,13 @@ pub fn parties<'r>(
 
 /// The ultimate owner of an item's maker and the trust facts of its supply
 /// (the maker and every component, the catalog's and the request's), for a
-/// slice of `category`: what a plan's shares count.
+/// slice: what a plan's shares count.
 pub fn supply<'r>(
     registry: &'r Registry,
     equipment: &Equipment,
-    category: &str,
+    applying: Applying<'_>,
 ) -> Result<(&'r str, Trust<'r>), Error> {
     let (maker, _, components) = catalog_item(registry, equipment)?;
-    let applying = Applying::Category(category);
     let trust = Trust::of(
         registry,
         std::iter::once(equipment.vendor.as_str()).chain(components.iter().copied()),
@@ -678,8 +676,11 @@ pub fn to_cedar(
         }
         _ => {}
     }
-    let category = category_name(request.slice.category);
-    let parties = parties(registry, request, category)?;
+    let applying = Applying::Slice(
+        category_name(request.slice.category),
+        request.slice.us_federal,
+    );
+    let parties = parties(registry, request, applying)?;
     let (_, model, _) = catalog_item(registry, &request.equipment)?;
     let equipment = equipment_entity(
         set,

@@ -352,8 +352,11 @@ impl Shares {
             if model.domain != "ran" {
                 continue;
             }
-            let category = placement::category_name(item.slice.category);
-            let Ok((owner, supply)) = placement::supply(registry, &item.equipment, category) else {
+            let applying = crate::trust::Applying::Slice(
+                placement::category_name(item.slice.category),
+                item.slice.us_federal,
+            );
+            let Ok((owner, supply)) = placement::supply(registry, &item.equipment, applying) else {
                 continue;
             };
             let weight = u64::from(item.weight);

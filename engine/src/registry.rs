@@ -155,6 +155,15 @@ pub struct ModelFacts {
     pub components: Vec<String>,
 }
 
+/// The slices a narrower designation scope applies to.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeFacts {
+    /// Slices of these customer categories.
+    pub categories: HashSet<String>,
+    /// Every slice serving a US federal customer too.
+    pub us_federal: bool,
+}
+
 /// A network in the registry.
 #[derive(Debug, Clone)]
 pub struct NetworkFacts {
@@ -173,8 +182,8 @@ pub struct Registry {
     pub models: HashMap<String, ModelFacts>,
     pub networks: HashMap<String, NetworkFacts>,
     pub jurisdictions: HashSet<String>,
-    /// Designation scope id → the slice categories it applies to.
-    pub scopes: HashMap<String, HashSet<String>>,
+    /// Designation scope id → the slices it applies to.
+    pub scopes: HashMap<String, ScopeFacts>,
 }
 
 /// One reference-data entity as written in Cedar's JSON entity format.
@@ -437,19 +446,19 @@ impl Registry {
         Ok(())
     }
 
-    /// Whether an entry of `scope` applies to a slice of `category`.
-    pub fn applies(&self, scope: &str, category: &str) -> bool {
+    /// Whether an entry of `scope` applies to a slice of `category` that
+    /// serves a US federal customer (`us_federal`) or not.
+    pub fn applies(&self, scope: &str, category: &str, us_federal: bool) -> bool {
         scope == "all"
-            || self
-                .scopes
-                .get(scope)
-                .is_some_and(|categories| categories.contains(category))
+            || self.scopes.get(scope).is_some_and(|facts| {
+                facts.categories.contains(category) || (us_federal && facts.us_federal)
+            })
     }
 }
 
 /// Designation scopes: id → slice categories, every category one the
 /// placement interface knows (a typo would silently narrow a scope).
-fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, HashSet<String>>, Error> {
+fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, ScopeFacts>, Error> {
     let mut scopes = HashMap::new();
     for scope in raw {
         if scope.id == "all" {
@@ -478,7 +487,14 @@ fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, HashSet<String>>, Err
                 CATEGORIES.join(", ")
             )));
         }
-        scopes.insert(scope.id.clone(), categories);
+        scopes.insert(
+            scope.id.clone(),
+            ScopeFacts {
+                categories,
+                // Missing reads as the wider scope.
+                us_federal: scope.flag("usFederal", true),
+            },
+        );
     }
     Ok(scopes)
 }
@@ -563,7 +579,7 @@ fn vendors(
 fn designate(
     mut vendors: HashMap<String, VendorFacts>,
     raw: &[RawEntity<'_>],
-    scopes: &HashMap<String, HashSet<String>>,
+    scopes: &HashMap<String, ScopeFacts>,
 ) -> Result<HashMap<String, VendorFacts>, Error> {
     // Who sits below whom: every vendor with its chain.
     let below = |top: &str| -> Vec<String> {

@@ -19,8 +19,9 @@ use crate::slicegate::policy::types::Error;
 /// category, or (for the load-time shape checks) every entry.
 #[derive(Debug, Clone, Copy)]
 pub enum Applying<'a> {
-    /// Entries of scope `all` and scopes naming this category.
-    Category(&'a str),
+    /// Entries of scope `all`, and of scopes covering a slice of this
+    /// category that serves a US federal customer (`true`) or not.
+    Slice(&'a str, bool),
     /// Every entry.
     Every,
 }
@@ -89,7 +90,9 @@ impl<'r> Trust<'r> {
             for entry in entries {
                 let applies = match applying {
                     Applying::Every => true,
-                    Applying::Category(category) => registry.applies(&entry.scope, category),
+                    Applying::Slice(category, us_federal) => {
+                        registry.applies(&entry.scope, category, us_federal)
+                    }
                 };
                 if applies {
                     *slot = Some(merge(*slot, entry));
@@ -242,7 +245,7 @@ mod tests {
             v("abroad", "NOT", false),
             v("narrow", "FREE", false),
             serde_json::json!({"uid": {"type": "DesignationScope", "id": "ps"},
-              "attrs": {"categories": ["public-safety"]}, "parents": []}),
+              "attrs": {"categories": ["public-safety"], "usFederal": true}, "parents": []}),
             d(
                 "fcc/abroad",
                 "abroad",
@@ -286,7 +289,7 @@ mod tests {
             both,
             "party",
             false,
-            Applying::Category("consumer"),
+            Applying::Slice("consumer", false),
         )
         .unwrap();
         let listing = consumer.listed[0].expect("listed through `abroad`");
@@ -296,7 +299,7 @@ mod tests {
             both,
             "party",
             false,
-            Applying::Category("public-safety"),
+            Applying::Slice("public-safety", false),
         )
         .unwrap();
         let listing = safety.listed[0].expect("listed");
@@ -311,6 +314,26 @@ mod tests {
             only_abroad.listed[0].unwrap().subsidy.subsidy_from.cedar,
             "2022-05-24"
         );
+        // A federal customer's slice is inside the narrow scope whatever its
+        // category.
+        let federal = Trust::of(
+            &registry,
+            ["narrow"],
+            "party",
+            false,
+            Applying::Slice("enterprise", true),
+        )
+        .unwrap();
+        assert_eq!(federal.listed[0].unwrap().since.id, "fcc/narrow");
+        let enterprise = Trust::of(
+            &registry,
+            ["narrow"],
+            "party",
+            false,
+            Applying::Slice("enterprise", false),
+        )
+        .unwrap();
+        assert!(enterprise.listed[0].is_none());
         // The union keeps the earliest of each.
         let union = consumer.union(&safety);
         assert_eq!(union.listed[0].unwrap().since.id, "fcc/narrow");

@@ -212,8 +212,13 @@ pub fn placements(
     // else would let added compute escape the rules on new installation.
     let adds_capacity = matches!(operation, Operation::Place | Operation::Scale);
     let replaces = matches!(operation, Operation::Heal | Operation::Upgrade);
-    let count =
-        |list: &[ResourceDefinition]| list.iter().filter(|r| r.resource_type == "COMPUTE").count();
+    // Distinct compute resources: an id listed twice is one resource.
+    let compute_ids = |list: &[ResourceDefinition]| -> std::collections::BTreeSet<String> {
+        list.iter()
+            .filter(|r| r.resource_type == "COMPUTE")
+            .map(|r| r.id.clone())
+            .collect()
+    };
     if !adds_capacity && !request.add_resources.is_empty() {
         if !replaces {
             return Err(format!(
@@ -222,15 +227,25 @@ pub fn placements(
                 request.operation
             ));
         }
-        let (added, removed) = (
-            count(&request.add_resources),
-            count(&request.remove_resources),
-        );
-        if added > removed {
+        let added = compute_ids(&request.add_resources);
+        // What it replaces: compute it removes that is not what it adds.
+        let removed: std::collections::BTreeSet<String> = compute_ids(&request.remove_resources)
+            .difference(&added)
+            .cloned()
+            .collect();
+        let listed_twice = request
+            .add_resources
+            .iter()
+            .filter(|r| r.resource_type == "COMPUTE")
+            .count()
+            > added.len();
+        if listed_twice || added.len() > removed.len() {
             return Err(format!(
-                "a {} grant adds {added} compute resource(s) but removes only {removed}: \
-                 new capacity is an INSTANTIATE or a SCALE, decided as one",
-                request.operation
+                "a {} grant adds {} compute resource(s) but replaces only {} distinct other \
+                 one(s): new capacity is an INSTANTIATE or a SCALE, decided as one",
+                request.operation,
+                added.len(),
+                removed.len()
             ));
         }
     }

@@ -506,3 +506,292 @@ fn bundles_loaded_through_one_loader_share_its_engine_and_each_keeps_deciding() 
         .expect("accepted by another loader");
     assert!(!other.runtime().shares_engine_with(first.runtime()));
 }
+
+#[test]
+fn a_loaded_bundle_stops_deciding_when_its_window_or_its_signing_keys_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = SystemTime::now();
+    let soon = now + Duration::from_secs(3600);
+    let later = now + Duration::from_secs(7200);
+    // One compilation, cached: the loads below take milliseconds.
+    let cache = slicegate::bundle::CompileCache::new(dir.path().join("cache"));
+    let first = KeyPair::generate().unwrap();
+    let second = KeyPair::generate().unwrap();
+    let key = |id: &str, pair: &KeyPair, not_after: Option<SystemTime>| TrustedKey {
+        not_after,
+        ..trusted(id, pair)
+    };
+    let both = bundle::sign_embedded(
+        &bundle::sign_embedded(unsigned(), &first, "first").unwrap(),
+        &second,
+        "second",
+    )
+    .unwrap();
+
+    // Two signers, threshold 2: the bundle holds while both keys do.
+    let mut loader = BundleLoader::new(trust(
+        dir.path(),
+        2,
+        vec![
+            key("first", &first, Some(soon)),
+            key("second", &second, Some(later)),
+        ],
+    ));
+    let loaded = loader.load(&both, None).expect("valid now");
+    assert_eq!(loaded.validity.not_after, Some(soon));
+    assert!(
+        loaded
+            .validity
+            .limited_by
+            .as_deref()
+            .unwrap()
+            .contains("fewer than 2 of the keys")
+    );
+    // Threshold 1: the later key carries it.
+    let mut loader = BundleLoader::new(trust(
+        dir.path(),
+        1,
+        vec![
+            key("first", &first, Some(soon)),
+            key("second", &second, Some(later)),
+        ],
+    ));
+    assert_eq!(
+        loader.load(&both, None).unwrap().validity.not_after,
+        Some(later)
+    );
+    // A key without an end does not end the bundle.
+    let mut loader = BundleLoader::new(trust(
+        dir.path(),
+        1,
+        vec![
+            key("first", &first, Some(soon)),
+            key("second", &second, None),
+        ],
+    ));
+    assert_eq!(loader.load(&both, None).unwrap().validity.not_after, None);
+
+    // The clock passes the first key's end while the bundle is loaded:
+    // decisions are denied, with why, from that moment.
+    let _ = BundleLoader::new(trust(dir.path(), 1, vec![key("first", &first, None)]))
+        .with_cache(cache.clone())
+        .load(&both, None)
+        .expect("compiled into the cache");
+    let soon = SystemTime::now() + Duration::from_secs(3);
+    let mut loader = BundleLoader::new(trust(
+        dir.path(),
+        2,
+        vec![
+            key("first", &first, Some(soon)),
+            key("second", &second, Some(later)),
+        ],
+    ))
+    .with_cache(cache);
+    let loaded = loader.load(&both, None).expect("valid now");
+    let mut decider = loaded.decider().unwrap().permit_what_if(true);
+    let before = decider.decide(&huawei_core_after_deadline());
+    assert!(before.failure.is_none(), "{before:?}");
+    std::thread::sleep(
+        soon.duration_since(SystemTime::now()).unwrap_or_default() + Duration::from_millis(1100),
+    );
+    let after = decider.decide(&huawei_core_after_deadline());
+    assert!(!after.allowed);
+    assert!(
+        matches!(&after.failure, Some(slicegate::Failure::BundleExpired(why)) if why.contains("fewer than 2")),
+        "{after:?}"
+    );
+    let plan = decider.check_plan(
+        &serde_json::from_value(serde_json::json!({
+            "network": "gb-example-mobile", "metric": "sites", "installed": [], "changes": []
+        }))
+        .unwrap(),
+    );
+    assert!(matches!(
+        plan.failure,
+        Some(slicegate::Failure::BundleExpired(_))
+    ));
+}
+
+/// A custom section of `name` with `payload`, in binary form.
+fn custom_section(name: &str, payload: &[u8]) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let mut body = Vec::new();
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    let mut section = vec![0u8];
+    leb(body.len(), &mut section);
+    section.extend(body);
+    section
+}
+
+#[test]
+fn a_second_signature_section_anywhere_makes_the_bundle_refused_here_and_by_wasmsign2() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(unsigned(), &key, "ops").unwrap();
+    let public = wasmsign2::PublicKey::from_bytes(&key.public_bytes()).unwrap();
+    // The original verifies on both sides.
+    let loader = BundleLoader::new(trust(dir.path(), 1, vec![trusted("ops", &key)]));
+    assert!(loader.verify(&signed, None).is_ok());
+    assert!(public.verify(&mut Cursor::new(&signed), None).is_ok());
+
+    // A foreign 28 kB signature section at the end, and a copy of the real
+    // one in the middle: the hashes skip both, so the files would share the
+    // original's identity. Refused.
+    let foreign = custom_section("signature", &vec![0x5a; 28 * 1024]);
+    let at_end = [signed.as_slice(), &foreign].concat();
+    let first = custom_section("signature", b"x");
+    let in_middle = {
+        // After the 8-byte header and the first (signature) section: id 0,
+        // a LEB128 size, the content.
+        let (mut size, mut shift, mut at) = (0usize, 0, 9);
+        loop {
+            let byte = signed[at];
+            size |= usize::from(byte & 0x7f) << shift;
+            shift += 7;
+            at += 1;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let cut = at + size;
+        [&signed[..cut], &first, &signed[cut..]].concat()
+    };
+    for (what, bytes) in [("at the end", &at_end), ("in the middle", &in_middle)] {
+        let error = loader.verify(bytes, None).unwrap_err();
+        assert!(
+            error.to_string().contains("signature sections"),
+            "{what}: {error}"
+        );
+        assert!(
+            public.verify(&mut Cursor::new(bytes), None).is_err(),
+            "{what}: wasmsign2 refuses it too"
+        );
+    }
+    // With a detached signature beside it, the same.
+    let detached = bundle::sign_detached(unsigned(), None, &key, "ops").unwrap();
+    let unsigned_plus = [unsigned(), foreign.as_slice()].concat();
+    assert!(loader.verify(&unsigned_plus, Some(&detached)).is_err());
+}
+
+#[test]
+fn several_signers_and_every_refusal_agree_with_wasmsign2_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let ops = KeyPair::generate().unwrap();
+    let sec = KeyPair::generate().unwrap();
+    let both_trusted = || {
+        trust(
+            dir.path(),
+            2,
+            vec![trusted("ops", &ops), trusted("sec", &sec)],
+        )
+    };
+
+    // We sign with two keys; wasmsign2 verifies each signer, and needs both
+    // for a "verify all of these keys" check.
+    let ours = bundle::sign_embedded(
+        &bundle::sign_embedded(unsigned(), &ops, "ops").unwrap(),
+        &sec,
+        "sec",
+    )
+    .unwrap();
+    let ops_pk = wasmsign2::PublicKey::from_bytes(&ops.public_bytes()).unwrap();
+    let sec_pk = wasmsign2::PublicKey::from_bytes(&sec.public_bytes()).unwrap();
+    for pk in [&ops_pk, &sec_pk] {
+        pk.verify(&mut Cursor::new(&ours), None)
+            .expect("wasmsign2 verifies each of our signers");
+    }
+    let mut set = wasmsign2::PublicKeySet::empty();
+    set.insert(ops_pk.clone()).unwrap();
+    set.insert(sec_pk.clone()).unwrap();
+    let verified = set
+        .verify(&mut Cursor::new(&ours), None)
+        .expect("wasmsign2 verifies the set");
+    assert_eq!(verified.len(), 2, "both signers");
+
+    // wasmsign2 signs with two keys; we accept it at threshold 2.
+    let module = wasmsign2::Module::deserialize(&mut Cursor::new(unsigned())).unwrap();
+    let (module, _) = wasmsign2::SecretKey::from_bytes(&ops.to_bytes())
+        .unwrap()
+        .sign_multi(module, Some(&b"ops".to_vec()), false, false)
+        .unwrap();
+    let (module, _) = wasmsign2::SecretKey::from_bytes(&sec.to_bytes())
+        .unwrap()
+        .sign_multi(module, Some(&b"sec".to_vec()), false, false)
+        .unwrap();
+    let mut theirs = Vec::new();
+    module.serialize(&mut theirs).unwrap();
+    let loader = BundleLoader::new(both_trusted());
+    let verified = loader
+        .verify(&theirs, None)
+        .expect("we accept wasmsign2's two signers");
+    assert_eq!(verified.signers.len(), 2);
+
+    // Every refusal, on either side's signing: a changed byte, a stranger's
+    // key, one signer short.
+    let stranger = KeyPair::generate().unwrap();
+    for (who, signed) in [("ours", &ours), ("theirs", &theirs)] {
+        let mut changed = signed.clone();
+        let last = changed.len() - 1;
+        changed[last] ^= 1;
+        assert!(
+            loader.verify(&changed, None).is_err(),
+            "{who}: changed byte"
+        );
+        assert!(
+            ops_pk.verify(&mut Cursor::new(&changed), None).is_err(),
+            "{who}: wasmsign2 on a changed byte"
+        );
+        let stranger_pk = wasmsign2::PublicKey::from_bytes(&stranger.public_bytes()).unwrap();
+        assert!(stranger_pk.verify(&mut Cursor::new(signed), None).is_err());
+        let strangers = BundleLoader::new(trust(dir.path(), 1, vec![trusted("ops", &stranger)]));
+        assert!(strangers.verify(signed, None).is_err(), "{who}: stranger");
+    }
+    let one = bundle::sign_embedded(unsigned(), &ops, "ops").unwrap();
+    assert!(matches!(
+        loader.verify(&one, None),
+        Err(BundleError::BelowThreshold { valid: 1, .. })
+    ));
+}
+
+#[test]
+fn one_key_under_two_ids_is_one_signer() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    // In a trust-store file: refused at load.
+    let text = format!(
+        "threshold = 2\n[[keys]]\nid = \"a\"\npublic_key = \"{0}\"\n[[keys]]\nid = \"b\"\npublic_key = \"{0}\"\n",
+        key.public_hex()
+    );
+    let error = TrustStore::from_toml(&text, Path::new("/t/trust.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("same public key"), "{error}");
+    // Built in code: the two ids count once.
+    let signed = bundle::sign_embedded(
+        &bundle::sign_embedded(unsigned(), &key, "a").unwrap(),
+        &key,
+        "b",
+    )
+    .unwrap();
+    let loader = BundleLoader::new(trust(
+        dir.path(),
+        2,
+        vec![trusted("a", &key), trusted("b", &key)],
+    ));
+    assert!(matches!(
+        loader.verify(&signed, None),
+        Err(BundleError::BelowThreshold { valid: 1, .. })
+    ));
+}

@@ -491,3 +491,103 @@ fn a_network_naming_an_unknown_regime_does_not_load() {
     });
     assert!(Decider::new(&runtime, &custom).is_ok());
 }
+
+#[test]
+fn no_change_in_a_plan_can_rewrite_what_is_installed() {
+    let mut decider = shipped_decider();
+    let huawei = serde_json::json!({"id": "gnb-hw", "vendor": "huawei", "model": "huawei-gnb-aau",
+        "softwareVersion": "1", "softwareSigned": true, "sbom": true, "subsidyFunded": false});
+    let ericsson = serde_json::json!({"id": "gnb-er", "vendor": "ericsson", "model": "ericsson-gnb",
+        "softwareVersion": "1", "softwareSigned": true, "sbom": true, "subsidyFunded": false});
+    let plan = |change: serde_json::Value| -> slicegate::DeploymentPlan {
+        serde_json::from_value(serde_json::json!({
+            "network": "gb-cells-test", "metric": "cells",
+            "installed": [
+                {"equipment": huawei, "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+                 "site": {"id": "s1", "country": "GB", "sensitive": false}, "weight": 4},
+                {"equipment": ericsson, "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+                 "site": {"id": "s2", "country": "GB", "sensitive": false}, "weight": 6}
+            ],
+            "changes": [change],
+            "at": "2026-06-01T00:00:00Z"
+        }))
+        .unwrap()
+    };
+    let item = |equipment: serde_json::Value, site: &str, weight: u32| {
+        serde_json::json!({"equipment": equipment,
+            "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+            "site": {"id": site, "country": "GB", "sensitive": false}, "weight": weight})
+    };
+    let mut relabelled = huawei.clone();
+    relabelled["vendor"] = "ericsson".into();
+    relabelled["model"] = "ericsson-gnb".into();
+    for operation in [
+        "upgrade",
+        "heal",
+        "scale",
+        "operate",
+        "remote-manage",
+        "interconnect",
+        "terminate",
+    ] {
+        let mut change =
+            serde_json::json!({"operation": operation, "item": item(relabelled.clone(), "s1", 4)});
+        if operation == "interconnect" {
+            change["peer"] = "se-example-tele".into();
+        }
+        if operation == "remote-manage" {
+            change["remote"] = serde_json::json!({"fromCountry": "GB", "provider": "ericsson"});
+        }
+        let result = decider.check_plan(&plan(change));
+        let failure = result.failure.map(|f| f.to_string()).unwrap_or_default();
+        assert!(
+            failure.contains("changes vendor, model"),
+            "{operation}: {failure}"
+        );
+    }
+    // Another site, fewer components, another software claim on a heal:
+    // each a refusal naming the field.
+    for (field, equipment, site) in [
+        ("site", huawei.clone(), "s9"),
+        (
+            "softwareSigned",
+            serde_json::json!({"id": "gnb-hw", "vendor": "huawei", "model": "huawei-gnb-aau",
+            "softwareVersion": "1", "softwareSigned": false, "sbom": true, "subsidyFunded": false}),
+            "s1",
+        ),
+        (
+            "subsidyFunded",
+            serde_json::json!({"id": "gnb-hw", "vendor": "huawei", "model": "huawei-gnb-aau",
+            "softwareVersion": "1", "softwareSigned": true, "sbom": true, "subsidyFunded": true}),
+            "s1",
+        ),
+    ] {
+        let result = decider.check_plan(&plan(
+            serde_json::json!({"operation": "heal", "item": item(equipment, site, 4)}),
+        ));
+        let failure = result.failure.map(|f| f.to_string()).unwrap_or_default();
+        assert!(
+            failure.contains(&format!("changes {field}")),
+            "{field}: {failure}"
+        );
+    }
+    // What each operation may change: new software for an upgrade, more
+    // capacity for a scale (the installed vendor and model stay).
+    let mut upgraded = huawei.clone();
+    upgraded["softwareVersion"] = "2".into();
+    let result = decider.check_plan(&plan(
+        serde_json::json!({"operation": "upgrade", "item": item(upgraded, "s1", 4)}),
+    ));
+    assert!(result.failure.is_none(), "{:?}", result.failure);
+    let result = decider.check_plan(&plan(
+        serde_json::json!({"operation": "scale", "item": item(huawei.clone(), "s1", 2)}),
+    ));
+    assert!(result.failure.is_none(), "{:?}", result.failure);
+    assert_eq!(result.listed_share("uk-designated"), Some(5000));
+    // The weight of a non-scale change is not read: the installed one stays.
+    let result = decider.check_plan(&plan(
+        serde_json::json!({"operation": "operate", "item": item(huawei.clone(), "s1", 1)}),
+    ));
+    assert!(result.failure.is_none(), "{:?}", result.failure);
+    assert_eq!(result.listed_share("uk-designated"), Some(4000));
+}

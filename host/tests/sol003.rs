@@ -174,18 +174,35 @@ fn only_an_operation_that_brings_capacity_in_may_add_resources() {
         );
         match outcome {
             GrantOutcome::Rejected { reasons, .. } => assert!(
-                reasons[0].contains("adds 2 compute resource(s) but removes only 0"),
+                reasons[0].contains("adds 2 compute resource(s) but replaces only 0"),
                 "{operation}: {reasons:?}"
             ),
             other => panic!("{operation}: expected a rejection, got {other:?}"),
         }
-        replacing.remove_resources = replacing.add_resources.clone();
-        let placements = sol003::placements(
-            &replacing,
-            &context("Nokia Solutions and Networks", "AirScale"),
-            &providers(),
-        )
-        .unwrap();
+        let resource = |id: &str| -> sol003::ResourceDefinition {
+            serde_json::from_value(
+                serde_json::json!({"id": id, "type": "COMPUTE", "vduId": "upf-vdu"}),
+            )
+            .unwrap()
+        };
+        let nokia = context("Nokia Solutions and Networks", "AirScale");
+        // Removing what it adds, or one resource listed twice, replaces
+        // nothing: still new capacity.
+        for removed in [
+            vec![resource("r1"), resource("r2")],
+            vec![resource("old-1"), resource("old-1")],
+        ] {
+            replacing.remove_resources = removed;
+            let refused = sol003::placements(&replacing, &nokia, &providers()).unwrap_err();
+            assert!(refused.contains("replaces only"), "{operation}: {refused}");
+        }
+        let mut twice = replacing.clone();
+        twice.add_resources = vec![resource("r1"), resource("r1")];
+        twice.remove_resources = vec![resource("old-1"), resource("old-2")];
+        assert!(sol003::placements(&twice, &nokia, &providers()).is_err());
+        // Two distinct old resources for two new ones: a replacement.
+        replacing.remove_resources = vec![resource("old-1"), resource("old-2")];
+        let placements = sol003::placements(&replacing, &nokia, &providers()).unwrap();
         assert_eq!(placements.len(), 2, "{operation}: one per replaced compute");
     }
 }

@@ -63,6 +63,37 @@ pub struct Config {
     pub log_requests: bool,
     /// Where bundles come from, for `/v1/bundle`.
     pub source: String,
+    /// How the service holds up against slow and numerous clients.
+    pub connections: ConnectionLimits,
+}
+
+/// Protection against slow and numerous clients (slowloris and the like):
+/// a client gets this long to send its request headers, each request this
+/// long to be read and answered, and at most this many connections are open
+/// at once; one over the cap is answered `503` and closed at once, so the
+/// clients already connected keep being served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// To send a request's headers (also the longest an idle keep-alive
+    /// connection waits for its next request).
+    pub header_read_timeout: std::time::Duration,
+    /// To read a request's body and answer it (`408` after).
+    pub request_timeout: std::time::Duration,
+    /// Open connections at once.
+    pub max_connections: usize,
+    /// Requests one keep-alive connection may carry before it is closed.
+    pub max_requests_per_connection: u32,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            request_timeout: std::time::Duration::from_secs(30),
+            max_connections: 1024,
+            max_requests_per_connection: 1000,
+        }
+    }
 }
 
 impl Default for Config {
@@ -76,6 +107,7 @@ impl Default for Config {
             log_mask: Vec::new(),
             log_requests: true,
             source: String::new(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -159,15 +191,95 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes; requests
-/// in flight then finish.
+/// in flight then finish. Each connection lives under the state's
+/// [`ConnectionLimits`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let limits = state.inner.config.connections;
+    let metrics = state.clone();
+    let app = router(state).layer(tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        limits.request_timeout,
+    ));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, keep serving.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics.inner.metrics.connection_refused();
+            tokio::spawn(refuse_connection(stream, limits.max_connections));
+            continue;
+        };
+        let served = Arc::new(AtomicU64::new(0));
+        let max_requests = u64::from(limits.max_requests_per_connection.max(1));
+        let app = app.clone();
+        let service = hyper::service::service_fn(
+            move |request: axum::http::Request<hyper::body::Incoming>| {
+                let app = app.clone();
+                let count = served.fetch_add(1, Ordering::Relaxed) + 1;
+                async move {
+                    use tower::ServiceExt;
+                    let mut response = app.oneshot(request).await?;
+                    if count >= max_requests {
+                        response
+                            .headers_mut()
+                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    }
+                    Ok::<_, std::convert::Infallible>(response)
+                }
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    // Let the requests in flight finish (bounded by the request timeout).
+    let _ = tokio::time::timeout(limits.request_timeout, graceful.shutdown()).await;
+    Ok(())
+}
+
+/// Answers a connection over the cap with `503` and closes it, within a
+/// second whatever the client does.
+async fn refuse_connection(mut stream: tokio::net::TcpStream, cap: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = json!({"error": {"status": 503, "code": "too-many-connections",
+        "message": format!("the service holds its maximum of {cap} connections; retry shortly")}})
+    .to_string();
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        let _ = stream.write_all(answer.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }
 
 /// A JSON error answer.
@@ -204,16 +316,23 @@ fn with_id(mut response: Response, request_id: &str) -> Response {
 
 /// The body of a JSON request, or the 4xx it deserves.
 fn body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
-        let kind = kind.to_str().unwrap_or("");
-        let essence = kind.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
-                format!("the body must be application/json, not `{kind}`"),
-            ));
-        }
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .map(|kind| kind.to_str().unwrap_or("(not text)"));
+    let essence = kind
+        .and_then(|kind| kind.split(';').next())
+        .unwrap_or("")
+        .trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            match kind {
+                Some(kind) => format!("the body must be application/json, not `{kind}`"),
+                None => "the body must be application/json: send `Content-Type: application/json`"
+                    .to_string(),
+            },
+        ));
     }
     body.map_err(|rejection| {
         let status = rejection.status();

@@ -30,6 +30,7 @@ struct Inner {
     /// (endpoint, status) → responses.
     responses: BTreeMap<(&'static str, u16), u64>,
     log_failures: u64,
+    refused_connections: u64,
 }
 
 /// The service's counters.
@@ -85,6 +86,11 @@ impl Metrics {
         self.with(|m| m.log_failures += 1);
     }
 
+    /// Records a connection refused because the cap was reached.
+    pub fn connection_refused(&self) {
+        self.with(|m| m.refused_connections += 1);
+    }
+
     /// The exposition text, with the active bundle and reload state from
     /// `slot`.
     pub fn render(&self, slot: &BundleSlot) -> String {
@@ -134,6 +140,11 @@ impl Metrics {
                 out,
                 "# HELP slicegate_decision_log_failures_total Decisions refused because the decision log could not be written.\n# TYPE slicegate_decision_log_failures_total counter\nslicegate_decision_log_failures_total {}",
                 m.log_failures
+            );
+            let _ = writeln!(
+                out,
+                "# HELP slicegate_connections_refused_total Connections answered 503 and closed because the connection cap was reached.\n# TYPE slicegate_connections_refused_total counter\nslicegate_connections_refused_total {}",
+                m.refused_connections
             );
         });
         let _ = writeln!(

@@ -550,6 +550,18 @@ async fn bad_input_is_a_4xx_with_a_clear_message_and_the_service_keeps_serving()
     .await;
     check_against_openapi("post", "/v1/decisions", &a);
     assert_eq!(a.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // No Content-Type at all: 415 too, as documented.
+    let response = router(state.clone())
+        .oneshot(
+            Request::builder()
+                .method("POST")
+                .uri("/v1/decisions")
+                .body(Body::from(allowed_placement().to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
     // Well-formed but naming what the bundle does not know: 422, denied.
     for (field, value, code) in [
@@ -1037,4 +1049,131 @@ fn a_file_source_takes_a_detached_signature_only_when_none_is_embedded() {
     let (reloader, first) = first_load(&BundleSource::File(path), loader(dir.path()), false);
     assert!(first.unwrap_err().contains("unsigned"));
     assert!(reloader.slot().current().is_none());
+}
+
+/// Reads what the server sends until it closes or `wait` passes.
+async fn read_some(
+    stream: &mut tokio::net::TcpStream,
+    wait: std::time::Duration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0u8; 4096];
+    match tokio::time::timeout(wait, stream.read(&mut buffer)).await {
+        Ok(Ok(n)) => Some(String::from_utf8_lossy(&buffer[..n]).into_owned()),
+        Ok(Err(_)) => Some(String::new()),
+        Err(_) => None,
+    }
+}
+
+async fn get_over_tcp(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await
+        .unwrap();
+    read_some(&mut stream, std::time::Duration::from_secs(5))
+        .await
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_numerous_clients_do_not_take_the_service_down() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let service = service_with(|_| Config {
+        connections: slicegate_server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(5),
+            max_connections: 32,
+            max_requests_per_connection: 3,
+        },
+        ..Config::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(slicegate_server::serve(
+        listener,
+        service.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Slowloris: 24 connections, each holding half a request header.
+    let mut hostile = Vec::new();
+    for _ in 0..24 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST /v1/decisions HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+            .await
+            .unwrap();
+        hostile.push(stream);
+    }
+    // A good client is answered meanwhile.
+    assert!(
+        get_over_tcp(addr, "/healthz")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+
+    // Filling the cap: one more is answered 503 and closed at once.
+    for _ in 0..8 {
+        hostile.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let refused = get_over_tcp(addr, "/healthz").await;
+    assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+    assert!(refused.contains("too-many-connections"), "{refused}");
+
+    // The header timeout closes the slow ones; then good clients are
+    // answered again.
+    for stream in &mut hostile {
+        let closed = read_some(stream, Duration::from_secs(4)).await;
+        assert!(closed.is_some(), "a slow connection was not closed");
+    }
+    assert!(
+        get_over_tcp(addr, "/healthz")
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    let metrics = get_over_tcp(addr, "/metrics").await;
+    assert!(
+        metrics.contains("slicegate_connections_refused_total 1"),
+        "{metrics}"
+    );
+
+    // An idle keep-alive connection is closed after the header timeout, and
+    // a busy one after its request budget.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_some(&mut idle, Duration::from_secs(2))
+            .await
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+    let after_idle = read_some(&mut idle, Duration::from_secs(4)).await;
+    assert_eq!(after_idle.as_deref(), Some(""), "closed, not left open");
+    let mut busy = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut answers = String::new();
+    for _ in 0..3 {
+        busy.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        answers.push_str(&read_some(&mut busy, Duration::from_secs(2)).await.unwrap());
+    }
+    assert!(answers.contains("connection: close"), "{answers}");
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
 }

@@ -14,7 +14,8 @@ pub struct Args {
     /// Cedar policy file (policy ids are Cedar's positional ones: policy0, ...).
     #[arg(long, short = 'p')]
     policies: PathBuf,
-    /// Cedar schema (human syntax). Without it nothing is validated.
+    /// Cedar schema (human syntax). Without it nothing is validated and the
+    /// entities and context are taken as given (a warning says so).
     #[arg(long, short = 's')]
     schema: Option<PathBuf>,
     /// Entities, as a JSON array in Cedar's entity format.
@@ -40,6 +41,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let request = CedarRequest::from_json(&text)
         .map_err(|e| anyhow!("request {}: {e}", args.request_json.display()))?;
 
+    if args.schema.is_none() {
+        eprintln!(
+            "warning: no schema (-s): nothing is validated, and the entities and context are \
+             taken exactly as given. Decisions of the 5G library go through its typed interface \
+             (explain, check-plan, serve, a bundle), which derives every party's facts and takes \
+             the time from the host; with the 5G schema this command refuses placements."
+        );
+    }
     let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
         .context("starting the policy runtime")?;
     let mut decider = Decider::new(&runtime, &sources)

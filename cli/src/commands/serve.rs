@@ -83,6 +83,20 @@ pub struct Args {
     /// Where compiled bundles are cached (default: the user cache folder).
     #[arg(long)]
     cache: Option<PathBuf>,
+    /// How long a client has to send a request's headers (also how long an
+    /// idle keep-alive connection waits for its next request): slow clients
+    /// cannot hold connections open.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// How long a request may take to be read and answered (408 after).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
+    /// Connections open at once; one more is answered 503 and closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Requests one keep-alive connection may carry before it is closed.
+    #[arg(long, default_value_t = 1000)]
+    max_requests_per_connection: u32,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -176,6 +190,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         log_mask: args.log_mask,
         log_requests: !args.log_omit_requests,
         source: source.to_string(),
+        connections: slicegate_server::ConnectionLimits {
+            header_read_timeout: args.header_timeout,
+            request_timeout: args.request_timeout,
+            max_connections: args.max_connections,
+            max_requests_per_connection: args.max_requests_per_connection,
+        },
     };
     let state = AppState::new(slot, config);
     slicegate_server::serve_blocking(args.listen, state, |addr| {

@@ -31,6 +31,10 @@ pub enum SignatureFormatError {
     /// A `signature` section is present but not first.
     #[error("the signature section must be the first section")]
     NotFirst,
+    /// More than one `signature` section: the hashes skip them all, so the
+    /// extra ones would give different files one identity.
+    #[error("the bundle has {0} signature sections; it may have only one, the first")]
+    Several(usize),
     /// Unsupported version, content type or hash function.
     #[error("unsupported signature format (version {0}, content type {1}, hash {2})")]
     Unsupported(u8, u8, u8),
@@ -239,15 +243,17 @@ pub fn embedded(
     bytes: &[u8],
     sections: &[Section],
 ) -> Result<Option<Vec<u8>>, SignatureFormatError> {
-    for (index, section) in sections.iter().enumerate() {
-        if section.custom_name.as_deref() == Some(SIGNATURE_SECTION) {
-            if index != 0 {
-                return Err(SignatureFormatError::NotFirst);
-            }
-            return Ok(Some(bytes[section.custom_data.clone()].to_vec()));
-        }
+    let signatures: Vec<(usize, &Section)> = sections
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.custom_name.as_deref() == Some(SIGNATURE_SECTION))
+        .collect();
+    match signatures.as_slice() {
+        [] => Ok(None),
+        [(0, section)] => Ok(Some(bytes[section.custom_data.clone()].to_vec())),
+        [_] => Err(SignatureFormatError::NotFirst),
+        several => Err(SignatureFormatError::Several(several.len())),
     }
-    Ok(None)
 }
 
 /// Adds a signature by `key` (named `key_id`) to `previous` signature data

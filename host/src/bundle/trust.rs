@@ -152,6 +152,13 @@ impl TrustStore {
             let verifying = VerifyingKey::from_bytes(&bytes).map_err(|e| {
                 invalid(format!("key `{}`: not an Ed25519 public key: {e}", key.id))
             })?;
+            if let Some(twin) = keys.iter().find(|k: &&TrustedKey| k.key == verifying) {
+                return Err(invalid(format!(
+                    "key `{}` has the same public key as `{}`: one key under two ids would count \
+                     twice towards the threshold",
+                    key.id, twin.id.0
+                )));
+            }
             let instant = |t: &Option<String>| {
                 t.as_deref()
                     .map(parse_instant)

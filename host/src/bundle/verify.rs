@@ -127,6 +127,9 @@ pub fn verify(
     }
 
     let mut valid: BTreeSet<KeyId> = BTreeSet::new();
+    // Distinct keys, not distinct ids: one key listed under two ids is one
+    // signer (a store built in code could list it so).
+    let mut valid_keys: BTreeSet<[u8; 32]> = BTreeSet::new();
     let mut unknown = Vec::new();
     let mut not_valid = None;
     let mut bad = None;
@@ -156,7 +159,9 @@ pub fn verify(
         match verified_by {
             Some(key) => match key.valid_at(now) {
                 Ok(()) => {
-                    valid.insert(key.id.clone());
+                    if valid_keys.insert(key.key.to_bytes()) {
+                        valid.insert(key.id.clone());
+                    }
                 }
                 Err(why) => not_valid = Some((key.id.clone(), why)),
             },
