@@ -796,9 +796,12 @@ fn mutate_weakened_pack(
     mutate_weakened_packs(&[(pack, &edit)], case)
 }
 
+/// An edit of one pack file: the file under `packs/`, and the change.
+type PackEdit<'a> = (&'a str, &'a dyn Fn(&str) -> String);
+
 /// The same with several pack files edited.
 fn mutate_weakened_packs(
-    edits: &[(&str, &dyn Fn(&str) -> String)],
+    edits: &[PackEdit<'_>],
     case: &str,
 ) -> (Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
