@@ -800,10 +800,7 @@ fn mutate_weakened_pack(
 type PackEdit<'a> = (&'a str, &'a dyn Fn(&str) -> String);
 
 /// The same with several pack files edited.
-fn mutate_weakened_packs(
-    edits: &[PackEdit<'_>],
-    case: &str,
-) -> (Output, serde_json::Value) {
+fn mutate_weakened_packs(edits: &[PackEdit<'_>], case: &str) -> (Output, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("policies");
     copy_tree(&repo().join("policies"), &copy);

@@ -33,6 +33,10 @@ struct Server {
 
 impl Server {
     fn start(dir: &Path) -> Server {
+        Self::start_with(dir, &[])
+    }
+
+    fn start_with(dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slicegate"))
             .args(["serve", "--listen", "127.0.0.1:0", "--permit-what-if"])
             .args(["--poll-interval", "100ms"])
@@ -43,6 +47,7 @@ impl Server {
             .arg("--decision-log")
             .arg(dir.join("decisions.jsonl"))
             .args(["--log-mask", "/equipment/softwareVersion"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -76,6 +81,21 @@ impl Server {
             .output()
             .unwrap();
         serde_json::from_slice(&output.stdout).unwrap()
+    }
+}
+
+impl Server {
+    /// Stops the process as a service manager does (SIGTERM) and waits.
+    fn terminate(mut self) -> String {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(self.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        stderr
     }
 }
 
@@ -203,10 +223,15 @@ fn the_http_clients_get_decisions_a_reload_is_picked_up_and_a_killed_server_leav
     file.write_all(b"{\"seq\":5,\"time\":\"2026-11-26T")
         .unwrap();
     drop(file);
+    // A cut end is an error by default; accepted on request.
     let output = verify_log(dir, &[]);
-    assert!(output.status.success());
-    assert!(text(&output.stdout).contains("ends in an incomplete record"));
-    assert_eq!(verify_log(dir, &["--strict"]).status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("ends in an incomplete line"));
+    assert!(
+        verify_log(dir, &["--allow-incomplete-tail"])
+            .status
+            .success()
+    );
 
     // Restarted on the same log: the tail is cut off, the chain goes on.
     let server = Server::start(dir);
@@ -218,7 +243,7 @@ fn the_http_clients_get_decisions_a_reload_is_picked_up_and_a_killed_server_leav
     assert_eq!(output.status.code(), Some(2));
     let stderr = server.kill();
     assert!(stderr.contains("incomplete record"), "{stderr}");
-    let output = verify_log(dir, &["--strict"]);
+    let output = verify_log(dir, &[]);
     assert!(output.status.success(), "{}", text(&output.stdout));
     assert!(text(&output.stdout).contains("5 record(s), chain intact"));
 
@@ -231,7 +256,7 @@ fn the_http_clients_get_decisions_a_reload_is_picked_up_and_a_killed_server_leav
     let output = verify_log(dir, &[]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        text(&output.stdout).contains("chain broken at line"),
+        text(&output.stdout).contains("broken at line"),
         "{}",
         text(&output.stdout)
     );
@@ -274,4 +299,97 @@ fn serve_refuses_bad_arguments_with_a_clear_error() {
         text(&output.stderr)
     );
     assert!(text(&output.stderr).contains("--wait-for-bundle"));
+}
+
+#[test]
+fn signed_checkpoints_catch_a_cut_or_rewritten_end_of_the_decision_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("lib.wasm"), build(&key, 1)).unwrap();
+    std::fs::write(
+        dir.join("trust.toml"),
+        format!(
+            "threshold = 1\n\n[[keys]]\nid = \"ops\"\npublic_key = \"{}\"\n",
+            key.public_hex()
+        ),
+    )
+    .unwrap();
+    let log_key = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("log-1.key"), log_key.to_bytes()).unwrap();
+    std::fs::write(dir.join("log-1.pub"), log_key.public_bytes()).unwrap();
+    let denied = request_file(dir, "huawei-core.json");
+
+    // A checkpoint every 2 lines, and one at shutdown.
+    let server = Server::start_with(
+        dir,
+        &[
+            "--log-key",
+            dir.join("log-1.key").to_str().unwrap(),
+            "--log-checkpoint-every",
+            "2",
+        ],
+    );
+    for _ in 0..3 {
+        let output = Command::new(repo().join("host-examples/http-client/decide.sh"))
+            .arg(&denied)
+            .env("SLICEGATE_URL", &server.url)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+    }
+    let stderr = server.terminate();
+    assert!(stderr.contains("checkpoint written"), "{stderr}");
+    let pubkey = dir.join("log-1.pub");
+    let with_key = ["--key", pubkey.to_str().unwrap()];
+    let output = verify_log(dir, &with_key);
+    let out = text(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("3 record(s), chain intact; 2 checkpoint(s) signed by the log key; the side file's checkpoint matches the log"),
+        "{out}"
+    );
+    assert!(
+        out.contains("0 record(s) after the last checkpoint (unanchored"),
+        "{out}"
+    );
+    let output = verify_log(dir, &[]);
+    let out = text(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(
+        out.contains("2 checkpoint(s) in it, not checked (give --key)"),
+        "{out}"
+    );
+    assert!(out.contains("not that its end was not cut"), "{out}");
+
+    let log = dir.join("decisions.jsonl");
+    let original = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    // The last lines cut off: the chain alone still verifies, the key does not.
+    std::fs::write(&log, format!("{}\n", lines[..lines.len() - 2].join("\n"))).unwrap();
+    // (Even without the key, the side file beside the log shows the cut.)
+    assert_eq!(verify_log(dir, &[]).status.code(), Some(1));
+    let output = verify_log(dir, &with_key);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stdout).contains("cut from its end"),
+        "{}",
+        text(&output.stdout)
+    );
+    // The last record changed.
+    let last_record = lines.iter().rposition(|l| l.contains("requestId")).unwrap();
+    let mut changed: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    changed[last_record] = changed[last_record].replace("\"allowed\":false", "\"allowed\":true");
+    std::fs::write(&log, format!("{}\n", changed.join("\n"))).unwrap();
+    assert_eq!(verify_log(dir, &with_key).status.code(), Some(1));
+    // Without the side file, a key cannot check the end: an error, not a pass.
+    std::fs::write(&log, &original).unwrap();
+    std::fs::remove_file(dir.join("decisions.jsonl.checkpoint")).unwrap();
+    let output = verify_log(dir, &with_key);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no checkpoint beside the log"),
+        "{}",
+        text(&output.stderr)
+    );
 }

@@ -1,18 +1,24 @@
-//! `slicegate log verify`: check a decision log's hash chain.
+//! `slicegate log verify`: check a decision log's hash chain, its signed
+//! checkpoints and the latest checkpoint beside it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use slicegate::decision_log;
+use anyhow::{Context, bail};
+use slicegate::bundle::public_key_from_bytes;
+use slicegate::decision_log::{self, VerifyOptions};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
-    /// Check that every record follows the one before it (sequence numbers
-    /// and hash chain) and report the first broken record.
+    /// Check a decision log: every line follows the one before it (sequence
+    /// numbers and hash chain); with --key, every checkpoint in it is signed
+    /// by the log key and covers exactly the lines before it, and the latest
+    /// checkpoint (the side file `<log>.checkpoint`) names a line the log
+    /// has, with that line's hash — so a cut or rewritten end is caught.
     ///
-    /// An incomplete last line (a write cut short by a crash) is reported
-    /// but not an error unless --strict. Exit status: 0 intact, 1 broken.
+    /// An incomplete last line (a write cut short, or a cut) is an error
+    /// unless --allow-incomplete-tail. Lines after the last checkpoint are
+    /// reported as unanchored. Exit status: 0 intact, 1 broken.
     Verify(VerifyArgs),
 }
 
@@ -20,9 +26,17 @@ pub enum Command {
 pub struct VerifyArgs {
     /// The decision log (JSON Lines).
     file: PathBuf,
-    /// Treat an incomplete last line as a failure.
+    /// The log key's public key file (`slicegate keygen` writes it as
+    /// `ID.pub`): checkpoints must be signed by it.
     #[arg(long)]
-    strict: bool,
+    key: Option<PathBuf>,
+    /// The latest checkpoint (default: `<file>.checkpoint`, required with
+    /// --key).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Accept an incomplete last line (a write cut short by a crash).
+    #[arg(long)]
+    allow_incomplete_tail: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -32,27 +46,75 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Verify(args) = command;
     let bytes =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let report = decision_log::verify(&bytes);
-    let failed = !report.intact() || (args.strict && report.incomplete_tail_bytes > 0);
+    let key = match &args.key {
+        Some(path) => {
+            let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(public_key_from_bytes(&raw).with_context(|| format!("{}", path.display()))?)
+        }
+        None => None,
+    };
+    let side_path = args
+        .checkpoint
+        .clone()
+        .unwrap_or_else(|| decision_log::side_path(&args.file));
+    let side = decision_log::read_side(&side_path).map_err(anyhow::Error::msg)?;
+    if key.is_some() && side.is_none() {
+        bail!(
+            "{}: no checkpoint beside the log: without it the log's end cannot be checked \
+             (the service writes it at every checkpoint and at shutdown)",
+            side_path.display()
+        );
+    }
+    let report = decision_log::verify_with(&bytes, &VerifyOptions { key, side });
+    let torn = report.incomplete_tail_bytes > 0 && !args.allow_incomplete_tail;
+    let failed = !report.intact() || torn;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let name = args.file.display();
         match &report.broken {
-            None => println!("{name}: {} record(s), chain intact", report.verified),
+            None if args.key.is_some() => println!(
+                "{name}: {} record(s), chain intact; {} checkpoint(s) signed by the log key{}",
+                report.records,
+                report.checkpoints,
+                if report.side_checked {
+                    "; the side file's checkpoint matches the log"
+                } else {
+                    ""
+                },
+            ),
+            None => println!(
+                "{name}: {} record(s), chain intact{}\n{name}: no --key: the chain shows nothing \
+                 inside was changed, not that its end was not cut or rewritten",
+                report.records,
+                if report.unchecked_checkpoints > 0 {
+                    format!(
+                        "; {} checkpoint(s) in it, not checked (give --key)",
+                        report.unchecked_checkpoints
+                    )
+                } else {
+                    String::new()
+                }
+            ),
             Some(broken) => println!(
-                "{name}: chain broken at line {}: {}\n{} record(s) before it verify",
+                "{name}: broken at line {}: {}\n{} line(s) before it verify",
                 broken.line, broken.reason, report.verified
             ),
         }
+        if args.key.is_some() && report.broken.is_none() {
+            println!(
+                "{name}: {} record(s) after the last checkpoint (unanchored: only hash-chained)",
+                report.unanchored
+            );
+        }
         if report.incomplete_tail_bytes > 0 {
             println!(
-                "{name}: ends in an incomplete record ({} bytes; a write cut short by a crash){}",
+                "{name}: ends in an incomplete line ({} bytes: a write cut short, or a cut){}",
                 report.incomplete_tail_bytes,
-                if args.strict {
-                    ""
+                if args.allow_incomplete_tail {
+                    "; accepted (--allow-incomplete-tail), the lines before it verify"
                 } else {
-                    "; the records before it verify"
+                    ""
                 }
             );
         }

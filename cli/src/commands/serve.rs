@@ -65,6 +65,19 @@ pub struct Args {
     /// Log only the request's hash, not the request.
     #[arg(long)]
     log_omit_requests: bool,
+    /// The log key (a key pair file from `slicegate keygen`): the service
+    /// signs checkpoints of the decision log with it (count and head hash,
+    /// into the log and into `<log>.checkpoint`), so `slicegate log verify
+    /// --key ID.pub` catches a cut or rewritten end. Keep it apart from the
+    /// bundle signing keys.
+    #[arg(long, requires = "decision_log")]
+    log_key: Option<PathBuf>,
+    /// A checkpoint after this many lines.
+    #[arg(long, default_value_t = 1000)]
+    log_checkpoint_every: u64,
+    /// And at least this often while decisions are logged (and at shutdown).
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    log_checkpoint_interval: Duration,
     /// `sync`: each decision is on disk (fdatasync) before it is answered;
     /// `write`: handed to the OS only (survives the process being killed,
     /// not a power loss).
@@ -123,7 +136,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 Durability::Sync
             };
-            let log = DecisionLog::open(path, durability)?;
+            let mut log = DecisionLog::open(path, durability)?;
+            if let Some(key_path) = &args.log_key {
+                let key = slicegate::bundle::KeyPair::read(key_path)
+                    .with_context(|| format!("reading the log key {}", key_path.display()))?;
+                let key_id = key_path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "log".to_string());
+                log = log.with_checkpoints(slicegate::decision_log::CheckpointSigner {
+                    key_id,
+                    key: key.signing_key().clone(),
+                    every: args.log_checkpoint_every,
+                });
+            }
             if log.truncated_bytes() > 0 {
                 eprintln!(
                     "warning: {} ended in an incomplete record ({} bytes, a write cut short); cut off, the chain continues from the last complete record",
@@ -197,6 +223,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             max_requests_per_connection: args.max_requests_per_connection,
         },
     };
+    // Checkpoints at an interval while decisions are logged.
+    let checkpointer = match (&config.log, args.log_key.is_some()) {
+        (Some(log), true) => {
+            let log = log.clone();
+            let stop = stop.clone();
+            let every = args.log_checkpoint_interval;
+            Some(
+                std::thread::Builder::new()
+                    .name("slicegate-checkpoint".to_string())
+                    .spawn(move || {
+                        let tick = Duration::from_millis(200);
+                        let mut waited = Duration::ZERO;
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            std::thread::sleep(tick);
+                            waited += tick;
+                            if waited >= every {
+                                waited = Duration::ZERO;
+                                if let Err(error) = log.checkpoint() {
+                                    tracing::error!("{error}");
+                                }
+                            }
+                        }
+                    })
+                    .context("starting the checkpoint thread")?,
+            )
+        }
+        _ => None,
+    };
+    let shutdown_log = config.log.clone();
     let state = AppState::new(slot, config);
     slicegate_server::serve_blocking(args.listen, state, |addr| {
         // The one line on stdout, for scripts that start the service on
@@ -208,6 +263,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
     .with_context(|| format!("serving on {}", args.listen))?;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(thread) = checkpointer {
+        let _ = thread.join();
+    }
+    // The last decisions are anchored before the process ends.
+    if let Some(log) = &shutdown_log
+        && log.checkpoint().context("the shutdown checkpoint")?
+    {
+        eprintln!("decision log checkpoint written");
+    }
     if let Some(thread) = reload_thread {
         let _ = thread.join();
     }

@@ -9,6 +9,21 @@
 //! commit). A process killed mid-write leaves at most one incomplete last
 //! line: [`verify`] checks everything before it and reports the tail, and
 //! [`DecisionLog::open`] cuts the tail off before appending again.
+//!
+//! With a log key ([`DecisionLog::with_checkpoints`]) the log also carries
+//! signed checkpoints ([`Checkpoint`]) that anchor the chain, so that
+//! cutting or rewriting its end is detected too. What the log proves, and
+//! what it cannot, is in the README's decision-log section.
+
+mod checkpoint;
+mod mask;
+mod verify;
+
+pub use checkpoint::{
+    Checkpoint, CheckpointLine, CheckpointSigner, read_side, side_path, write_side,
+};
+pub use mask::mask;
+pub use verify::{Broken, LogReport, VerifyOptions, verify, verify_with};
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -131,6 +146,8 @@ struct Tail {
     seq: u64,
     prev: String,
     written: u64,
+    /// Lines written since the last checkpoint.
+    since_checkpoint: u64,
 }
 
 /// An append-only, hash-chained decision log.
@@ -142,6 +159,11 @@ pub struct DecisionLog {
     /// use (so a sync does not hold the append lock).
     synced: Mutex<(u64, File)>,
     truncated_bytes: u64,
+    /// The log key, when checkpoints are made.
+    signer: Option<CheckpointSigner>,
+    /// The lines the side file's checkpoint covers (so a slower writer
+    /// never replaces a newer one).
+    side_lines: Mutex<u64>,
 }
 
 impl DecisionLog {
@@ -170,10 +192,11 @@ impl DecisionLog {
             file.set_len(complete_len).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
-        let (seq, prev) = match last_line {
-            None => (0, GENESIS.to_string()),
-            Some(line) => match serde_json::from_slice::<Record>(&line) {
-                Ok(record) => (record.seq, sha256_hex(&line)),
+        let (seq, prev, since_checkpoint) = match last_line {
+            None => (0, GENESIS.to_string(), 0),
+            Some(line) => match parse_line(&line) {
+                Ok(Line::Record(record)) => (record.seq, sha256_hex(&line), 1),
+                Ok(Line::Checkpoint(checkpoint)) => (checkpoint.seq, sha256_hex(&line), 0),
                 Err(e) => {
                     return Err(LogError::BadTail {
                         path: path.display().to_string(),
@@ -192,10 +215,69 @@ impl DecisionLog {
                 seq,
                 prev,
                 written: 0,
+                since_checkpoint,
             }),
             synced: Mutex::new((0, sync_handle)),
             truncated_bytes,
+            signer: None,
+            side_lines: Mutex::new(0),
         })
+    }
+
+    /// Signs checkpoints with `signer`: every `signer.every` lines, and
+    /// whenever [`Self::checkpoint`] is called (at an interval and at
+    /// shutdown). Each is written into the log and to its side file
+    /// ([`side_path`]).
+    pub fn with_checkpoints(mut self, signer: CheckpointSigner) -> Self {
+        self.signer = Some(signer);
+        self
+    }
+
+    /// Writes a checkpoint now if lines were written since the last one
+    /// (and a log key is set); returns whether one was written.
+    pub fn checkpoint(&self) -> Result<bool, LogError> {
+        let Some(signer) = &self.signer else {
+            return Ok(false);
+        };
+        let io = |e: std::io::Error| self.io_error(e);
+        let made = {
+            let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+            if tail.since_checkpoint == 0 {
+                return Ok(false);
+            }
+            let (line, checkpoint) = checkpoint_line(&tail, signer)?;
+            tail.file.write_all(&line).map_err(io)?;
+            tail.seq += 1;
+            tail.prev = sha256_hex(&line[..line.len() - 1]);
+            tail.since_checkpoint = 0;
+            tail.written += 1;
+            checkpoint
+        };
+        self.synced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .1
+            .sync_data()
+            .map_err(io)?;
+        self.publish(&made)?;
+        Ok(true)
+    }
+
+    fn io_error(&self, e: std::io::Error) -> LogError {
+        LogError::Io {
+            path: self.path.display().to_string(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Writes `checkpoint` to the side file unless a newer one is there.
+    fn publish(&self, checkpoint: &Checkpoint) -> Result<(), LogError> {
+        let mut side = self.side_lines.lock().unwrap_or_else(|p| p.into_inner());
+        if checkpoint.lines > *side {
+            write_side(&side_path(&self.path), checkpoint).map_err(|e| self.io_error(e))?;
+            *side = checkpoint.lines;
+        }
+        Ok(())
     }
 
     /// The log file.
@@ -219,10 +301,11 @@ impl DecisionLog {
             path: self.path.display().to_string(),
             message: e.to_string(),
         };
-        let mine = {
+        let (mine, made) = {
             let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
             let mut text = Vec::new();
             let (mut seq, mut prev) = (tail.seq, tail.prev.clone());
+            let count = entries.len() as u64;
             for entry in entries {
                 seq += 1;
                 let record = Record {
@@ -239,15 +322,29 @@ impl DecisionLog {
                 text.extend_from_slice(&line);
                 text.push(b'\n');
             }
+            tail.seq = seq;
+            tail.prev = prev;
+            tail.since_checkpoint += count;
+            // Every `every` lines, a signed checkpoint after them, in the
+            // same write.
+            let mut made = None;
+            if let Some(signer) = &self.signer
+                && tail.since_checkpoint >= signer.every.max(1)
+            {
+                let (line, checkpoint) = checkpoint_line(&tail, signer)?;
+                tail.seq += 1;
+                tail.prev = sha256_hex(&line[..line.len() - 1]);
+                tail.since_checkpoint = 0;
+                text.extend_from_slice(&line);
+                made = Some(checkpoint);
+            }
             // One write per append: a crash leaves whole records and at most
             // one incomplete line, never interleaved ones.
             tail.file.write_all(&text).map_err(io)?;
-            tail.seq = seq;
-            tail.prev = prev;
             tail.written += 1;
-            tail.written
+            (tail.written, made)
         };
-        if self.durability == Durability::Sync {
+        if self.durability == Durability::Sync || made.is_some() {
             let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
             if synced.0 < mine {
                 // Everything written so far is covered by this sync.
@@ -256,7 +353,50 @@ impl DecisionLog {
                 synced.0 = upto;
             }
         }
+        // The side file names only what is on disk.
+        if let Some(checkpoint) = made {
+            self.publish(&checkpoint)?;
+        }
         Ok(())
+    }
+}
+
+/// A checkpoint of everything `tail` holds, as its log line (with the
+/// newline).
+fn checkpoint_line(
+    tail: &Tail,
+    signer: &CheckpointSigner,
+) -> Result<(Vec<u8>, Checkpoint), LogError> {
+    let checkpoint = Checkpoint::sign(tail.seq, &tail.prev, &signer.key_id, &signer.key);
+    let line = CheckpointLine {
+        seq: tail.seq + 1,
+        checkpoint: checkpoint.clone(),
+        prev: tail.prev.clone(),
+    };
+    let mut bytes = serde_json::to_vec(&line).map_err(|e| LogError::Io {
+        path: String::new(),
+        message: format!("serialising a checkpoint: {e}"),
+    })?;
+    bytes.push(b'\n');
+    Ok((bytes, checkpoint))
+}
+
+/// One line of the log.
+pub(crate) enum Line {
+    /// A decision.
+    Record(Box<Record>),
+    /// A signed checkpoint.
+    Checkpoint(CheckpointLine),
+}
+
+/// Parses one line: a checkpoint when it has a `checkpoint` member, else a
+/// record.
+pub(crate) fn parse_line(line: &[u8]) -> Result<Line, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_slice(line)?;
+    if value.get("checkpoint").is_some() {
+        serde_json::from_value(value).map(Line::Checkpoint)
+    } else {
+        serde_json::from_value(value).map(|r| Line::Record(Box::new(r)))
     }
 }
 
@@ -318,127 +458,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 fn now_rfc3339_micros() -> String {
     humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
-}
-
-/// What [`verify`] found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LogReport {
-    /// Complete records that verified, in a row from the first.
-    pub verified: u64,
-    /// The first broken record, if the chain breaks.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub broken: Option<Broken>,
-    /// Bytes of an incomplete last line (a write cut short by a crash), not
-    /// counted as a record.
-    pub incomplete_tail_bytes: u64,
-}
-
-/// Where and why the chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Broken {
-    /// The line (1-based).
-    pub line: u64,
-    /// Why.
-    pub reason: String,
-}
-
-impl LogReport {
-    /// The chain is intact up to the last complete record.
-    pub fn intact(&self) -> bool {
-        self.broken.is_none()
-    }
-}
-
-/// Checks the chain of the log in `bytes`: every complete line is a record,
-/// numbered one after the other from 1, whose `prev` is the hash of the
-/// line before. Stops at the first broken record.
-pub fn verify(bytes: &[u8]) -> LogReport {
-    let (complete, tail) = match bytes.iter().rposition(|&b| b == b'\n') {
-        Some(i) => (&bytes[..=i], bytes.len() - i - 1),
-        None => (&bytes[..0], bytes.len()),
-    };
-    let mut report = LogReport {
-        verified: 0,
-        broken: None,
-        incomplete_tail_bytes: tail as u64,
-    };
-    let mut prev = GENESIS.to_string();
-    let lines = complete
-        .split(|&b| b == b'\n')
-        .take(complete.iter().filter(|&&b| b == b'\n').count());
-    for (index, line) in lines.enumerate() {
-        let number = index as u64 + 1;
-        let broken = |reason: String| Broken {
-            line: number,
-            reason,
-        };
-        let record: Record = match serde_json::from_slice(line) {
-            Ok(record) => record,
-            Err(e) => {
-                report.broken = Some(broken(format!("not a decision record: {e}")));
-                return report;
-            }
-        };
-        if record.seq != number {
-            report.broken = Some(broken(format!(
-                "sequence number {} where {number} was expected (a record was removed, added or reordered)",
-                record.seq
-            )));
-            return report;
-        }
-        if record.prev != prev {
-            report.broken = Some(broken(format!(
-                "prev {} is not the hash of the record before ({prev}): that record was changed, or records are missing",
-                record.prev
-            )));
-            return report;
-        }
-        prev = sha256_hex(line);
-        report.verified = number;
-    }
-    report
-}
-
-/// Replaces the values at `pointers` (JSON pointers such as
-/// `/equipment/softwareVersion`; `*` matches every array element or object
-/// member) with `"<masked>"`. Pointers that match nothing are ignored.
-pub fn mask(value: &mut serde_json::Value, pointers: &[String]) {
-    for pointer in pointers {
-        let parts: Vec<String> = pointer
-            .split('/')
-            .skip(1)
-            .map(|p| p.replace("~1", "/").replace("~0", "~"))
-            .collect();
-        mask_at(value, &parts);
-    }
-}
-
-fn mask_at(value: &mut serde_json::Value, parts: &[String]) {
-    let Some((first, rest)) = parts.split_first() else {
-        *value = serde_json::Value::String("<masked>".to_string());
-        return;
-    };
-    match value {
-        serde_json::Value::Object(map) if first == "*" => {
-            map.values_mut().for_each(|v| mask_at(v, rest));
-        }
-        serde_json::Value::Object(map) => {
-            if let Some(v) = map.get_mut(first) {
-                mask_at(v, rest);
-            }
-        }
-        serde_json::Value::Array(items) if first == "*" => {
-            items.iter_mut().for_each(|v| mask_at(v, rest));
-        }
-        serde_json::Value::Array(items) => {
-            if let Some(v) = first.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
-                mask_at(v, rest);
-            }
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]
@@ -610,5 +629,172 @@ mod tests {
         assert_eq!(value["equipment"]["id"], "gnb-1");
         assert_eq!(value["site"]["id"], "lon");
         assert_eq!(value["batch"][1]["site"]["id"], "<masked>");
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    fn entry(id: &str) -> Entry {
+        Entry {
+            request_id: id.to_string(),
+            kind: "placement".to_string(),
+            request_sha256: sha256_hex(id.as_bytes()),
+            request: None,
+            decision: LoggedDecision {
+                allowed: false,
+                determining: vec!["uk-hrv/out-of-core".to_string()],
+                failure: None,
+            },
+            evaluated_at: None,
+            what_if: false,
+            bundle: None,
+        }
+    }
+
+    fn key() -> ed25519_dalek::SigningKey {
+        ed25519_dalek::SigningKey::from_bytes(&[9u8; 32])
+    }
+
+    /// A log of 7 records with a checkpoint every 3, then one at shutdown.
+    fn anchored() -> (tempfile::TempDir, PathBuf, VerifyOptions) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("decisions.jsonl");
+        let log = DecisionLog::open(&path, Durability::Sync)
+            .unwrap()
+            .with_checkpoints(CheckpointSigner {
+                key_id: "log-1".to_string(),
+                key: key(),
+                every: 3,
+            });
+        for i in 0..7 {
+            log.append(vec![entry(&format!("r{i}"))]).unwrap();
+        }
+        assert!(log.checkpoint().unwrap(), "the shutdown checkpoint");
+        assert!(!log.checkpoint().unwrap(), "nothing new to anchor");
+        let side = read_side(&side_path(&path)).unwrap().expect("a side file");
+        let options = VerifyOptions {
+            key: Some(key().verifying_key()),
+            side: Some(side),
+        };
+        (dir, path, options)
+    }
+
+    fn lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn joined(lines: &[String]) -> Vec<u8> {
+        lines
+            .iter()
+            .flat_map(|l| format!("{l}\n").into_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn checkpoints_anchor_the_chain_and_an_untouched_log_verifies() {
+        let (_dir, path, options) = anchored();
+        let all = lines(&path);
+        // r r r C r r r C r C
+        assert_eq!(all.len(), 10);
+        let report = verify_with(&joined(&all), &options);
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(
+            (
+                report.records,
+                report.checkpoints,
+                report.unanchored,
+                report.side_checked
+            ),
+            (7, 3, 0, true)
+        );
+        // Reopening continues after the last checkpoint.
+        let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+        log.append(vec![entry("after")]).unwrap();
+        let report = verify_with(&std::fs::read(&path).unwrap(), &options);
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.unanchored, 1, "the record after the last checkpoint");
+    }
+
+    #[test]
+    fn a_cut_end_a_changed_last_record_and_a_rewritten_rechained_log_are_caught() {
+        let (_dir, path, options) = anchored();
+        let all = lines(&path);
+
+        // The last records deleted (the chain alone still verifies).
+        let cut = joined(&all[..7]);
+        assert!(verify(&cut).intact(), "the chain alone cannot tell");
+        let report = verify_with(&cut, &options);
+        assert!(report.broken.unwrap().reason.contains("cut from its end"));
+
+        // The last record changed (here the final checkpoint covers it).
+        let mut changed = all.clone();
+        changed[8] = changed[8].replace("\"allowed\":false", "\"allowed\":true");
+        assert_ne!(changed, all);
+        assert!(!verify_with(&joined(&changed), &options).intact());
+
+        // A record rewritten and every later line re-chained, checkpoints
+        // kept: their heads no longer match.
+        let rechain = |lines: &[String]| -> Vec<String> {
+            let mut prev = GENESIS.to_string();
+            lines
+                .iter()
+                .map(|line| {
+                    let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+                    value["prev"] = prev.clone().into();
+                    let text = serde_json::to_string(&value).unwrap();
+                    prev = sha256_hex(text.as_bytes());
+                    text
+                })
+                .collect()
+        };
+        let mut rewritten = all.clone();
+        rewritten[1] = rewritten[1].replace("\"allowed\":false", "\"allowed\":true");
+        let rewritten = rechain(&rewritten);
+        assert!(
+            verify(&joined(&rewritten))
+                .broken
+                .is_some_and(|b| b.line == 4)
+        );
+        // The same with the checkpoint lines dropped and the rest renumbered:
+        // the chain verifies, the side file's checkpoint does not.
+        let mut stripped: Vec<String> = all
+            .iter()
+            .filter(|l| !l.contains("\"checkpoint\""))
+            .cloned()
+            .collect();
+        stripped[1] = stripped[1].replace("\"allowed\":false", "\"allowed\":true");
+        let stripped: Vec<String> = stripped
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+                value["seq"] = (i as u64 + 1).into();
+                serde_json::to_string(&value).unwrap()
+            })
+            .collect();
+        let stripped = rechain(&stripped);
+        assert!(verify(&joined(&stripped)).intact(), "a consistent chain");
+        let report = verify_with(&joined(&stripped), &options);
+        assert!(!report.intact(), "{report:?}");
+
+        // A checkpoint signed by another key.
+        let stranger = VerifyOptions {
+            key: Some(ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]).verifying_key()),
+            side: None,
+        };
+        let report = verify_with(&joined(&all), &stranger);
+        assert!(
+            report
+                .broken
+                .unwrap()
+                .reason
+                .contains("not signed by the log key")
+        );
     }
 }

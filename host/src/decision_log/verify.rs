@@ -1,0 +1,207 @@
+//! Checking a decision log: the chain, every checkpoint in it, and the
+//! latest checkpoint beside it.
+
+use ed25519_dalek::VerifyingKey;
+use serde::Serialize;
+
+use super::checkpoint::Checkpoint;
+use super::{GENESIS, Line, parse_line, sha256_hex};
+
+/// What to check besides the chain.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// The log key: every checkpoint must be signed by it.
+    pub key: Option<VerifyingKey>,
+    /// The latest checkpoint, from the side file: the log must reach it and
+    /// end there as it says.
+    pub side: Option<Checkpoint>,
+}
+
+/// What [`verify`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogReport {
+    /// Complete lines (records and checkpoints) that verified, in a row
+    /// from the first.
+    pub verified: u64,
+    /// Decision records among them.
+    pub records: u64,
+    /// Checkpoints among them whose signature was checked with the key.
+    pub checkpoints: u64,
+    /// Checkpoints whose signature was not checked (no key given).
+    pub unchecked_checkpoints: u64,
+    /// Lines after the last checked checkpoint: their place in the log is
+    /// not anchored by a signature (the service writes the next checkpoint
+    /// after them, or at shutdown).
+    pub unanchored: u64,
+    /// Whether the side file's checkpoint was checked against the log.
+    pub side_checked: bool,
+    /// The first broken line, if the chain breaks or a checkpoint fails.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<Broken>,
+    /// Bytes of an incomplete last line (a write cut short by a crash, or
+    /// a cut), not counted as a line.
+    pub incomplete_tail_bytes: u64,
+}
+
+/// Where and why the log fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Broken {
+    /// The line (1-based).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+impl LogReport {
+    /// The chain, and every checkpoint checked, are intact.
+    pub fn intact(&self) -> bool {
+        self.broken.is_none()
+    }
+}
+
+/// Checks the chain of the log in `bytes` alone (see [`verify_with`]).
+pub fn verify(bytes: &[u8]) -> LogReport {
+    verify_with(bytes, &VerifyOptions::default())
+}
+
+/// Checks the log in `bytes`: every complete line is a record or a
+/// checkpoint, numbered one after the other from 1, whose `prev` is the
+/// hash of the line before; every checkpoint covers exactly the lines before
+/// it and (with a key) is signed by the log key; and the side file's
+/// checkpoint (if given) is signed and names a line the log has, with that
+/// line's hash. Stops at the first failure.
+pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
+    let (complete, tail) = match bytes.iter().rposition(|&b| b == b'\n') {
+        Some(i) => (&bytes[..=i], bytes.len() - i - 1),
+        None => (&bytes[..0], bytes.len()),
+    };
+    let mut report = LogReport {
+        verified: 0,
+        records: 0,
+        checkpoints: 0,
+        unchecked_checkpoints: 0,
+        unanchored: 0,
+        side_checked: false,
+        broken: None,
+        incomplete_tail_bytes: tail as u64,
+    };
+    // The hash of each line, for the side file's check.
+    let mut hashes: Vec<String> = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let lines = complete
+        .split(|&b| b == b'\n')
+        .take(complete.iter().filter(|&&b| b == b'\n').count());
+    for (index, line) in lines.enumerate() {
+        let number = index as u64 + 1;
+        let broken = |reason: String| Broken {
+            line: number,
+            reason,
+        };
+        let (seq, line_prev) = match parse_line(line) {
+            Ok(Line::Record(record)) => (record.seq, record.prev.clone()),
+            Ok(Line::Checkpoint(checkpoint)) => {
+                let c = &checkpoint.checkpoint;
+                if c.lines != number - 1 || c.head != prev {
+                    report.broken = Some(broken(format!(
+                        "a checkpoint that does not cover the lines before it (it says {} \
+                         lines ending in {}; there are {} ending in {prev})",
+                        c.lines,
+                        c.head,
+                        number - 1
+                    )));
+                    return report;
+                }
+                match &options.key {
+                    Some(key) if c.verify(key) => {
+                        report.checkpoints += 1;
+                        report.unanchored = 0;
+                    }
+                    Some(_) => {
+                        report.broken = Some(broken(format!(
+                            "a checkpoint not signed by the log key (key id `{}`): forged, \
+                             or the log was rewritten and re-signed by another key",
+                            c.key_id
+                        )));
+                        return report;
+                    }
+                    None => report.unchecked_checkpoints += 1,
+                }
+                (checkpoint.seq, checkpoint.prev.clone())
+            }
+            Err(e) => {
+                report.broken = Some(broken(format!("not a decision record: {e}")));
+                return report;
+            }
+        };
+        if seq != number {
+            report.broken = Some(broken(format!(
+                "sequence number {seq} where {number} was expected (a record was removed, added or reordered)"
+            )));
+            return report;
+        }
+        if line_prev != prev {
+            report.broken = Some(broken(format!(
+                "prev {line_prev} is not the hash of the record before ({prev}): that record was changed, or records are missing"
+            )));
+            return report;
+        }
+        prev = sha256_hex(line);
+        hashes.push(prev.clone());
+        report.verified = number;
+        if matches!(parse_line(line), Ok(Line::Record(_))) {
+            report.records += 1;
+            if report.checkpoints > 0 || options.key.is_some() {
+                report.unanchored += 1;
+            }
+        }
+    }
+    if let Some(side) = &options.side {
+        let last = report.verified + 1;
+        if let Some(key) = &options.key
+            && !side.verify(key)
+        {
+            report.broken = Some(Broken {
+                line: last,
+                reason: format!(
+                    "the side file's checkpoint is not signed by the log key (key id `{}`)",
+                    side.key_id
+                ),
+            });
+            return report;
+        }
+        let at = usize::try_from(side.lines).unwrap_or(usize::MAX);
+        let head = if at == 0 {
+            Some(GENESIS.to_string())
+        } else {
+            hashes.get(at - 1).cloned()
+        };
+        match head {
+            None => {
+                report.broken = Some(Broken {
+                    line: last,
+                    reason: format!(
+                        "the log has {} complete line(s), but its latest signed checkpoint \
+                         ({}) covers {}: lines were cut from its end",
+                        report.verified, side.time, side.lines
+                    ),
+                });
+                return report;
+            }
+            Some(head) if head != side.head => {
+                report.broken = Some(Broken {
+                    line: side.lines,
+                    reason: format!(
+                        "line {} does not hash to what the latest signed checkpoint ({}) \
+                         says: the log was rewritten up to there",
+                        side.lines, side.time
+                    ),
+                });
+                return report;
+            }
+            Some(_) => report.side_checked = true,
+        }
+    }
+    report
+}
