@@ -781,6 +781,23 @@ cases:
     expect: deny
 "#;
 
+/// An allowed interconnect on a UK consumer slice: only the baseline permit
+/// stands between a peer whose carrier is not on record and an allow.
+const TRUSTED_PEER_CASE: &str = r#"fixtures:
+  gb:
+    operation: interconnect
+    equipment: {id: rtr-1, vendor: ericsson, model: ericsson-gnb, softwareVersion: "1", softwareSigned: true, sbom: true, subsidyFunded: false}
+    slice: {id: embb, sst: 1, category: consumer, usFederal: false}
+    site: {id: lon, country: GB, sensitive: false}
+    network: gb-example-mobile
+    peer: se-example-tele
+    at: "2026-06-01T00:00:00Z"
+cases:
+  - name: an interconnect with a trusted peer
+    given: gb
+    expect: allow
+"#;
+
 /// `slicegate test DIR --cases CASES --mutate --format json` on a copy of the
 /// library with `edit` applied to the German pack.
 fn mutate_weakened(edit: impl Fn(&str) -> String) -> (Output, serde_json::Value) {
@@ -919,6 +936,34 @@ fn mutate_finds_no_fail_open_in_the_library_and_reports_a_weakened_one() {
         opened[0]["deniedBy"],
         serde_json::json!(["us-fcc-889/no-subsidy-for-covered"])
     );
+
+    // The baseline permit alone stops treating a party not on record as
+    // adverse: no denied case shows it, but the allowed interconnect with
+    // its peer swapped for one whose carrier is unknown does.
+    let (run, report) = mutate_weakened_pack(
+        "baseline-procurement/baseline.cedar",
+        baseline,
+        TRUSTED_PEER_CASE,
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", stderr(&run));
+    assert_eq!(report["suite"]["failed"], 0, "the case itself still passes");
+    let opened = report["mutations"]["failOpen"].as_array().unwrap();
+    assert!(!opened.is_empty(), "{report}");
+    assert!(
+        opened
+            .iter()
+            .all(|o| o["mutation"].as_str().unwrap().ends_with("(allowed case)")),
+        "{opened:?}"
+    );
+    // On the unchanged library the same allowed case holds.
+    let (run, report) = mutate_weakened_pack(
+        "baseline-procurement/baseline.cedar",
+        |t| format!("{t}\n"),
+        TRUSTED_PEER_CASE,
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(report["mutations"]["failOpen"], serde_json::json!([]));
+    assert_eq!(report["mutations"]["allowedCases"], 1);
 }
 
 #[test]

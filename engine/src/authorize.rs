@@ -78,8 +78,9 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
 
 /// The entity types of the 5G schema: reference data the bundle holds and
 /// the inventory the typed interface builds.
-const FIVE_G_TYPES: [&str; 11] = [
+const FIVE_G_TYPES: [&str; 12] = [
     "Jurisdiction",
+    "Regime",
     "Vendor",
     "DesignationScope",
     "Designation",

@@ -180,8 +180,12 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         revision: sources.bundle_revision,
         info,
     };
-    if let Some(registry) = &set.registry {
-        registry.check_regimes(set.facts.values().filter_map(|f| f.pack.as_deref()))?;
+    let packs: std::collections::HashSet<String> =
+        set.facts.values().filter_map(|f| f.pack.clone()).collect();
+    if let Some(registry) = &mut set.registry {
+        registry.check_regimes(&packs)?;
+    }
+    if set.registry.is_some() {
         crate::placement::check_mapping(&set)?;
         set.requests_checked = crate::placement::checked_requests(&set)?;
     }

@@ -652,6 +652,8 @@ pub fn to_cedar(
             request.network
         )));
     }
+    registry.enforceable(&request.network)?;
+    registry.enforceable_category(category_name(request.slice.category))?;
     let operation = operation_name(request.operation);
     match (request.operation, &request.peer, &request.remote) {
         (Operation::Interconnect, None, _) => {

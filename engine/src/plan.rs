@@ -42,6 +42,7 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
             plan.network
         )));
     };
+    registry.enforceable(&plan.network)?;
     let metric = metric_name(plan.metric);
     if let Some(pinned) = &network.metric
         && pinned != metric

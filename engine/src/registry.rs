@@ -184,6 +184,17 @@ pub struct Registry {
     pub jurisdictions: HashSet<String>,
     /// Designation scope id → the slices it applies to.
     pub scopes: HashMap<String, ScopeFacts>,
+    /// Regimes that apply beyond the networks naming them: regime → the
+    /// customer categories whose slices it covers on every network
+    /// (`Regime` entities).
+    pub category_regimes: Vec<(String, HashSet<String>)>,
+    /// Network → the regimes it is under whose packs are not loaded
+    /// ([`Registry::check_regimes`]; until that runs, every regime counts
+    /// as not loaded).
+    pub unenforced: HashMap<String, Vec<String>>,
+    /// Customer category → the regimes covering its slices everywhere whose
+    /// packs are not loaded (likewise).
+    pub unenforced_categories: HashMap<String, Vec<String>>,
 }
 
 /// One reference-data entity as written in Cedar's JSON entity format.
@@ -397,13 +408,49 @@ impl Registry {
         }
 
         vendors.shrink_to_fit();
-        Ok(Registry {
+        let category_regimes = regimes(of("Regime"))?;
+        let mut registry = Registry {
+            unenforced: HashMap::new(),
+            unenforced_categories: HashMap::new(),
+            category_regimes,
             vendors,
             models,
             networks,
             jurisdictions: jurisdictions.into_keys().collect(),
             scopes,
-        })
+        };
+        // Until the loaded packs are known, no regime counts as enforced.
+        registry.mark_unenforced(&HashSet::new());
+        Ok(registry)
+    }
+
+    /// Records the networks and categories under regimes not in `packs`.
+    fn mark_unenforced(&mut self, packs: &HashSet<String>) {
+        let missing = |regimes: &mut dyn Iterator<Item = &String>| {
+            let mut missing: Vec<String> =
+                regimes.filter(|r| !packs.contains(*r)).cloned().collect();
+            missing.sort();
+            missing.dedup();
+            missing
+        };
+        self.unenforced = self
+            .networks
+            .iter()
+            .map(|(id, facts)| (id.clone(), missing(&mut facts.regimes.iter())))
+            .filter(|(_, missing)| !missing.is_empty())
+            .collect();
+        self.unenforced_categories = CATEGORIES
+            .iter()
+            .map(|category| {
+                let covering = self
+                    .category_regimes
+                    .iter()
+                    .filter(|(_, categories)| categories.contains(*category))
+                    .map(|(regime, _)| regime);
+                (category.to_string(), missing(&mut covering.into_iter()))
+            })
+            .filter(|(_, missing)| !missing.is_empty())
+            .collect();
     }
 
     /// A vendor's facts, or the refusal an unknown vendor gets.
@@ -427,9 +474,27 @@ impl Registry {
     }
 
     /// Refuses a network naming a regime that is neither one of
-    /// [`REGIMES`] nor among `packs` (the `@pack` of the loaded policies).
-    pub fn check_regimes<'a>(&self, packs: impl Iterator<Item = &'a str>) -> Result<(), Error> {
-        let known: HashSet<&str> = REGIMES.iter().copied().chain(packs).collect();
+    /// [`REGIMES`] nor among `packs` (the `@pack` of the loaded policies),
+    /// and records each network under a regime whose pack is not loaded:
+    /// its rules are not in this policy set, so decisions on that network
+    /// are refused ([`Registry::enforceable`]).
+    pub fn check_regimes(&mut self, packs: &HashSet<String>) -> Result<(), Error> {
+        let known: HashSet<&str> = REGIMES
+            .iter()
+            .copied()
+            .chain(packs.iter().map(String::as_str))
+            .collect();
+        if let Some((regime, _)) = self
+            .category_regimes
+            .iter()
+            .find(|(r, _)| !known.contains(r.as_str()))
+        {
+            return Err(bad(format!(
+                "Regime `{regime}` is neither a regime of the library nor the @pack of a \
+                 loaded policy"
+            )));
+        }
+        self.mark_unenforced(packs);
         let mut networks: Vec<(&String, &NetworkFacts)> = self.networks.iter().collect();
         networks.sort_by_key(|(id, _)| *id);
         for (id, facts) in networks {
@@ -446,6 +511,34 @@ impl Registry {
         Ok(())
     }
 
+    /// `Ok` when every regime `network` is under is a loaded pack; the
+    /// refusal otherwise (a regime left out of the bundle is a rule set
+    /// the bundle cannot apply, never one that does not apply).
+    pub fn enforceable(&self, network: &str) -> Result<(), Error> {
+        match self.unenforced.get(network) {
+            None => Ok(()),
+            Some(missing) => Err(Error::UnknownEntity(format!(
+                "network `{network}` is under regime(s) {} whose rules this bundle does not \
+                 contain (it was built without those packs): decisions on it are refused",
+                missing.join(", ")
+            ))),
+        }
+    }
+
+    /// `Ok` when every regime covering slices of `category` on every
+    /// network is a loaded pack; the refusal otherwise.
+    pub fn enforceable_category(&self, category: &str) -> Result<(), Error> {
+        match self.unenforced_categories.get(category) {
+            None => Ok(()),
+            Some(missing) => Err(Error::UnknownEntity(format!(
+                "{category} slices are covered on every network by regime(s) {} whose rules \
+                 this bundle does not contain (it was built without those packs): decisions on \
+                 them are refused",
+                missing.join(", ")
+            ))),
+        }
+    }
+
     /// Whether an entry of `scope` applies to a slice of `category` that
     /// serves a US federal customer (`us_federal`) or not.
     pub fn applies(&self, scope: &str, category: &str, us_federal: bool) -> bool {
@@ -458,6 +551,38 @@ impl Registry {
 
 /// Designation scopes: id → slice categories, every category one the
 /// placement interface knows (a typo would silently narrow a scope).
+/// The `Regime` entities: regimes that cover slices of some customer
+/// categories on every network.
+fn regimes(raw: &[RawEntity<'_>]) -> Result<Vec<(String, HashSet<String>)>, Error> {
+    let mut out = Vec::new();
+    for regime in raw {
+        let categories: HashSet<String> = regime
+            .attrs
+            .get("categories")
+            .and_then(Json::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(Json::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let Some(unknown) = categories
+            .iter()
+            .find(|c| !CATEGORIES.contains(&c.as_str()))
+        {
+            return Err(bad(format!(
+                "Regime `{}` names category `{unknown}`, which is not one of {}",
+                regime.id,
+                CATEGORIES.join(", ")
+            )));
+        }
+        out.push((regime.id.clone(), categories));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
 fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, ScopeFacts>, Error> {
     let mut scopes = HashMap::new();
     for scope in raw {

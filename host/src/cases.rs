@@ -319,6 +319,12 @@ pub struct Runner<'a> {
     /// Networks of the bundle whose carrier is not on record (for the
     /// mutation that swaps in an unknown peer, [`crate::mutate`]).
     pub(crate) unrecorded_peers: Vec<String>,
+    /// Each network's regimes, when known: a case on a network under a
+    /// regime the bundle does not hold is left out like one needing a pack
+    /// (the bundle refuses decisions on that network).
+    network_regimes: BTreeMap<String, Vec<String>>,
+    /// Each customer category's regimes that cover it on every network.
+    category_regimes: BTreeMap<String, Vec<String>>,
 }
 
 impl<'a> Runner<'a> {
@@ -348,6 +354,8 @@ impl<'a> Runner<'a> {
             fixtures,
             packs: None,
             unrecorded_peers: Vec::new(),
+            network_regimes: BTreeMap::new(),
+            category_regimes: BTreeMap::new(),
         })
     }
 
@@ -358,16 +366,20 @@ impl<'a> Runner<'a> {
         self
     }
 
+    /// The regimes of each network of `sources` (Cedar entity JSON of type
+    /// `Network`), so that [`Runner::applies`] leaves out cases on networks
+    /// under regimes the bundle does not hold.
+    pub fn with_network_regimes(mut self, sources: &PolicySources) -> Self {
+        self.network_regimes = sources.network_regimes();
+        self.category_regimes = sources.category_regimes();
+        self
+    }
+
     /// The networks of `sources` whose carrier is not on record (Cedar
     /// entity JSON of type `Network` without a `carrier`).
     pub fn with_unrecorded_peers(mut self, sources: &PolicySources) -> Self {
         let mut ids: Vec<String> = sources
-            .entities
-            .iter()
-            .filter_map(|file| serde_json::from_str::<Value>(&file.text).ok())
-            .filter_map(|value| value.as_array().cloned())
-            .flatten()
-            .filter(|e| e.pointer("/uid/type").and_then(Value::as_str) == Some("Network"))
+            .networks()
             .filter(|e| e.pointer("/attrs/carrier").is_none())
             .filter_map(|e| {
                 e.pointer("/uid/id")
@@ -380,11 +392,48 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// Whether the bundle holds every pack `case` needs.
+    /// Whether the bundle holds every pack `case` needs: those it names,
+    /// and every regime of the network it is about.
     pub fn applies(&self, case: &Case) -> bool {
-        self.packs
-            .as_ref()
-            .is_none_or(|held| case.packs.iter().all(|p| held.contains(p)))
+        let Some(held) = &self.packs else {
+            return true;
+        };
+        if !case.packs.iter().all(|p| held.contains(p)) {
+            return false;
+        }
+        let Ok(request) = self.resolve(case) else {
+            return true;
+        };
+        let network_held = request
+            .get("network")
+            .and_then(Value::as_str)
+            .and_then(|n| self.network_regimes.get(n))
+            .is_none_or(|regimes| regimes.iter().all(|r| held.contains(r)));
+        // Every slice category the request (or plan) names.
+        fn categories<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, v) in map {
+                        if key == "category"
+                            && let Some(c) = v.as_str()
+                        {
+                            out.push(c);
+                        }
+                        categories(v, out);
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| categories(v, out)),
+                _ => {}
+            }
+        }
+        let mut named = Vec::new();
+        categories(&request, &mut named);
+        network_held
+            && named.iter().all(|c| {
+                self.category_regimes
+                    .get(*c)
+                    .is_none_or(|regimes| regimes.iter().all(|r| held.contains(r)))
+            })
     }
 
     /// Runs every case of `file`.

@@ -82,6 +82,10 @@ pub struct MutationReport {
     pub fail_open: Vec<FailOpen>,
     /// Mutations by kind, for the summary.
     pub by_kind: std::collections::BTreeMap<String, usize>,
+    /// Allowed cases given a party nobody recorded (each interconnect's
+    /// peer swapped for every network whose carrier is not on record):
+    /// those must be denied whatever else holds.
+    pub allowed_cases: usize,
 }
 
 impl MutationReport {
@@ -106,10 +110,11 @@ impl MutationReport {
             .collect();
         let _ = writeln!(
             out,
-            "mutations: {} derived from {} denied cases ({}); {} still denied, {} dropped a part \
-             only the request named, {} fail-open",
+            "mutations: {} derived from {} denied cases and {} allowed ones ({}); {} still \
+             denied, {} dropped a part only the request named, {} fail-open",
             self.mutations,
             self.denied_cases,
+            self.allowed_cases,
             kinds.join(", "),
             self.held,
             self.request_only_parts,
@@ -421,6 +426,50 @@ pub fn plan_mutations(plan: &Value, unrecorded: &[String]) -> Vec<Mutation> {
     b.out
 }
 
+/// Every `peer` of `value` (a placement's, or a plan change's) set to each
+/// network of `unrecorded` (carrier not on record).
+fn unrecorded_peer_mutations(value: &Value, unrecorded: &[String]) -> Vec<Mutation> {
+    fn peers(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    let here = format!("{at}/{key}");
+                    if key == "peer" && v.is_string() {
+                        out.push(here.clone());
+                    }
+                    peers(v, here, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    peers(v, format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut at = Vec::new();
+    peers(value, String::new(), &mut at);
+    let mut out = Vec::new();
+    // Every such network has the same unknown party; three are plenty.
+    for pointer in &at {
+        for network in unrecorded.iter().take(3) {
+            let mut changed = value.clone();
+            if let Some(slot) = changed.pointer_mut(pointer) {
+                *slot = json!(network);
+            }
+            out.push(Mutation {
+                name: format!("unknown-party: {pointer} = {network:?} (allowed case)"),
+                why: "a peer whose carrier is not on record can never be allowed: nobody can \
+                      show it trusted",
+                value: changed,
+                dropped: None,
+            });
+        }
+    }
+    out
+}
+
 fn kind(name: &str) -> String {
     name.split(':').next().unwrap_or(name).to_string()
 }
@@ -483,10 +532,23 @@ impl Runner<'_> {
         };
         // A request refused as malformed was never decided: making it
         // well-formed is not weakening it.
-        if original.allowed || is_malformed(&original) {
+        if is_malformed(&original) {
             return;
         }
-        report.denied_cases += 1;
+        let mutations = if original.allowed {
+            // An allowed case is not weakened, but a party nobody recorded
+            // can never be allowed: each peer swapped for one whose carrier
+            // is not on record must be denied.
+            let swapped = unrecorded_peer_mutations(&value, &self.unrecorded_peers);
+            if swapped.is_empty() {
+                return;
+            }
+            report.allowed_cases += 1;
+            swapped
+        } else {
+            report.denied_cases += 1;
+            mutations
+        };
         for mutation in mutations {
             report.mutations += 1;
             *report.by_kind.entry(kind(&mutation.name)).or_default() += 1;

@@ -17,21 +17,68 @@ use crate::decider::Decider;
 use crate::decision::Decision;
 use crate::placement::{Equipment, Operation, PlacementRequest, RemoteSession, Site, Slice};
 
-/// A resource the grant asks to add (SOL003 `ResourceDefinition`).
+/// A SOL003 resource type. Anything else (another spelling, another case)
+/// does not parse: a resource the adapter cannot classify could hide
+/// compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ResourceType {
+    /// A virtual machine or container: the capacity the rules judge.
+    Compute,
+    /// A virtual link.
+    Vl,
+    /// Virtual storage.
+    Storage,
+    /// A link port.
+    Linkport,
+}
+
+/// Which resource in the VIM a definition names (SOL003 `ResourceHandle`):
+/// what is removed or modified is this, not the grant-local `id`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceHandle {
+    /// The VIM connection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vim_connection_id: Option<String>,
+    /// The resource provider (when no VIM connection is used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_provider_id: Option<String>,
+    /// The resource's id in the VIM.
+    pub resource_id: String,
+    /// The VIM's type for the resource.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vim_level_resource_type: Option<String>,
+}
+
+/// A resource the grant asks to add, remove, modify or create for the
+/// operation's duration (SOL003 `ResourceDefinition`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceDefinition {
     /// The resource definition id, unique in the request.
     pub id: String,
     /// `COMPUTE`, `VL`, `STORAGE`, `LINKPORT`.
     #[serde(rename = "type")]
-    pub resource_type: String,
+    pub resource_type: ResourceType,
     /// The VDU the resource belongs to, for compute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vdu_id: Option<String>,
     /// The VNFD's template for the resource.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_template_id: Option<String>,
+    /// A second template (SOL003 v3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secondary_resource_template_id: Option<String>,
+    /// The resource in the VIM: required for resources to remove or modify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceHandle>,
+}
+
+impl ResourceDefinition {
+    fn is_compute(&self) -> bool {
+        self.resource_type == ResourceType::Compute
+    }
 }
 
 /// The SOL003 `GrantRequest` fields the adapter reads; the rest are kept
@@ -51,9 +98,16 @@ pub struct GrantRequest {
     /// Resources to add.
     #[serde(default)]
     pub add_resources: Vec<ResourceDefinition>,
+    /// Resources created for the operation's duration only: new capacity
+    /// all the same.
+    #[serde(default)]
+    pub temp_resources: Vec<ResourceDefinition>,
     /// Resources to remove (a heal or a package change replaces them).
     #[serde(default)]
     pub remove_resources: Vec<ResourceDefinition>,
+    /// Resources to modify.
+    #[serde(default)]
+    pub update_resources: Vec<ResourceDefinition>,
     /// Placement constraints, as sent.
     #[serde(default)]
     pub placement_constraints: Vec<serde_json::Value>,
@@ -89,6 +143,15 @@ pub struct GrantContext {
     pub site: Site,
     /// The slice it serves.
     pub slice: Slice,
+    /// For `CHANGE_VNFPKG`: the `vnfProvider` of the package being replaced
+    /// (required: a package change to another vendor or product is a new
+    /// installation, not an upgrade).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_vnf_provider: Option<String>,
+    /// For `CHANGE_VNFPKG`: the `vnfProductName` of the package being
+    /// replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_vnf_product_name: Option<String>,
     /// The peer network, for `CHANGE_EXT_CONN` (interconnect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
@@ -153,38 +216,70 @@ pub fn operation(sol003: &str) -> Option<Operation> {
     })
 }
 
-/// The placement requests a grant implies: one per compute resource to add
-/// (the equipment id is `<vnfInstanceId>/<resource id>`), or one for the VNF
-/// instance when the operation adds no compute.
+/// The placement requests a grant implies: one per compute resource it adds
+/// or modifies (the equipment id is `<vnfInstanceId>/<resource id>`), or
+/// one for the VNF instance when it names no such compute; and one per
+/// temporary compute resource. Every compute resource the grant names is either
+/// decided or the grant is refused:
+///
+/// - added compute is decided under the operation; only an operation that
+///   brings capacity in (INSTANTIATE, SCALE, SCALE_TO_LEVEL, CHANGE_FLAVOUR)
+///   may add freely; a HEAL or CHANGE_VNFPKG adds, per VDU, at most as many
+///   as it removes of distinct VIM resources of that VDU (a replacement);
+///   TERMINATE, OPERATE and CHANGE_EXT_CONN add none;
+/// - temporary compute (`tempResources`) is new capacity in every
+///   operation: each is decided as a new installation (`place`);
+/// - modified compute (`updateResources`) is decided under the operation;
+///   a TERMINATE modifies nothing;
+/// - every removed or modified resource names its VIM resource (`resource`),
+///   and no VIM resource is named twice; ids are unique in the grant;
+/// - a CHANGE_VNFPKG says which package it replaces; one to another vendor
+///   or product is decided as a new installation.
 pub fn placements(
     request: &GrantRequest,
     context: &GrantContext,
     packages: &PackageMap,
 ) -> Result<Vec<PlacementRequest>, String> {
-    let operation = operation(&request.operation).ok_or_else(|| {
+    let mut operation = operation(&request.operation).ok_or_else(|| {
         format!(
             "lifecycle operation `{}` is not one slicegate knows how to decide",
             request.operation
         )
     })?;
-    let vendor = packages
-        .providers
-        .get(&context.vnf_provider)
-        .ok_or_else(|| {
-            format!(
-                "vnfProvider `{}` maps to no vendor in the registry",
-                context.vnf_provider
-            )
-        })?;
-    let model = packages
-        .products
-        .get(&context.vnf_product_name)
-        .ok_or_else(|| {
-            format!(
-                "vnfProductName `{}` maps to no model in the catalog",
-                context.vnf_product_name
-            )
-        })?;
+    let op = &request.operation;
+    let vendor = map_provider(packages, &context.vnf_provider)?;
+    let model = map_product(packages, &context.vnf_product_name)?;
+    // A package change: to another vendor or product, it is a new
+    // installation (a terminate plus a place), judged as one.
+    match (
+        operation,
+        &context.source_vnf_provider,
+        &context.source_vnf_product_name,
+    ) {
+        (Operation::Upgrade, Some(provider), Some(product)) => {
+            let source_vendor = map_provider(packages, provider)?;
+            let source_model = map_product(packages, product)?;
+            if source_vendor != vendor || source_model != model {
+                operation = Operation::Place;
+            }
+        }
+        (Operation::Upgrade, _, _) => {
+            return Err(format!(
+                "a {op} grant must say which package it replaces \
+                 (context.sourceVnfProvider and context.sourceVnfProductName): a change to \
+                 another vendor or product is a new installation"
+            ));
+        }
+        (_, None, None) => {}
+        (_, _, _) => {
+            return Err(format!(
+                "context.sourceVnfProvider and sourceVnfProductName are for CHANGE_VNFPKG, \
+                 not {op}"
+            ));
+        }
+    }
+    check_resources(request, op, operation)?;
+
     let equipment = |id: String| Equipment {
         id,
         vendor: vendor.clone(),
@@ -196,7 +291,7 @@ pub fn placements(
         subsidy_funded: context.subsidy_funded,
         critical_component_notice: None,
     };
-    let placement = |id: String| PlacementRequest {
+    let placement = |operation: Operation, id: String| PlacementRequest {
         operation,
         equipment: equipment(id),
         slice: context.slice.clone(),
@@ -206,61 +301,142 @@ pub fn placements(
         remote: context.remote.clone(),
         at: None,
     };
-    // New capacity is decided as new capacity: only an operation that
-    // brings it in (INSTANTIATE, SCALE, ...) may add resources, and a heal or
-    // package change only as many as it removes (a replacement). Anything
-    // else would let added compute escape the rules on new installation.
-    let adds_capacity = matches!(operation, Operation::Place | Operation::Scale);
-    let replaces = matches!(operation, Operation::Heal | Operation::Upgrade);
-    // Distinct compute resources: an id listed twice is one resource.
-    let compute_ids = |list: &[ResourceDefinition]| -> std::collections::BTreeSet<String> {
-        list.iter()
-            .filter(|r| r.resource_type == "COMPUTE")
-            .map(|r| r.id.clone())
-            .collect()
-    };
-    if !adds_capacity && !request.add_resources.is_empty() {
-        if !replaces {
-            return Err(format!(
-                "a {} grant cannot add resources: new capacity is an INSTANTIATE or a SCALE, \
-                 decided as one",
-                request.operation
-            ));
-        }
-        let added = compute_ids(&request.add_resources);
-        // What it replaces: compute it removes that is not what it adds.
-        let removed: std::collections::BTreeSet<String> = compute_ids(&request.remove_resources)
-            .difference(&added)
-            .cloned()
-            .collect();
-        let listed_twice = request
-            .add_resources
-            .iter()
-            .filter(|r| r.resource_type == "COMPUTE")
-            .count()
-            > added.len();
-        if listed_twice || added.len() > removed.len() {
-            return Err(format!(
-                "a {} grant adds {} compute resource(s) but replaces only {} distinct other \
-                 one(s): new capacity is an INSTANTIATE or a SCALE, decided as one",
-                request.operation,
-                added.len(),
-                removed.len()
-            ));
+    let id = |r: &ResourceDefinition| format!("{}/{}", request.vnf_instance_id, r.id);
+    let mut out: Vec<PlacementRequest> = Vec::new();
+    for r in request.add_resources.iter().filter(|r| r.is_compute()) {
+        out.push(placement(operation, id(r)));
+    }
+    for r in request.update_resources.iter().filter(|r| r.is_compute()) {
+        out.push(placement(operation, id(r)));
+    }
+    if out.is_empty() {
+        out.push(placement(operation, request.vnf_instance_id.clone()));
+    }
+    // Temporary compute: a new installation, decided as one besides the
+    // operation's own decisions (it is not the interconnect, so no peer).
+    for r in request.temp_resources.iter().filter(|r| r.is_compute()) {
+        let mut temp = placement(Operation::Place, id(r));
+        temp.peer = None;
+        out.push(temp);
+    }
+    Ok(out)
+}
+
+fn map_provider(packages: &PackageMap, provider: &str) -> Result<String, String> {
+    packages
+        .providers
+        .get(provider)
+        .cloned()
+        .ok_or_else(|| format!("vnfProvider `{provider}` maps to no vendor in the registry"))
+}
+
+fn map_product(packages: &PackageMap, product: &str) -> Result<String, String> {
+    packages
+        .products
+        .get(product)
+        .cloned()
+        .ok_or_else(|| format!("vnfProductName `{product}` maps to no model in the catalog"))
+}
+
+/// The grant's resource lists, checked against what its operation may do
+/// (see [`placements`]).
+fn check_resources(request: &GrantRequest, op: &str, operation: Operation) -> Result<(), String> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let lists: [(&str, &[ResourceDefinition]); 4] = [
+        ("addResources", &request.add_resources),
+        ("tempResources", &request.temp_resources),
+        ("removeResources", &request.remove_resources),
+        ("updateResources", &request.update_resources),
+    ];
+    // Ids are unique in the grant.
+    let mut ids = BTreeSet::new();
+    for (list, resources) in &lists {
+        for r in *resources {
+            if r.id.is_empty() {
+                return Err(format!("{list}: a resource definition without an id"));
+            }
+            if !ids.insert(r.id.as_str()) {
+                return Err(format!(
+                    "{list}: resource id `{}` is used twice in the grant",
+                    r.id
+                ));
+            }
         }
     }
-    let compute: Vec<&ResourceDefinition> = request
-        .add_resources
-        .iter()
-        .filter(|r| r.resource_type == "COMPUTE")
-        .collect();
-    if compute.is_empty() {
-        return Ok(vec![placement(request.vnf_instance_id.clone())]);
+    // What is removed or modified is a VIM resource, named once.
+    let mut handles = BTreeSet::new();
+    for (list, resources) in [lists[2], lists[3]] {
+        for r in resources {
+            let Some(handle) = &r.resource else {
+                return Err(format!(
+                    "{list}: `{}` does not name the VIM resource (`resource`), which SOL003 \
+                     requires for what is removed or modified",
+                    r.id
+                ));
+            };
+            if handle.resource_id.is_empty() {
+                return Err(format!("{list}: `{}` has an empty resource id", r.id));
+            }
+            let key = (
+                handle.vim_connection_id.clone(),
+                handle.resource_provider_id.clone(),
+                handle.resource_id.clone(),
+            );
+            if !handles.insert(key) {
+                return Err(format!(
+                    "{list}: `{}` names VIM resource `{}` again: one resource listed twice",
+                    r.id, handle.resource_id
+                ));
+            }
+        }
     }
-    Ok(compute
-        .into_iter()
-        .map(|r| placement(format!("{}/{}", request.vnf_instance_id, r.id)))
-        .collect())
+    let added = request.add_resources.iter().filter(|r| r.is_compute());
+    match operation {
+        Operation::Place | Operation::Scale => {}
+        Operation::Heal | Operation::Upgrade => {
+            // A replacement, VDU by VDU: no more added than removed.
+            let mut balance: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+            for r in added {
+                let vdu = r
+                    .vdu_id
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .ok_or_else(|| {
+                        format!("addResources: compute `{}` names no VDU (`vduId`)", r.id)
+                    })?;
+                balance.entry(vdu).or_default().0 += 1;
+            }
+            for r in request.remove_resources.iter().filter(|r| r.is_compute()) {
+                if let Some(vdu) = r.vdu_id.as_deref().filter(|v| !v.is_empty()) {
+                    balance.entry(vdu).or_default().1 += 1;
+                }
+            }
+            for (vdu, (adds, removes)) in balance {
+                if adds > removes {
+                    return Err(format!(
+                        "a {op} grant adds {adds} compute resource(s) to VDU `{vdu}` but \
+                         replaces only {removes} there: new capacity is an INSTANTIATE or a \
+                         SCALE, decided as one"
+                    ));
+                }
+            }
+        }
+        _ => {
+            if let Some(r) = request.add_resources.first() {
+                return Err(format!(
+                    "a {op} grant cannot add resources (`{}`): new capacity is an INSTANTIATE \
+                     or a SCALE, decided as one",
+                    r.id
+                ));
+            }
+            if operation == Operation::Terminate
+                && let Some(r) = request.update_resources.first()
+            {
+                return Err(format!("a {op} grant cannot modify resources (`{}`)", r.id));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Decides a grant: granted only if every implied placement is allowed.

@@ -184,6 +184,100 @@ impl PolicySources {
         packs
     }
 
+    /// The `Network` entities of the reference data (Cedar entity JSON).
+    pub(crate) fn networks(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
+        self.entities
+            .iter()
+            .filter_map(|file| serde_json::from_str::<serde_json::Value>(&file.text).ok())
+            .filter_map(|value| value.as_array().cloned())
+            .flatten()
+            .filter(|e| {
+                e.pointer("/uid/type").and_then(serde_json::Value::as_str) == Some("Network")
+            })
+    }
+
+    /// Each network of the reference data with the regimes it is under.
+    pub fn network_regimes(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        self.networks()
+            .filter_map(|e| {
+                let id = e.pointer("/uid/id")?.as_str()?.to_string();
+                let regimes = e
+                    .pointer("/attrs/regimes")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|r| {
+                        r.iter()
+                            .filter_map(serde_json::Value::as_str)
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Some((id, regimes))
+            })
+            .collect()
+    }
+
+    /// Each customer category covered on every network by a regime
+    /// (`Regime` entities), with those regimes.
+    pub fn category_regimes(&self) -> std::collections::BTreeMap<String, Vec<String>> {
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for e in self
+            .entities
+            .iter()
+            .filter_map(|file| serde_json::from_str::<serde_json::Value>(&file.text).ok())
+            .filter_map(|value| value.as_array().cloned())
+            .flatten()
+            .filter(|e| {
+                e.pointer("/uid/type").and_then(serde_json::Value::as_str) == Some("Regime")
+            })
+        {
+            let Some(regime) = e.pointer("/uid/id").and_then(serde_json::Value::as_str) else {
+                continue;
+            };
+            for category in e
+                .pointer("/attrs/categories")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(serde_json::Value::as_str)
+            {
+                out.entry(category.to_string())
+                    .or_default()
+                    .push(regime.to_string());
+            }
+        }
+        out
+    }
+
+    /// The customer categories covered everywhere by a regime whose pack
+    /// these sources do not hold, with those regimes: a bundle built from
+    /// them refuses decisions on slices of these categories.
+    pub fn categories_without_their_packs(&self) -> Vec<(String, Vec<String>)> {
+        let packs = self.packs();
+        self.category_regimes()
+            .into_iter()
+            .filter_map(|(category, regimes)| {
+                let missing: Vec<String> =
+                    regimes.into_iter().filter(|r| !packs.contains(r)).collect();
+                (!missing.is_empty()).then_some((category, missing))
+            })
+            .collect()
+    }
+
+    /// The networks under a regime whose pack these sources do not hold,
+    /// with those regimes: a bundle built from them refuses decisions on
+    /// these networks.
+    pub fn networks_without_their_packs(&self) -> Vec<(String, Vec<String>)> {
+        let packs = self.packs();
+        self.network_regimes()
+            .into_iter()
+            .filter_map(|(id, regimes)| {
+                let missing: Vec<String> =
+                    regimes.into_iter().filter(|r| !packs.contains(r)).collect();
+                (!missing.is_empty()).then_some((id, missing))
+            })
+            .collect()
+    }
+
     pub(crate) fn to_wit(&self) -> loader::PolicySources {
         loader::PolicySources {
             policies: self.policies.iter().map(SourceFile::to_wit).collect(),

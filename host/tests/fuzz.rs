@@ -396,8 +396,10 @@ fn plan_base() -> Value {
 fn grant_base() -> Value {
     json!({
         "grantRequest": {"vnfInstanceId": "v", "vnfLcmOpOccId": "o", "vnfdId": "d", "operation": "INSTANTIATE",
-                         "addResources": [{"id": "r1", "type": "COMPUTE"}],
-                         "removeResources": [{"id": "r0", "type": "COMPUTE"}]},
+                         "addResources": [{"id": "r1", "type": "COMPUTE", "vduId": "v"}],
+                         "tempResources": [{"id": "t1", "type": "STORAGE", "vduId": "v"}],
+                         "removeResources": [{"id": "r0", "type": "COMPUTE", "vduId": "v",
+                                              "resource": {"vimConnectionId": "vim", "resourceId": "vm-0"}}]},
         "context": {"vnfProvider": "Ericsson AB", "vnfProductName": "UPF", "vnfSoftwareVersion": "1",
                     "packageSigned": true, "packageSbom": true, "subsidyFunded": false,
                     "network": "gb-example-mobile",
@@ -487,7 +489,14 @@ proptest! {
             return Ok(());
         };
         if let Ok(placements) = slicegate::sol003::placements(&grant, &context, &packages) {
-            let adds = grant.add_resources.iter().any(|r| r.resource_type == "COMPUTE");
+            let compute = slicegate::sol003::ResourceType::Compute;
+            let adds = grant.add_resources.iter().any(|r| r.resource_type == compute);
+            let temps = grant.temp_resources.iter().filter(|r| r.resource_type == compute).count();
+            let places = placements
+                .iter()
+                .filter(|p| p.operation == slicegate::Operation::Place)
+                .count();
+            prop_assert!(places >= temps, "temporary compute not decided as new");
             let brings_capacity = ["INSTANTIATE", "SCALE", "SCALE_TO_LEVEL", "CHANGE_FLAVOUR", "HEAL", "CHANGE_VNFPKG"]
                 .contains(&grant.operation.as_str());
             prop_assert!(!adds || brings_capacity, "{} added compute", grant.operation);

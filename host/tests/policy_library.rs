@@ -591,3 +591,117 @@ fn no_change_in_a_plan_can_rewrite_what_is_installed() {
     assert!(result.failure.is_none(), "{:?}", result.failure);
     assert_eq!(result.listed_share("uk-designated"), Some(4000));
 }
+
+/// A bundle holding some packs decides only where every regime that applies
+/// is among them: on a network under a regime it lacks, and on a slice of a
+/// category a regime it lacks covers everywhere, it refuses (a rule set left
+/// out is not a rule set that does not apply). Tried for every network of
+/// the reference data, every category, and several pack choices — with
+/// packs left out by `--packs` and by a missing pack folder alike.
+#[test]
+fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
+    let runtime = slicegate::Runtime::new(slicegate::Limits::default()).expect("runtime");
+    let categories = [
+        "consumer",
+        "enterprise",
+        "critical-infrastructure",
+        "public-safety",
+        "government",
+        "defense",
+        "diplomatic",
+    ];
+    let networks = sources().network_regimes();
+    let by_category = sources().category_regimes();
+    assert!(networks.len() > 10 && !by_category.is_empty());
+    for packs in [
+        vec!["baseline-procurement", "uk-hrv"],
+        vec!["baseline-procurement", "eu-5g-toolbox", "se-pts-2020"],
+        vec![
+            "baseline-procurement",
+            "state-dept-5g",
+            "us-clean-network",
+            "us-fcc-889",
+        ],
+    ] {
+        let packs: Vec<String> = packs.into_iter().map(String::from).collect();
+        let subset = PolicySources::from_dir_with_packs(&policies(), Some(&packs)).unwrap();
+        // The same, by removing the other packs' policy files by hand.
+        let mut removed = sources().clone();
+        removed.policies.retain(|f| {
+            packs
+                .iter()
+                .any(|p| f.name.contains(&format!("packs/{p}/")))
+        });
+        assert_eq!(removed.packs(), packs);
+        for sources in [&subset, &removed] {
+            let mut decider = Decider::new(&runtime, sources)
+                .unwrap()
+                .permit_what_if(true);
+            for (network, regimes) in &networks {
+                for category in categories {
+                    let request: PlacementRequest = serde_json::from_value(serde_json::json!({
+                        "operation": "operate",
+                        "equipment": {"id": "e", "vendor": "ericsson", "model": "ericsson-gnb",
+                                      "softwareVersion": "1", "softwareSigned": true, "sbom": true,
+                                      "subsidyFunded": false},
+                        "slice": {"id": "s", "sst": 1, "category": category, "usFederal": false},
+                        "site": {"id": "x", "country": "GB", "sensitive": false},
+                        "network": network,
+                        "at": "2026-06-01T00:00:00Z"
+                    }))
+                    .unwrap();
+                    let decision = decider.decide(&request);
+                    let lacking_network = regimes.iter().any(|r| !packs.contains(r));
+                    let lacking_category = by_category
+                        .get(category)
+                        .is_some_and(|rs| rs.iter().any(|r| !packs.contains(r)));
+                    let refused = decision
+                        .failure
+                        .as_ref()
+                        .is_some_and(|f| f.to_string().contains("this bundle does not contain"));
+                    assert_eq!(
+                        refused,
+                        lacking_network || lacking_category,
+                        "{packs:?}, {network} {category}: {decision:?}"
+                    );
+                    if refused {
+                        assert!(!decision.allowed);
+                    }
+                }
+            }
+        }
+    }
+    // A plan on a network whose regimes the bundle lacks: refused too.
+    let uk_only = PolicySources::from_dir_with_packs(
+        &policies(),
+        Some(&["baseline-procurement".to_string(), "uk-hrv".to_string()]),
+    )
+    .unwrap();
+    let mut decider = Decider::new(&runtime, &uk_only)
+        .unwrap()
+        .permit_what_if(true);
+    let plan = slicegate::PlanFile::read(&policies().join("examples/plans/se-example-tele.json"))
+        .unwrap()
+        .resolve("se-example-tele.json")
+        .unwrap();
+    let result = decider.check_plan(&plan);
+    assert!(!result.allowed);
+    let failure = result.failure.expect("refused").to_string();
+    assert!(failure.contains("se-pts-2020"), "{failure}");
+    // The whole library refuses nothing for this reason.
+    let mut decider = Decider::new(&runtime, sources())
+        .unwrap()
+        .permit_what_if(true);
+    let request: PlacementRequest = serde_json::from_value(serde_json::json!({
+        "operation": "operate",
+        "equipment": {"id": "e", "vendor": "ericsson", "model": "ericsson-gnb",
+                      "softwareVersion": "1", "softwareSigned": true, "sbom": true,
+                      "subsidyFunded": false},
+        "slice": {"id": "s", "sst": 1, "category": "diplomatic", "usFederal": false},
+        "site": {"id": "x", "country": "US", "sensitive": false},
+        "network": "us-example-wireless",
+        "at": "2026-06-01T00:00:00Z"
+    }))
+    .unwrap();
+    assert!(decider.decide(&request).failure.is_none());
+}

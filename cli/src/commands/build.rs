@@ -94,6 +94,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sources.policies.len(),
         sources.packs().join(", ")
     );
+    let unenforced = sources.networks_without_their_packs();
+    if !unenforced.is_empty() {
+        eprintln!(
+            "note: {} network(s) of the reference data are under regimes this build leaves \
+             out; the bundle refuses every decision on them:",
+            unenforced.len()
+        );
+        for (network, missing) in &unenforced {
+            eprintln!("  {network} (needs {})", missing.join(", "));
+        }
+    }
+    let unenforced = sources.categories_without_their_packs();
+    if !unenforced.is_empty() {
+        eprintln!(
+            "note: slices of {} customer categor(ies) are covered on every network by regimes \
+             this build leaves out; the bundle refuses every decision on them:",
+            unenforced.len()
+        );
+        for (category, missing) in &unenforced {
+            eprintln!("  {category} (needs {})", missing.join(", "));
+        }
+    }
     // Warnings first (the build's own check stops only on errors).
     let mut warnings = 0;
     if let Ok(checked) = bundle::check(&sources) {

@@ -45,7 +45,9 @@ pub fn test_component(
         .info()
         .map_err(|e| TestError::Start(e.to_string()))?
         .policy_ids;
-    let mut runner = Runner::new(&mut decider, Some(sources), files)?.with_packs(&sources.packs());
+    let mut runner = Runner::new(&mut decider, Some(sources), files)?
+        .with_packs(&sources.packs())
+        .with_network_regimes(sources);
     Ok(Suite::run(&mut runner, files, filter, &ids))
 }
 
@@ -65,6 +67,7 @@ pub fn mutate_component(
         .permit_what_if(true);
     let mut runner = Runner::new(&mut decider, None, files)?
         .with_packs(&sources.packs())
+        .with_network_regimes(sources)
         .with_unrecorded_peers(sources);
     Ok(runner.mutate(files, filter))
 }
