@@ -989,3 +989,63 @@ fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
         assert_eq!(output.status.code(), Some(141), "{args:?}: {err}");
     }
 }
+
+/// With no usable cache location — no variables, or relative ones — the
+/// command still answers, compiling in memory: nothing is written to the
+/// working directory or a shared temporary folder.
+#[test]
+fn without_an_absolute_cache_location_nothing_is_cached_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let policies = write(
+        dir.path(),
+        "p.cedar",
+        r#"permit(principal == User::"alice", action == Action::"view", resource);"#,
+    );
+    let schema = write(dir.path(), "s.cedarschema", SCHEMA);
+    let request = write(
+        dir.path(),
+        "r.json",
+        r#"{"principal": "User::\"alice\"", "action": "Action::\"view\"", "resource": "Photo::\"a.jpg\"", "context": {}}"#,
+    );
+    let cwd = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        (None, ""),
+        (Some("XDG_CACHE_HOME"), "relative-cache"),
+        (Some("SLICEGATE_CACHE_DIR"), "rel/cache"),
+        (Some("HOME"), "home-rel"),
+    ] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slicegate"));
+        command
+            .args([
+                "authorize",
+                "--policies",
+                &policies,
+                "--schema",
+                &schema,
+                "--request-json",
+                &request,
+            ])
+            .current_dir(cwd.path())
+            .env_remove("SLICEGATE_CACHE_DIR")
+            .env_remove("XDG_CACHE_HOME")
+            .env_remove("HOME")
+            .env("TMPDIR", tmp.path());
+        if let Some(var) = var {
+            command.env(var, value);
+        }
+        let output = command.output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{var:?}: {}",
+            stderr(&output)
+        );
+        let written: Vec<_> = std::fs::read_dir(cwd.path())
+            .unwrap()
+            .chain(std::fs::read_dir(tmp.path()).unwrap())
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(written.is_empty(), "{var:?}: wrote {written:?}");
+    }
+}

@@ -377,7 +377,8 @@ pub fn core_uid(type_name: &EntityTypeName, id: &str) -> ast::EntityUID {
 pub fn evaluation_time(at: &str) -> Result<Instant, Error> {
     Instant::parse_exact(at).ok_or_else(|| {
         Error::InvalidRequest(format!(
-            "evaluation time `{at}` is not an RFC 3339 instant like 2024-01-01T00:00:00Z"
+            "evaluation time `{at}` is not an RFC 3339 instant like 2024-01-01T00:00:00Z \
+             (with a zone, to the millisecond at most)"
         ))
     })
 }
@@ -653,7 +654,10 @@ pub fn to_cedar(
         )));
     }
     registry.enforceable(&request.network)?;
-    registry.enforceable_category(category_name(request.slice.category))?;
+    registry.enforceable_slice(
+        category_name(request.slice.category),
+        request.slice.us_federal,
+    )?;
     let operation = operation_name(request.operation);
     match (request.operation, &request.peer, &request.remote) {
         (Operation::Interconnect, None, _) => {
@@ -935,7 +939,8 @@ fn equipment_entity(
     if let Some(notice) = &equipment.critical_component_notice {
         let filed = Instant::parse_exact(&notice.filed).ok_or_else(|| {
             Error::InvalidRequest(format!(
-                "critical-component notice date `{}` is not an RFC 3339 instant",
+                "critical-component notice date `{}` is not an RFC 3339 instant (with a zone, \
+                 to the millisecond at most)",
                 notice.filed
             ))
         })?;

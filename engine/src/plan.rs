@@ -164,17 +164,17 @@ pub fn check(set: &LoadedPolicySet, plan: &DeploymentPlan) -> Result<PlanResult,
     let listed_shares: Vec<Share> = LISTS
         .iter()
         .zip(&shares.listed)
-        .map(|((name, _), part)| Share {
+        .map(|((name, _), (part, of))| Share {
             name: (*name).to_string(),
-            basis_points: basis_points(*part, shares.total),
+            basis_points: basis_points(*part, *of),
         })
         .collect();
     let mut vendor_shares: Vec<Share> = shares
         .vendors
         .iter()
-        .map(|(vendor, part)| Share {
+        .map(|(vendor, (part, of))| Share {
             name: vendor.clone(),
-            basis_points: basis_points(*part, shares.total),
+            basis_points: basis_points(*part, *of),
         })
         .collect();
     vendor_shares.sort_by_key(|s| std::cmp::Reverse(s.basis_points));
@@ -319,14 +319,59 @@ fn refuse_differences(id: &str, name: &str, differs: &[&str], may: &str) -> Resu
     )))
 }
 
-/// The access network after a plan, by the plan's metric: each access (RAN)
-/// item's weight for cells and traffic; for sites, the distinct sites
-/// themselves (counted here, whatever weights the plan gives), a site
-/// counting for every list and vendor group with access equipment there.
+/// The access network after a plan, by the plan's metric, as each party's
+/// part of it: (numerator, denominator) per designation list and per vendor
+/// group. The access network is its radios (functions that carry cells: a
+/// gNB, an O-RU): their weights for cells and traffic, the distinct sites
+/// with one for sites (counted here, whatever weights the plan gives). A
+/// party's part is its access equipment — radios, and the other RAN
+/// equipment it makes or supplies (O-DU, O-CU, RIC, non-5G radios) — and
+/// that other equipment also joins the party's own denominator: it can
+/// raise its own share, never lower anyone else's. So an item the caller
+/// adds (a central unit in a data centre, a second unit on the same cell)
+/// never dilutes a cap.
 struct Shares {
+    /// The radios' total (the access network's weight or sites).
     total: u64,
-    listed: [u64; LISTS.len()],
-    vendors: BTreeMap<String, u64>,
+    listed: [(u64, u64); LISTS.len()],
+    vendors: BTreeMap<String, (u64, u64)>,
+}
+
+/// One party's access equipment while counting.
+#[derive(Default)]
+struct Part<'p> {
+    weight: u64,
+    other_weight: u64,
+    sites: BTreeSet<&'p str>,
+    other_sites: BTreeSet<&'p str>,
+}
+
+impl<'p> Part<'p> {
+    fn add(&mut self, radio: bool, weight: u64, site: &'p str) {
+        self.weight += weight;
+        self.sites.insert(site);
+        if !radio {
+            self.other_weight += weight;
+            self.other_sites.insert(site);
+        }
+    }
+
+    /// (numerator, denominator) against the radios' `weight` or `sites`.
+    fn share(&self, metric: ShareMetric, weight: u64, sites: &BTreeSet<&str>) -> (u64, u64) {
+        match metric {
+            ShareMetric::Cells | ShareMetric::Traffic => {
+                (self.weight, weight.saturating_add(self.other_weight))
+            }
+            ShareMetric::Sites => {
+                let outside = self
+                    .other_sites
+                    .iter()
+                    .filter(|s| !sites.contains(*s))
+                    .count();
+                (self.sites.len() as u64, (sites.len() + outside) as u64)
+            }
+        }
+    }
 }
 
 impl Shares {
@@ -336,14 +381,10 @@ impl Shares {
         metric: ShareMetric,
         at: &Instant,
     ) -> Shares {
-        let mut by_weight = Shares {
-            total: 0,
-            listed: [0; LISTS.len()],
-            vendors: BTreeMap::new(),
-        };
-        let mut sites: BTreeSet<&str> = BTreeSet::new();
-        let mut listed_sites: [BTreeSet<&str>; LISTS.len()] = Default::default();
-        let mut vendor_sites: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+        let mut radio_weight = 0u64;
+        let mut radio_sites: BTreeSet<&str> = BTreeSet::new();
+        let mut listed: [Part<'p>; LISTS.len()] = Default::default();
+        let mut vendors: BTreeMap<String, Part<'p>> = BTreeMap::new();
         for item in items {
             // An item the registry cannot place is refused as an item above;
             // it cannot be counted here, and the plan is not allowed anyway.
@@ -362,35 +403,32 @@ impl Shares {
             };
             let weight = u64::from(item.weight);
             let site = item.site.id.as_str();
-            by_weight.total += weight;
-            sites.insert(site);
-            *by_weight.vendors.entry(owner.to_string()).or_default() += weight;
-            vendor_sites
+            let radio = model.access_radio;
+            if radio {
+                radio_weight = radio_weight.saturating_add(weight);
+                radio_sites.insert(site);
+            }
+            vendors
                 .entry(owner.to_string())
                 .or_default()
-                .insert(site);
-            for (index, (slot, listed)) in by_weight
-                .listed
-                .iter_mut()
-                .zip(listed_sites.iter_mut())
-                .enumerate()
-            {
+                .add(radio, weight, site);
+            for (index, part) in listed.iter_mut().enumerate() {
                 if supply.listed_at(index, at.millis) {
-                    *slot += weight;
-                    listed.insert(site);
+                    part.add(radio, weight, site);
                 }
             }
         }
-        match metric {
-            ShareMetric::Cells | ShareMetric::Traffic => by_weight,
-            ShareMetric::Sites => Shares {
-                total: sites.len() as u64,
-                listed: listed_sites.map(|s| s.len() as u64),
-                vendors: vendor_sites
-                    .into_iter()
-                    .map(|(vendor, s)| (vendor, s.len() as u64))
-                    .collect(),
-            },
+        let total = match metric {
+            ShareMetric::Cells | ShareMetric::Traffic => radio_weight,
+            ShareMetric::Sites => radio_sites.len() as u64,
+        };
+        Shares {
+            total,
+            listed: listed.map(|p| p.share(metric, radio_weight, &radio_sites)),
+            vendors: vendors
+                .into_iter()
+                .map(|(v, p)| (v, p.share(metric, radio_weight, &radio_sites)))
+                .collect(),
         }
     }
 }

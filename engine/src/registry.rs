@@ -153,6 +153,8 @@ pub struct ModelFacts {
     pub critical: bool,
     /// The bill of materials: vendors of the components inside.
     pub components: Vec<String>,
+    /// Its function carries the access network's cells (a gNB, an O-RU).
+    pub access_radio: bool,
 }
 
 /// The slices a narrower designation scope applies to.
@@ -188,6 +190,11 @@ pub struct Registry {
     /// customer categories whose slices it covers on every network
     /// (`Regime` entities).
     pub category_regimes: Vec<(String, HashSet<String>)>,
+    /// Regimes that cover every slice serving a US federal customer, on
+    /// every network.
+    pub federal_regimes: Vec<String>,
+    /// Those of them whose packs are not loaded.
+    pub unenforced_federal: Vec<String>,
     /// Network → the regimes it is under whose packs are not loaded
     /// ([`Registry::check_regimes`]; until that runs, every regime counts
     /// as not loaded).
@@ -296,7 +303,7 @@ impl Registry {
         let vendors = vendors(of("Vendor"), &jurisdictions)?;
         let mut vendors = designate(vendors, of("Designation"), &scopes)?;
 
-        let mut functions: HashMap<String, (String, bool)> = HashMap::new();
+        let mut functions: HashMap<String, (String, bool, bool)> = HashMap::new();
         for function in of("NetworkFunction") {
             let domain = function.text("domain").unwrap_or_default();
             if !DOMAINS.contains(&domain) {
@@ -308,7 +315,12 @@ impl Registry {
             }
             functions.insert(
                 function.id.clone(),
-                (domain.to_string(), function.flag("critical", true)),
+                (
+                    domain.to_string(),
+                    function.flag("critical", true),
+                    // Missing reads as not a radio: it then never dilutes.
+                    function.flag("accessRadio", false),
+                ),
             );
         }
         let mut models = HashMap::new();
@@ -327,7 +339,7 @@ impl Registry {
                     model.id
                 )));
             }
-            let Some((domain, critical)) = functions.get(&function) else {
+            let Some((domain, critical, access_radio)) = functions.get(&function) else {
                 return Err(bad(format!(
                     "Model `{}` has function `{function}`, which is not a NetworkFunction",
                     model.id
@@ -361,6 +373,7 @@ impl Registry {
                     domain: domain.clone(),
                     critical: *critical,
                     components,
+                    access_radio: *access_radio,
                 },
             );
         }
@@ -408,11 +421,13 @@ impl Registry {
         }
 
         vendors.shrink_to_fit();
-        let category_regimes = regimes(of("Regime"))?;
+        let (category_regimes, federal_regimes) = regimes(of("Regime"))?;
         let mut registry = Registry {
             unenforced: HashMap::new(),
             unenforced_categories: HashMap::new(),
+            unenforced_federal: Vec::new(),
             category_regimes,
+            federal_regimes,
             vendors,
             models,
             networks,
@@ -451,6 +466,7 @@ impl Registry {
             })
             .filter(|(_, missing)| !missing.is_empty())
             .collect();
+        self.unenforced_federal = missing(&mut self.federal_regimes.iter());
     }
 
     /// A vendor's facts, or the refusal an unknown vendor gets.
@@ -484,10 +500,12 @@ impl Registry {
             .copied()
             .chain(packs.iter().map(String::as_str))
             .collect();
-        if let Some((regime, _)) = self
+        if let Some(regime) = self
             .category_regimes
             .iter()
-            .find(|(r, _)| !known.contains(r.as_str()))
+            .map(|(r, _)| r)
+            .chain(&self.federal_regimes)
+            .find(|r| !known.contains(r.as_str()))
         {
             return Err(bad(format!(
                 "Regime `{regime}` is neither a regime of the library nor the @pack of a \
@@ -525,18 +543,27 @@ impl Registry {
         }
     }
 
-    /// `Ok` when every regime covering slices of `category` on every
+    /// `Ok` when every regime covering slices of `category` (and, for a
+    /// slice serving a US federal customer, federal slices) on every
     /// network is a loaded pack; the refusal otherwise.
-    pub fn enforceable_category(&self, category: &str) -> Result<(), Error> {
-        match self.unenforced_categories.get(category) {
-            None => Ok(()),
-            Some(missing) => Err(Error::UnknownEntity(format!(
+    pub fn enforceable_slice(&self, category: &str, us_federal: bool) -> Result<(), Error> {
+        if let Some(missing) = self.unenforced_categories.get(category) {
+            return Err(Error::UnknownEntity(format!(
                 "{category} slices are covered on every network by regime(s) {} whose rules \
                  this bundle does not contain (it was built without those packs): decisions on \
                  them are refused",
                 missing.join(", ")
-            ))),
+            )));
         }
+        if us_federal && !self.unenforced_federal.is_empty() {
+            return Err(Error::UnknownEntity(format!(
+                "slices serving a US federal customer are covered on every network by \
+                 regime(s) {} whose rules this bundle does not contain (it was built without \
+                 those packs): decisions on them are refused",
+                self.unenforced_federal.join(", ")
+            )));
+        }
+        Ok(())
     }
 
     /// Whether an entry of `scope` applies to a slice of `category` that
@@ -551,10 +578,15 @@ impl Registry {
 
 /// Designation scopes: id → slice categories, every category one the
 /// placement interface knows (a typo would silently narrow a scope).
+/// Regimes by the customer categories they cover, and those covering US
+/// federal slices.
+type SliceRegimes = (Vec<(String, HashSet<String>)>, Vec<String>);
+
 /// The `Regime` entities: regimes that cover slices of some customer
-/// categories on every network.
-fn regimes(raw: &[RawEntity<'_>]) -> Result<Vec<(String, HashSet<String>)>, Error> {
+/// categories, or serving a US federal customer, on every network.
+fn regimes(raw: &[RawEntity<'_>]) -> Result<SliceRegimes, Error> {
     let mut out = Vec::new();
+    let mut federal = Vec::new();
     for regime in raw {
         let categories: HashSet<String> = regime
             .attrs
@@ -577,10 +609,14 @@ fn regimes(raw: &[RawEntity<'_>]) -> Result<Vec<(String, HashSet<String>)>, Erro
                 CATEGORIES.join(", ")
             )));
         }
+        if regime.flag("usFederal", true) {
+            federal.push(regime.id.clone());
+        }
         out.push((regime.id.clone(), categories));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    federal.sort();
+    Ok((out, federal))
 }
 
 fn scopes(raw: &[RawEntity<'_>]) -> Result<HashMap<String, ScopeFacts>, Error> {

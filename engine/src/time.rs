@@ -49,7 +49,8 @@ impl Instant {
         Instant::parse(text)
     }
 
-    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDThh:mm:ss[.fff…]` followed by `Z`,
+    /// Parses `YYYY-MM-DD`, or `YYYY-MM-DDThh:mm:ss[.fff]` (digits past the
+    /// millisecond only as zeros) followed by `Z`,
     /// `±hh:mm` or `±hhmm`. Anything else is `None`: no text that is not an
     /// instant reaches Cedar.
     pub fn parse(text: &str) -> Option<Instant> {
@@ -100,6 +101,13 @@ impl Instant {
             if end == 0 {
                 return None;
             }
+            // Cedar compares to the millisecond. A finer instant could only
+            // be rounded, and either way some comparison would move by up
+            // to a millisecond (a window ending early, a deadline passing
+            // late), so it is refused unless its extra digits are zeros.
+            if after_dot[..end].chars().skip(3).any(|c| c != '0') {
+                return None;
+            }
             let mut ms: String = after_dot[..end].chars().take(3).collect();
             while ms.len() < 3 {
                 ms.push('0');
@@ -146,6 +154,9 @@ mod tests {
         assert_eq!(a.millis, b.millis);
         let c = Instant::parse("2024-01-01T00:00:00.5Z").unwrap();
         assert_eq!(c.cedar, "2024-01-01T00:00:00.500Z");
+        // Digits past the millisecond are accepted only as zeros.
+        let d = Instant::parse("2024-01-01T00:00:00.123000000Z").unwrap();
+        assert_eq!(d.cedar, "2024-01-01T00:00:00.123Z");
         assert_eq!(Instant::parse("1970-01-01").unwrap().millis, 0);
     }
 
@@ -160,6 +171,8 @@ mod tests {
             "2024-01-01T00:00:00+1",
             "2024-01-01T00:00:00Z\")",
             "yesterday",
+            "2024-01-01T00:00:00.0009Z",
+            "2024-01-01T00:00:00.123456Z",
         ] {
             assert!(Instant::parse(text).is_none(), "{text}");
         }

@@ -325,6 +325,8 @@ pub struct Runner<'a> {
     network_regimes: BTreeMap<String, Vec<String>>,
     /// Each customer category's regimes that cover it on every network.
     category_regimes: BTreeMap<String, Vec<String>>,
+    /// The regimes covering every US federal slice.
+    federal_regimes: Vec<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -356,6 +358,7 @@ impl<'a> Runner<'a> {
             unrecorded_peers: Vec::new(),
             network_regimes: BTreeMap::new(),
             category_regimes: BTreeMap::new(),
+            federal_regimes: Vec::new(),
         })
     }
 
@@ -372,6 +375,7 @@ impl<'a> Runner<'a> {
     pub fn with_network_regimes(mut self, sources: &PolicySources) -> Self {
         self.network_regimes = sources.network_regimes();
         self.category_regimes = sources.category_regimes();
+        self.federal_regimes = sources.federal_regimes();
         self
     }
 
@@ -409,8 +413,9 @@ impl<'a> Runner<'a> {
             .and_then(Value::as_str)
             .and_then(|n| self.network_regimes.get(n))
             .is_none_or(|regimes| regimes.iter().all(|r| held.contains(r)));
-        // Every slice category the request (or plan) names.
-        fn categories<'v>(value: &'v Value, out: &mut Vec<&'v str>) {
+        // Every slice category the request (or plan) names, and whether a
+        // slice serves a US federal customer.
+        fn slices<'v>(value: &'v Value, out: &mut Vec<&'v str>, federal: &mut bool) {
             match value {
                 Value::Object(map) => {
                     for (key, v) in map {
@@ -419,21 +424,26 @@ impl<'a> Runner<'a> {
                         {
                             out.push(c);
                         }
-                        categories(v, out);
+                        if key == "usFederal" && v == &Value::Bool(true) {
+                            *federal = true;
+                        }
+                        slices(v, out, federal);
                     }
                 }
-                Value::Array(items) => items.iter().for_each(|v| categories(v, out)),
+                Value::Array(items) => items.iter().for_each(|v| slices(v, out, federal)),
                 _ => {}
             }
         }
         let mut named = Vec::new();
-        categories(&request, &mut named);
+        let mut federal = false;
+        slices(&request, &mut named, &mut federal);
         network_held
             && named.iter().all(|c| {
                 self.category_regimes
                     .get(*c)
                     .is_none_or(|regimes| regimes.iter().all(|r| held.contains(r)))
             })
+            && (!federal || self.federal_regimes.iter().all(|r| held.contains(r)))
     }
 
     /// Runs every case of `file`.

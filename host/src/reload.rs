@@ -216,6 +216,10 @@ pub enum ReloadOutcome {
     /// The source could not be read, or what it held was refused; the
     /// active bundle (if any) stays.
     Refused(String),
+    /// The bundle there is not valid yet (its not-before, or its signing
+    /// keys'): refused for now, and checked again at every poll — without
+    /// backing off — so it is served from the moment it is valid.
+    NotYetValid(String),
 }
 
 /// Fetches, verifies and swaps in bundles from one source.
@@ -225,8 +229,9 @@ pub struct Reloader {
     slot: Arc<BundleSlot>,
     what_if: bool,
     etag: Option<String>,
-    /// sha256 of the last bytes fetched (accepted or refused), so the same
-    /// refused bundle is not re-verified and re-reported on every poll.
+    /// sha256 of the last bytes fetched and of their detached signature
+    /// (accepted, or refused for good), so the same refused bundle is not
+    /// re-verified and re-reported on every poll.
     last_seen: Option<String>,
     agent: ureq::Agent,
 }
@@ -275,7 +280,7 @@ impl Reloader {
             Err(message) => ReloadOutcome::Refused(message),
         };
         match &outcome {
-            ReloadOutcome::Refused(message) => {
+            ReloadOutcome::Refused(message) | ReloadOutcome::NotYetValid(message) => {
                 tracing::warn!(source = %self.source, "bundle refused: {message}");
                 self.slot.record_failure(message.clone());
             }
@@ -290,7 +295,13 @@ impl Reloader {
     /// Verifies `bytes` and makes it active if it is newer than the active
     /// bundle.
     fn consider(&mut self, bytes: &[u8], detached: Option<&[u8]>) -> ReloadOutcome {
-        let digest = crate::decision_log::sha256_hex(bytes);
+        let digest = format!(
+            "{}/{}",
+            crate::decision_log::sha256_hex(bytes),
+            detached
+                .map(crate::decision_log::sha256_hex)
+                .unwrap_or_default()
+        );
         if self.last_seen.as_deref() == Some(digest.as_str()) {
             return ReloadOutcome::Unchanged;
         }
@@ -300,6 +311,13 @@ impl Reloader {
         // Cheap checks first: verify (signatures, window) before compiling.
         let verified = match self.loader.verify(bytes, detached) {
             Ok(verified) => verified,
+            Err(error) if error.may_become_valid() => {
+                // Not remembered: the same bytes are verified again next
+                // time (and fetched again: no `If-None-Match`).
+                self.last_seen = None;
+                self.etag = None;
+                return ReloadOutcome::NotYetValid(format!("{}: {error}", self.source));
+            }
             Err(error) => return ReloadOutcome::Refused(format!("{}: {error}", self.source)),
         };
         if let Some(active) = &active {
@@ -426,7 +444,7 @@ pub fn first_load(
     let mut reloader = Reloader::new(source.clone(), loader, slot, what_if);
     let result = match reloader.check() {
         ReloadOutcome::Replaced { to, .. } => Ok(to),
-        ReloadOutcome::Refused(message) => Err(message),
+        ReloadOutcome::Refused(message) | ReloadOutcome::NotYetValid(message) => Err(message),
         ReloadOutcome::Unchanged => Err(format!("{source}: no bundle there")),
     };
     (reloader, result)

@@ -152,6 +152,11 @@ pub struct GrantContext {
     /// replaced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_vnf_product_name: Option<String>,
+    /// For `CHANGE_VNFPKG`: the component vendors the package being
+    /// replaced declared (none when absent). A new package bringing other
+    /// components is a new installation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_components: Option<Vec<String>>,
     /// The peer network, for `CHANGE_EXT_CONN` (interconnect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
@@ -234,7 +239,8 @@ pub fn operation(sol003: &str) -> Option<Operation> {
 /// - every removed or modified resource names its VIM resource (`resource`),
 ///   and no VIM resource is named twice; ids are unique in the grant;
 /// - a CHANGE_VNFPKG says which package it replaces; one to another vendor
-///   or product is decided as a new installation.
+///   or product, or bringing other components, is decided as a new
+///   installation.
 pub fn placements(
     request: &GrantRequest,
     context: &GrantContext,
@@ -259,7 +265,12 @@ pub fn placements(
         (Operation::Upgrade, Some(provider), Some(product)) => {
             let source_vendor = map_provider(packages, provider)?;
             let source_model = map_product(packages, product)?;
-            if source_vendor != vendor || source_model != model {
+            let set = |c: &[String]| c.iter().cloned().collect::<std::collections::BTreeSet<_>>();
+            let source_components = set(context.source_components.as_deref().unwrap_or(&[]));
+            if source_vendor != vendor
+                || source_model != model
+                || set(&context.components) != source_components
+            {
                 operation = Operation::Place;
             }
         }
@@ -270,11 +281,11 @@ pub fn placements(
                  another vendor or product is a new installation"
             ));
         }
-        (_, None, None) => {}
+        (_, None, None) if context.source_components.is_none() => {}
         (_, _, _) => {
             return Err(format!(
-                "context.sourceVnfProvider and sourceVnfProductName are for CHANGE_VNFPKG, \
-                 not {op}"
+                "context.sourceVnfProvider, sourceVnfProductName and sourceComponents are for \
+                 CHANGE_VNFPKG, not {op}"
             ));
         }
     }
@@ -374,14 +385,15 @@ fn check_resources(request: &GrantRequest, op: &str, operation: Operation) -> Re
                     r.id
                 ));
             };
-            if handle.resource_id.is_empty() {
+            // One VM named two ways is still one VM: the resource id alone,
+            // trimmed and in one case, is what is compared (a VIM
+            // connection or provider id, which the caller also writes,
+            // proves nothing). Two VIMs reusing an id are refused, not
+            // counted twice.
+            let key = handle.resource_id.trim().to_lowercase();
+            if key.is_empty() {
                 return Err(format!("{list}: `{}` has an empty resource id", r.id));
             }
-            let key = (
-                handle.vim_connection_id.clone(),
-                handle.resource_provider_id.clone(),
-                handle.resource_id.clone(),
-            );
             if !handles.insert(key) {
                 return Err(format!(
                     "{list}: `{}` names VIM resource `{}` again: one resource listed twice",

@@ -248,19 +248,49 @@ impl PolicySources {
         out
     }
 
+    /// The regimes that cover every slice serving a US federal customer
+    /// (`Regime` entities with `usFederal`).
+    pub fn federal_regimes(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .entities
+            .iter()
+            .filter_map(|file| serde_json::from_str::<serde_json::Value>(&file.text).ok())
+            .filter_map(|value| value.as_array().cloned())
+            .flatten()
+            .filter(|e| {
+                e.pointer("/uid/type").and_then(serde_json::Value::as_str) == Some("Regime")
+            })
+            .filter(|e| e.pointer("/attrs/usFederal") == Some(&serde_json::Value::Bool(true)))
+            .filter_map(|e| e.pointer("/uid/id")?.as_str().map(String::from))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The customer categories covered everywhere by a regime whose pack
-    /// these sources do not hold, with those regimes: a bundle built from
-    /// them refuses decisions on slices of these categories.
+    /// these sources do not hold, with those regimes (and `usFederal` for
+    /// the regimes covering federal slices): a bundle built from them
+    /// refuses decisions on those slices.
     pub fn categories_without_their_packs(&self) -> Vec<(String, Vec<String>)> {
         let packs = self.packs();
-        self.category_regimes()
+        let mut out: Vec<(String, Vec<String>)> = self
+            .category_regimes()
             .into_iter()
             .filter_map(|(category, regimes)| {
                 let missing: Vec<String> =
                     regimes.into_iter().filter(|r| !packs.contains(r)).collect();
                 (!missing.is_empty()).then_some((category, missing))
             })
-            .collect()
+            .collect();
+        let federal: Vec<String> = self
+            .federal_regimes()
+            .into_iter()
+            .filter(|r| !packs.contains(r))
+            .collect();
+        if !federal.is_empty() {
+            out.push(("usFederal".to_string(), federal));
+        }
+        out
     }
 
     /// The networks under a regime whose pack these sources do not hold,

@@ -468,6 +468,45 @@ fn trust_store_files_are_checked() {
     }
 }
 
+/// The encodings of Ed25519's small-order points (identity, order 2, 4
+/// and 8, with and without the sign bit): a "signature" that verifies any
+/// message under such a key is made without a secret key.
+const SMALL_ORDER_KEYS: [&str; 8] = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+];
+
+#[test]
+fn weak_public_keys_are_refused_in_trust_stores_and_key_files() {
+    let path = Path::new("/etc/slicegate/trust.toml");
+    for weak in SMALL_ORDER_KEYS {
+        let text = format!("threshold = 1\n[[keys]]\nid = \"w\"\npublic_key = \"{weak}\"\n");
+        let error = TrustStore::from_toml(&text, path).unwrap_err().to_string();
+        assert!(error.contains("key `w`"), "{weak}: {error}");
+        let mut file = vec![0x01];
+        file.extend(hex::decode(weak).unwrap());
+        assert!(
+            slicegate::bundle::public_key_from_bytes(&file).is_err(),
+            "{weak} accepted as a key file"
+        );
+    }
+    // Next to a good key, a weak one cannot make up the threshold either:
+    // the whole store is refused.
+    let good = KeyPair::generate().unwrap();
+    let text = format!(
+        "threshold = 2\n[[keys]]\nid = \"g\"\npublic_key = \"{}\"\n[[keys]]\nid = \"w\"\npublic_key = \"{}\"\n",
+        good.public_hex(),
+        SMALL_ORDER_KEYS[0]
+    );
+    assert!(TrustStore::from_toml(&text, path).is_err());
+}
+
 #[test]
 fn a_trust_store_with_threshold_zero_still_needs_a_trusted_signature() {
     let dir = tempfile::tempdir().unwrap();

@@ -198,13 +198,16 @@ fn checkpointed_log() -> &'static (Vec<u8>, VerifyOptions) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
         let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
-        let log = DecisionLog::open(&path, Durability::Write)
-            .unwrap()
-            .with_checkpoints(CheckpointSigner {
+        let log = DecisionLog::open_with(
+            &path,
+            Durability::Write,
+            Some(CheckpointSigner {
                 key_id: "log".to_string(),
                 key: key.clone(),
                 every: 4,
-            });
+            }),
+        )
+        .unwrap();
         for i in 0..9 {
             log.append(vec![decision_log::Entry {
                 request_id: format!("r{i}"),

@@ -612,6 +612,8 @@ fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
     ];
     let networks = sources().network_regimes();
     let by_category = sources().category_regimes();
+    let federal_regimes = sources().federal_regimes();
+    assert_eq!(federal_regimes, ["us-fcc-889"]);
     assert!(networks.len() > 10 && !by_category.is_empty());
     for packs in [
         vec!["baseline-procurement", "uk-hrv"],
@@ -638,13 +640,14 @@ fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
                 .unwrap()
                 .permit_what_if(true);
             for (network, regimes) in &networks {
-                for category in categories {
+                for (category, federal) in categories.iter().flat_map(|c| [(*c, false), (*c, true)])
+                {
                     let request: PlacementRequest = serde_json::from_value(serde_json::json!({
                         "operation": "operate",
                         "equipment": {"id": "e", "vendor": "ericsson", "model": "ericsson-gnb",
                                       "softwareVersion": "1", "softwareSigned": true, "sbom": true,
                                       "subsidyFunded": false},
-                        "slice": {"id": "s", "sst": 1, "category": category, "usFederal": false},
+                        "slice": {"id": "s", "sst": 1, "category": category, "usFederal": federal},
                         "site": {"id": "x", "country": "GB", "sensitive": false},
                         "network": network,
                         "at": "2026-06-01T00:00:00Z"
@@ -654,7 +657,8 @@ fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
                     let lacking_network = regimes.iter().any(|r| !packs.contains(r));
                     let lacking_category = by_category
                         .get(category)
-                        .is_some_and(|rs| rs.iter().any(|r| !packs.contains(r)));
+                        .is_some_and(|rs| rs.iter().any(|r| !packs.contains(r)))
+                        || (federal && federal_regimes.iter().any(|r| !packs.contains(r)));
                     let refused = decision
                         .failure
                         .as_ref()
@@ -662,7 +666,7 @@ fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
                     assert_eq!(
                         refused,
                         lacking_network || lacking_category,
-                        "{packs:?}, {network} {category}: {decision:?}"
+                        "{packs:?}, {network} {category} federal {federal}: {decision:?}"
                     );
                     if refused {
                         assert!(!decision.allowed);
@@ -704,4 +708,124 @@ fn a_bundle_without_a_regimes_pack_refuses_where_that_regime_applies() {
     }))
     .unwrap();
     assert!(decider.decide(&request).failure.is_none());
+}
+
+/// Access-network shares are of the radios (functions that carry cells):
+/// any other access equipment a plan adds — central and distributed units,
+/// a RIC, non-5G radios, at new sites or on existing ones, with any weight —
+/// can raise its own vendor's share, never lower another's. Tried against
+/// the UK 35 % cap (by sites and by cells) and the EU single-vendor cap.
+#[test]
+fn equipment_other_than_radios_never_dilutes_an_access_share_cap() {
+    let mut decider = shipped_decider();
+    let item = |id: &str, vendor: &str, model: &str, site: &str, weight: u32| {
+        serde_json::json!({
+            "equipment": {"id": id, "vendor": vendor, "model": model, "softwareVersion": "1",
+                          "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+            "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+            "site": {"id": site, "country": "GB", "sensitive": false},
+            "weight": weight
+        })
+    };
+    let share = |result: &slicegate::PlanResult, name: &str| {
+        result
+            .listed_shares
+            .iter()
+            .chain(&result.vendor_shares)
+            .find(|s| s.name == name)
+            .map_or(0, |s| s.basis_points)
+    };
+    let others = [
+        ("samsung", "samsung-vcu"),
+        ("mavenir", "mavenir-ocu"),
+        ("hytera", "hytera-pdt"),
+        ("ericsson", "test-ocu-no-scas"),
+    ];
+    // (network, metric, the capped party, the radios: 2 of 5 by the capped
+    // party for the UK (40 %), 3 of 5 for the EU single-vendor cap (60 %)).
+    for (network, metric, capped, radios) in [
+        (
+            "gb-example-mobile",
+            "sites",
+            "uk-designated",
+            [("huawei", "huawei-gnb-aau"); 2],
+        ),
+        (
+            "gb-cells-test",
+            "cells",
+            "uk-designated",
+            [("huawei", "huawei-gnb-aau"); 2],
+        ),
+        (
+            "fr-example-telecom",
+            "sites",
+            "ericsson",
+            [("ericsson", "ericsson-gnb"); 2],
+        ),
+    ] {
+        let mut installed: Vec<serde_json::Value> = radios
+            .iter()
+            .enumerate()
+            .map(|(i, (v, m))| item(&format!("r{i}"), v, m, &format!("s{i}"), 4))
+            .collect();
+        let rest = if capped == "ericsson" {
+            [
+                ("ericsson", "ericsson-gnb"),
+                ("nokia", "nokia-airscale"),
+                ("nokia", "nokia-airscale"),
+            ]
+        } else {
+            [("ericsson", "ericsson-gnb"); 3]
+        };
+        for (i, (v, m)) in rest.iter().enumerate() {
+            installed.push(item(&format!("o{i}"), v, m, &format!("s{}", i + 2), 4));
+        }
+        let plan = |installed: &[serde_json::Value]| -> slicegate::DeploymentPlan {
+            serde_json::from_value(serde_json::json!({
+                "network": network, "metric": metric, "installed": installed,
+                "changes": [], "at": "2026-06-01T00:00:00Z"
+            }))
+            .unwrap()
+        };
+        let base = decider.check_plan(&plan(&installed));
+        assert!(base.failure.is_none(), "{network}: {:?}", base.failure);
+        let base_share = share(&base, capped);
+        assert!(
+            base_share > 5000 || (capped == "uk-designated" && base_share == 4000),
+            "{network}: {base_share}"
+        );
+        assert!(
+            !base.plan.allowed,
+            "{network}: the base plan is over its cap"
+        );
+        for (vendor, model) in others {
+            for (count, weight, on_existing) in [
+                (1, 1, false),
+                (3, 50, false),
+                (3, 50, true),
+                (6, 1000, true),
+            ] {
+                let mut more = installed.clone();
+                for k in 0..count {
+                    let site = if on_existing {
+                        format!("s{}", 2 + k % 3)
+                    } else {
+                        format!("dc{k}")
+                    };
+                    more.push(item(&format!("x{k}"), vendor, model, &site, weight));
+                }
+                let result = decider.check_plan(&plan(&more));
+                let what = format!(
+                    "{network}: {count} {model} (weight {weight}, existing sites {on_existing})"
+                );
+                assert!(result.failure.is_none(), "{what}: {:?}", result.failure);
+                assert!(
+                    share(&result, capped) >= base_share,
+                    "{what}: diluted to {}",
+                    share(&result, capped)
+                );
+                assert!(!result.plan.allowed, "{what}: the cap no longer holds");
+            }
+        }
+    }
 }

@@ -80,6 +80,7 @@ fn context(provider: &str, product: &str) -> GrantContext {
         },
         source_vnf_provider: None,
         source_vnf_product_name: None,
+        source_components: None,
         peer: None,
         remote: None,
     }
@@ -414,15 +415,29 @@ fn a_heal_replaces_distinct_vim_resources_of_the_same_vdu_and_nothing_else() {
         let (allowed, operations) = judge(&g, &context).expect("a replacement is decided");
         assert!(allowed, "{operation}");
         assert_eq!(operations.len(), 2, "{operation}: one decision per new VM");
-        // The same VM in two VIMs is two resources.
-        g.remove_resources = vec![
-            old_compute("old-1", "du", "vm-1"),
-            res(
-                serde_json::json!({"id": "old-2", "type": "COMPUTE", "vduId": "du",
-                                   "resource": {"vimConnectionId": "vim-2", "resourceId": "vm-1"}}),
-            ),
-        ];
-        assert!(judge(&g, &context).is_ok(), "{operation}");
+        // One VM named two ways is one VM: another VIM connection or
+        // provider id, none, an empty one, another case, a space.
+        for second in [
+            serde_json::json!({"vimConnectionId": "vim-2", "resourceId": "vm-1"}),
+            serde_json::json!({"resourceId": "vm-1"}),
+            serde_json::json!({"vimConnectionId": "", "resourceId": "vm-1"}),
+            serde_json::json!({"vimConnectionId": "vim-1", "resourceProviderId": "p", "resourceId": "vm-1"}),
+            serde_json::json!({"vimConnectionId": "vim-1", "resourceId": "VM-1"}),
+            serde_json::json!({"vimConnectionId": "vim-1", "resourceId": "vm-1 "}),
+        ] {
+            g.remove_resources = vec![
+                old_compute("old-1", "du", "vm-1"),
+                res(
+                    serde_json::json!({"id": "old-2", "type": "COMPUTE", "vduId": "du",
+                                       "resource": second}),
+                ),
+            ];
+            let refused = judge(&g, &context).unwrap_err();
+            assert!(
+                refused.contains("listed twice"),
+                "{operation}: {second}: {refused}"
+            );
+        }
     }
 }
 
@@ -554,6 +569,26 @@ fn a_package_change_says_what_it_replaces_and_another_vendor_is_a_new_installati
     assert_eq!(
         judge(&change, &same),
         Ok((true, vec![slicegate::Operation::Upgrade]))
+    );
+    // The same package line bringing a component the old one did not: a
+    // new installation, even from an untainted vendor's product line.
+    let mut ericsson = ericsson_radio();
+    ericsson.source_vnf_provider = Some(ericsson.vnf_provider.clone());
+    ericsson.source_vnf_product_name = Some(ericsson.vnf_product_name.clone());
+    assert_eq!(
+        judge(&change, &ericsson),
+        Ok((true, vec![slicegate::Operation::Upgrade]))
+    );
+    ericsson.components = vec!["hisilicon".to_string()];
+    assert_eq!(
+        judge(&change, &ericsson),
+        Ok((false, vec![slicegate::Operation::Place]))
+    );
+    // The same components as before: an upgrade.
+    ericsson.source_components = Some(vec!["hisilicon".to_string()]);
+    assert_eq!(
+        judge(&change, &ericsson).map(|(_, ops)| ops),
+        Ok(vec![slicegate::Operation::Upgrade])
     );
     // An unmapped source is refused; a source on another operation too.
     same.source_vnf_provider = Some("Acme".into());

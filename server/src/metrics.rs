@@ -31,6 +31,7 @@ struct Inner {
     responses: BTreeMap<(&'static str, u16), u64>,
     log_failures: u64,
     refused_connections: u64,
+    evicted_connections: u64,
 }
 
 /// The service's counters.
@@ -91,6 +92,11 @@ impl Metrics {
         self.with(|m| m.refused_connections += 1);
     }
 
+    /// Records an idle connection closed to make room for a new one.
+    pub fn connection_evicted(&self) {
+        self.with(|m| m.evicted_connections += 1);
+    }
+
     /// The exposition text, with the active bundle and reload state from
     /// `slot`.
     pub fn render(&self, slot: &BundleSlot) -> String {
@@ -143,8 +149,13 @@ impl Metrics {
             );
             let _ = writeln!(
                 out,
-                "# HELP slicegate_connections_refused_total Connections answered 503 and closed because the connection cap was reached.\n# TYPE slicegate_connections_refused_total counter\nslicegate_connections_refused_total {}",
+                "# HELP slicegate_connections_refused_total Connections answered 503 and closed because the connection cap was reached and every connection had a request in flight.\n# TYPE slicegate_connections_refused_total counter\nslicegate_connections_refused_total {}",
                 m.refused_connections
+            );
+            let _ = writeln!(
+                out,
+                "# HELP slicegate_connections_evicted_total Idle connections (no request in flight: waiting for headers or for their next request) closed to make room for a new one at the connection cap.\n# TYPE slicegate_connections_evicted_total counter\nslicegate_connections_evicted_total {}",
+                m.evicted_connections
             );
         });
         let _ = writeln!(

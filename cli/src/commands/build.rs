@@ -108,8 +108,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let unenforced = sources.categories_without_their_packs();
     if !unenforced.is_empty() {
         eprintln!(
-            "note: slices of {} customer categor(ies) are covered on every network by regimes \
-             this build leaves out; the bundle refuses every decision on them:",
+            "note: slices of {} kind(s) (customer categories, or usFederal) are covered on \
+             every network by regimes this build leaves out; the bundle refuses every decision \
+             on them:",
             unenforced.len()
         );
         for (category, missing) in &unenforced {

@@ -136,19 +136,38 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 Durability::Sync
             };
-            let mut log = DecisionLog::open(path, durability)?;
-            if let Some(key_path) = &args.log_key {
-                let key = slicegate::bundle::KeyPair::read(key_path)
-                    .with_context(|| format!("reading the log key {}", key_path.display()))?;
-                let key_id = key_path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "log".to_string());
-                log = log.with_checkpoints(slicegate::decision_log::CheckpointSigner {
-                    key_id,
-                    key: key.signing_key().clone(),
-                    every: args.log_checkpoint_every,
-                });
+            let signer = match &args.log_key {
+                Some(key_path) => {
+                    let key = slicegate::bundle::KeyPair::read(key_path)
+                        .with_context(|| format!("reading the log key {}", key_path.display()))?;
+                    if loader.trust().keys.iter().any(|k| k.key == key.public()) {
+                        eprintln!(
+                            "warning: the log key {} is also a bundle signing key in the trust \
+                             store; keep them apart (whoever can sign bundles could then sign \
+                             the log too)",
+                            key_path.display()
+                        );
+                    }
+                    let key_id = key_path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "log".to_string());
+                    Some(slicegate::decision_log::CheckpointSigner {
+                        key_id,
+                        key: key.signing_key().clone(),
+                        every: args.log_checkpoint_every,
+                    })
+                }
+                None => None,
+            };
+            let log = DecisionLog::open_with(path, durability, signer)?;
+            if log.resumed_unanchored() > 0 {
+                eprintln!(
+                    "warning: {} has {} record(s) after its last checkpoint (a stop before it \
+                     was written); the next checkpoint covers them",
+                    path.display(),
+                    log.resumed_unanchored()
+                );
             }
             if log.truncated_bytes() > 0 {
                 eprintln!(

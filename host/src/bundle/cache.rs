@@ -68,15 +68,17 @@ impl CompileCache {
     /// The cache at `$SLICEGATE_CACHE_DIR`, else `$XDG_CACHE_HOME/slicegate`,
     /// else `~/.cache/slicegate`; with none of them set, no cache (never a
     /// shared temporary folder, where another user could plant entries).
+    /// Relative values are ignored (as the XDG base-directory rules say):
+    /// a cache must not move with the working directory.
     pub fn default_location() -> Self {
-        let dir = std::env::var_os("SLICEGATE_CACHE_DIR")
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("slicegate"))
-            })
-            .or_else(|| {
-                std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/slicegate"))
-            });
+        let absolute = |var: &str| {
+            std::env::var_os(var)
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+        };
+        let dir = absolute("SLICEGATE_CACHE_DIR")
+            .or_else(|| absolute("XDG_CACHE_HOME").map(|d| d.join("slicegate")))
+            .or_else(|| absolute("HOME").map(|h| h.join(".cache/slicegate")));
         CompileCache { dir }
     }
 

@@ -121,7 +121,23 @@ pub fn public_key_from_bytes(bytes: &[u8]) -> Result<VerifyingKey, KeyError> {
     let bytes: [u8; 32] = rest
         .try_into()
         .map_err(|_| KeyError::Format("an Ed25519 public key is 33 bytes".to_string()))?;
-    VerifyingKey::from_bytes(&bytes).map_err(|e| KeyError::Format(e.to_string()))
+    checked_public_key(&bytes).map_err(KeyError::Format)
+}
+
+/// An Ed25519 public key from its 32 bytes, refusing weak keys (those of
+/// small order, such as the identity or an all-zero placeholder): with one
+/// of them a signature that verifies any message can be made without a
+/// secret key. Every trusted key — trust stores, log keys — comes through
+/// here, and signatures are checked with `verify_strict`.
+pub fn checked_public_key(bytes: &[u8; 32]) -> Result<VerifyingKey, String> {
+    let key = VerifyingKey::from_bytes(bytes).map_err(|e| e.to_string())?;
+    if key.is_weak() {
+        return Err(
+            "a weak Ed25519 public key (small order: anyone can make signatures it accepts)"
+                .to_string(),
+        );
+    }
+    Ok(key)
 }
 
 #[cfg(test)]

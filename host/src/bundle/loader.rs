@@ -73,9 +73,9 @@ impl Validity {
             && now > end
         {
             return Err(Failure::BundleExpired(format!(
-                "{} at {}; a newer valid bundle must replace it",
-                self.limited_by.as_deref().unwrap_or("its window ended"),
-                at(end)
+                "its window ended at {} ({}); a newer valid bundle must replace it",
+                at(end),
+                self.limited_by.as_deref().unwrap_or("its not-after")
             )));
         }
         Ok(())
@@ -98,7 +98,7 @@ impl Validity {
             limited_by: manifest
                 .not_after
                 .as_ref()
-                .map(|t| format!("its not-after ({t}) passed")),
+                .map(|t| format!("the bundle's not-after ({t})")),
         };
         // The signers' expiries, latest first (never = the end of time): the
         // bundle stays signed by `threshold` valid keys until the
@@ -120,7 +120,8 @@ impl Validity {
         {
             validity.not_after = Some(*keys_end);
             validity.limited_by = Some(format!(
-                "fewer than {} of the keys that signed it are still valid",
+                "its signing keys' validity (from then on fewer than {} of the keys that signed \
+                 it are valid)",
                 trust.threshold.max(1)
             ));
         }

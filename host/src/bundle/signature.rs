@@ -3,7 +3,7 @@
 //! over the sections that follow, Ed25519 signatures with key ids, several
 //! signers over the same hashes.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 
 use super::sections::{self, Section};
@@ -319,7 +319,7 @@ pub fn is_valid(entry: &SignatureEntry, key: &VerifyingKey, hashes: &[[u8; 32]])
     let Ok(signature) = Signature::from_slice(&entry.signature) else {
         return false;
     };
-    key.verify(&message(hashes), &signature).is_ok()
+    !key.is_weak() && key.verify_strict(&message(hashes), &signature).is_ok()
 }
 
 #[cfg(test)]

@@ -149,8 +149,11 @@ impl TrustStore {
                         key.id
                     ))
                 })?;
-            let verifying = VerifyingKey::from_bytes(&bytes).map_err(|e| {
-                invalid(format!("key `{}`: not an Ed25519 public key: {e}", key.id))
+            let verifying = super::keys::checked_public_key(&bytes).map_err(|e| {
+                invalid(format!(
+                    "key `{}`: not a usable Ed25519 public key: {e}",
+                    key.id
+                ))
             })?;
             if let Some(twin) = keys.iter().find(|k: &&TrustedKey| k.key == verifying) {
                 return Err(invalid(format!(

@@ -85,6 +85,23 @@ pub enum BundleError {
     Runtime(#[from] RuntimeError),
 }
 
+impl BundleError {
+    /// Whether the same bytes may be accepted later: a bundle or a signing
+    /// key not valid *yet* (and a threshold short for that reason). Such a
+    /// refusal is retried on every check, not remembered.
+    pub fn may_become_valid(&self) -> bool {
+        matches!(
+            self,
+            BundleError::NotYetValid(_)
+                | BundleError::KeyNotValid {
+                    why: "not yet valid",
+                    ..
+                }
+                | BundleError::BelowThreshold { .. }
+        )
+    }
+}
+
 /// A bundle whose signatures, window and manifest were checked.
 #[derive(Debug, Clone)]
 pub struct VerifiedBundle {

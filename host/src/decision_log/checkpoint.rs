@@ -16,7 +16,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 /// What a checkpoint signs, first: no other use of the key can collide.
@@ -76,11 +76,13 @@ impl Checkpoint {
         else {
             return false;
         };
-        key.verify(
-            &message(self.lines, &self.head, &self.time, &self.key_id),
-            &Signature::from_bytes(&bytes),
-        )
-        .is_ok()
+        !key.is_weak()
+            && key
+                .verify_strict(
+                    &message(self.lines, &self.head, &self.time, &self.key_id),
+                    &Signature::from_bytes(&bytes),
+                )
+                .is_ok()
     }
 }
 
@@ -162,5 +164,20 @@ mod tests {
         ] {
             assert!(!changed.verify(&key.verifying_key()), "{changed:?}");
         }
+    }
+
+    #[test]
+    fn a_weak_key_verifies_no_checkpoint_even_with_a_forged_signature() {
+        // The identity point as the key, and R = identity, s = 0: a
+        // signature every non-strict check of any message accepts.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let weak = ed25519_dalek::VerifyingKey::from_bytes(&identity).unwrap();
+        let mut forged = [0u8; 64];
+        forged[0] = 1;
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let mut checkpoint = Checkpoint::sign(3, &"ab".repeat(32), "log", &key);
+        checkpoint.signature = hex::encode(forged);
+        assert!(!checkpoint.verify(&weak));
     }
 }

@@ -10,7 +10,7 @@
 //! line: [`verify`] checks everything before it and reports the tail, and
 //! [`DecisionLog::open`] cuts the tail off before appending again.
 //!
-//! With a log key ([`DecisionLog::with_checkpoints`]) the log also carries
+//! With a log key ([`DecisionLog::open_with`]) the log also carries
 //! signed checkpoints ([`Checkpoint`]) that anchor the chain, so that
 //! cutting or rewriting its end is detected too. What the log proves, and
 //! what it cannot, is in the README's decision-log section.
@@ -32,6 +32,19 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// Takes the log file's exclusive lock without waiting (`flock`): held
+/// until the file is closed, so one process writes a log at a time.
+#[cfg(unix)]
+fn lock_exclusive(file: &File) -> std::io::Result<()> {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(std::io::Error::from)
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_file: &File) -> std::io::Result<()> {
+    Ok(())
+}
 
 /// The `prev` of the first record.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -127,6 +140,28 @@ pub enum LogError {
         /// What went wrong.
         message: String,
     },
+    /// The existing log (or its side file) does not verify: the service
+    /// does not append to, nor sign over, a log whose past it cannot vouch
+    /// for.
+    #[error(
+        "decision log {path} does not verify: {message}. Nothing was appended: check it with \
+         `slicegate log verify`, keep it as evidence, and start a new log"
+    )]
+    Untrusted {
+        /// The log file.
+        path: String,
+        /// What failed.
+        message: String,
+    },
+    /// Another process holds the log.
+    #[error(
+        "decision log {path} is being written by another process (it holds the file's lock): \
+         two writers would fork the chain"
+    )]
+    Locked {
+        /// The log file.
+        path: String,
+    },
     /// The existing log does not end in a well-formed record.
     #[error(
         "decision log {path}: the last complete record (line {line}) is not a record: {message}"
@@ -164,24 +199,105 @@ pub struct DecisionLog {
     /// The lines the side file's checkpoint covers (so a slower writer
     /// never replaces a newer one).
     side_lines: Mutex<u64>,
+    /// Records found after the last checkpoint when the log was opened.
+    resumed_unanchored: u64,
 }
 
 impl DecisionLog {
-    /// Opens (or creates) the log at `path`. An incomplete last line left by
-    /// a crash is cut off (and counted in [`Self::truncated_bytes`]); the
-    /// chain continues from the last complete record.
+    /// Opens (or creates) the log at `path`, without checkpoints (see
+    /// [`Self::open_with`]).
     pub fn open(path: &Path, durability: Durability) -> Result<Self, LogError> {
+        Self::open_with(path, durability, None)
+    }
+
+    /// Opens (or creates) the log at `path`, signing checkpoints with
+    /// `signer` when given: every `signer.every` lines, and whenever
+    /// [`Self::checkpoint`] is called (at an interval and at shutdown), each
+    /// written into the log and to its side file ([`side_path`]).
+    ///
+    /// Before anything is appended the existing log is checked as `slicegate
+    /// log verify` would — the chain, every checkpoint (signed by the log
+    /// key, with a signer), and the side file's checkpoint, which the log
+    /// must reach with that line's hash — so a restart never continues, nor
+    /// signs over, a log that was cut, rewritten or deleted while the
+    /// service was down ([`LogError::Untrusted`]). With a signer, a log with
+    /// lines but no side file is refused too. The file is locked for the
+    /// life of the log: a second writer is refused ([`LogError::Locked`]).
+    /// An incomplete last line left by a crash is cut off (and counted in
+    /// [`Self::truncated_bytes`]); the chain continues from the last
+    /// complete record.
+    pub fn open_with(
+        path: &Path,
+        durability: Durability,
+        signer: Option<CheckpointSigner>,
+    ) -> Result<Self, LogError> {
         let io = |e: std::io::Error| LogError::Io {
             path: path.display().to_string(),
             message: e.to_string(),
         };
+        let untrusted = |message: String| LogError::Untrusted {
+            path: path.display().to_string(),
+            message,
+        };
+        let side_file = side_path(path);
+        let side = read_side(&side_file).map_err(untrusted)?;
+        if side.is_some() && !path.exists() {
+            return Err(untrusted(format!(
+                "it is missing, but its side file {} names a signed checkpoint: the log was \
+                 deleted or moved",
+                side_file.display()
+            )));
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
             .create(true)
             .open(path)
             .map_err(io)?;
+        lock_exclusive(&file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => LogError::Locked {
+                path: path.display().to_string(),
+            },
+            _ => io(e),
+        })?;
         let (last_line, complete_len) = last_complete_line(&mut file).map_err(io)?;
+        // The past, checked before anything is added to it.
+        let mut existing = Vec::new();
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        file.read_to_end(&mut existing).map_err(io)?;
+        let report = verify_with(
+            &existing,
+            &VerifyOptions {
+                key: signer.as_ref().map(|s| s.key.verifying_key()),
+                side: side.clone(),
+            },
+        );
+        if let Some(broken) = &report.broken {
+            return Err(untrusted(format!(
+                "line {}: {}",
+                broken.line, broken.reason
+            )));
+        }
+        if signer.is_some() && report.verified > 0 && side.is_none() {
+            return Err(untrusted(format!(
+                "it has {} line(s) but no signed checkpoint beside it ({}): its end cannot be \
+                 vouched for (if it was never checkpointed, start a new log)",
+                report.verified,
+                side_file.display()
+            )));
+        }
+        let resumed_unanchored = if signer.is_some() {
+            report.unanchored
+        } else {
+            0
+        };
+        if resumed_unanchored > 0 {
+            tracing::warn!(
+                log = %path.display(), records = resumed_unanchored,
+                "decision log: records after the last checkpoint (a crash before it was \
+                 written); the next checkpoint covers them"
+            );
+        }
         let len = file.metadata().map_err(io)?.len();
         let truncated_bytes = len - complete_len;
         if truncated_bytes > 0 {
@@ -219,18 +335,17 @@ impl DecisionLog {
             }),
             synced: Mutex::new((0, sync_handle)),
             truncated_bytes,
-            signer: None,
-            side_lines: Mutex::new(0),
+            signer,
+            side_lines: Mutex::new(side.map_or(0, |c| c.lines)),
+            resumed_unanchored,
         })
     }
 
-    /// Signs checkpoints with `signer`: every `signer.every` lines, and
-    /// whenever [`Self::checkpoint`] is called (at an interval and at
-    /// shutdown). Each is written into the log and to its side file
-    /// ([`side_path`]).
-    pub fn with_checkpoints(mut self, signer: CheckpointSigner) -> Self {
-        self.signer = Some(signer);
-        self
+    /// Records found after the last checkpoint when the log was opened
+    /// (written before a crash): only hash-chained until the next
+    /// checkpoint covers them.
+    pub fn resumed_unanchored(&self) -> u64 {
+        self.resumed_unanchored
     }
 
     /// Writes a checkpoint now if lines were written since the last one
@@ -657,17 +772,19 @@ mod checkpoint_tests {
         ed25519_dalek::SigningKey::from_bytes(&[9u8; 32])
     }
 
+    fn signer() -> CheckpointSigner {
+        CheckpointSigner {
+            key_id: "log-1".to_string(),
+            key: key(),
+            every: 3,
+        }
+    }
+
     /// A log of 7 records with a checkpoint every 3, then one at shutdown.
     fn anchored() -> (tempfile::TempDir, PathBuf, VerifyOptions) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("decisions.jsonl");
-        let log = DecisionLog::open(&path, Durability::Sync)
-            .unwrap()
-            .with_checkpoints(CheckpointSigner {
-                key_id: "log-1".to_string(),
-                key: key(),
-                every: 3,
-            });
+        let log = DecisionLog::open_with(&path, Durability::Sync, Some(signer())).unwrap();
         for i in 0..7 {
             log.append(vec![entry(&format!("r{i}"))]).unwrap();
         }
@@ -694,6 +811,119 @@ mod checkpoint_tests {
             .iter()
             .flat_map(|l| format!("{l}\n").into_bytes())
             .collect()
+    }
+
+    /// `lines` with `prev` recomputed down the chain (and `seq` renumbered).
+    fn rechained(lines: &[String]) -> Vec<String> {
+        let mut prev = GENESIS.to_string();
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| {
+                let mut value: serde_json::Value = serde_json::from_str(line).unwrap();
+                value["seq"] = (i as u64 + 1).into();
+                value["prev"] = prev.clone().into();
+                let text = serde_json::to_string(&value).unwrap();
+                prev = sha256_hex(text.as_bytes());
+                text
+            })
+            .collect()
+    }
+
+    /// A restart is where a rewrite would be laundered: the service would
+    /// sign a new checkpoint over whatever the file holds. Every change made
+    /// while it was stopped is refused at open, with the key and without
+    /// it; a stop before the last checkpoint (records after it) is not.
+    #[test]
+    fn a_restart_never_continues_or_signs_over_a_log_changed_while_stopped() {
+        let open = |path: &Path, signed: bool| {
+            DecisionLog::open_with(path, Durability::Sync, signed.then(signer))
+        };
+        for signed in [true, false] {
+            let (_dir, path, _) = anchored();
+            let all = lines(&path);
+            let side = side_path(&path);
+            let original_side = std::fs::read(&side).unwrap();
+            let mut changes: Vec<(&str, Vec<u8>)> = Vec::new();
+            // Every record flipped to an allow, checkpoints dropped, the
+            // chain recomputed: consistent on its own.
+            let flipped: Vec<String> = all
+                .iter()
+                .filter(|l| !l.contains("\"checkpoint\""))
+                .map(|l| l.replace("\"allowed\":false", "\"allowed\":true"))
+                .collect();
+            changes.push(("rewritten and re-chained", joined(&rechained(&flipped))));
+            // Cut back to the first checkpoint (lines 1-4).
+            changes.push(("cut back to an earlier checkpoint", joined(&all[..4])));
+            // One record changed inside the anchored part.
+            let mut one = all.clone();
+            one[4] = one[4].replace("\"r3\"", "\"rX\"");
+            changes.push(("one record changed", joined(&one)));
+            // Emptied.
+            changes.push(("emptied", Vec::new()));
+            for (what, bytes) in changes {
+                std::fs::write(&path, &bytes).unwrap();
+                std::fs::write(&side, &original_side).unwrap();
+                let Err(error) = open(&path, signed) else {
+                    panic!("signed {signed}: {what}: reopened");
+                };
+                assert!(
+                    matches!(error, LogError::Untrusted { .. }),
+                    "signed {signed}: {what}: {error}"
+                );
+                // Nothing was appended or signed over it.
+                assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}");
+                assert_eq!(std::fs::read(&side).unwrap(), original_side, "{what}");
+            }
+            // The log deleted, its side file left.
+            std::fs::remove_file(&path).unwrap();
+            assert!(matches!(
+                open(&path, signed),
+                Err(LogError::Untrusted { .. })
+            ));
+            assert!(!path.exists(), "no empty log created in its place");
+            // The untouched log reopens.
+            std::fs::write(&path, joined(&all)).unwrap();
+            drop(open(&path, signed).unwrap());
+        }
+        // With the key, a log whose side file is gone is refused.
+        let (_dir, path, _) = anchored();
+        std::fs::remove_file(side_path(&path)).unwrap();
+        assert!(matches!(open(&path, true), Err(LogError::Untrusted { .. })));
+        // A stop after records but before their checkpoint: reopened, the
+        // records reported, and the next checkpoint anchors them.
+        let (_dir, path, options) = anchored();
+        {
+            let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+            log.append(vec![entry("late-1"), entry("late-2")]).unwrap();
+        }
+        let log = open(&path, true).unwrap();
+        assert_eq!(log.resumed_unanchored(), 2);
+        assert!(log.checkpoint().unwrap());
+        drop(log);
+        let side = read_side(&side_path(&path)).unwrap();
+        let report = verify_with(
+            &std::fs::read(&path).unwrap(),
+            &VerifyOptions { side, ..options },
+        );
+        assert!(report.intact(), "{report:?}");
+        assert_eq!(report.unanchored, 0);
+    }
+
+    #[test]
+    fn one_log_has_one_writer() {
+        let (_dir, path, _) = anchored();
+        let first = DecisionLog::open_with(&path, Durability::Sync, Some(signer())).unwrap();
+        let Err(second) = DecisionLog::open_with(&path, Durability::Sync, Some(signer())) else {
+            panic!("a second writer opened the log");
+        };
+        assert!(matches!(second, LogError::Locked { .. }), "{second}");
+        assert!(matches!(
+            DecisionLog::open(&path, Durability::Write),
+            Err(LogError::Locked { .. })
+        ));
+        drop(first);
+        assert!(DecisionLog::open(&path, Durability::Write).is_ok());
     }
 
     #[test]
