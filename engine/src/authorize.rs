@@ -8,8 +8,8 @@ use cedar_policy_core::ast;
 use crate::decision;
 use crate::describe;
 use crate::exports::slicegate::policy::authorizer::Request as WitRequest;
-use crate::load::LoadedPolicySet;
 use crate::slicegate::policy::types::{Decision, EntityUid as WitUid, Error};
+use crate::state::LoadedPolicySet;
 
 /// Largest context accepted, in bytes of JSON.
 const MAX_CONTEXT_BYTES: usize = 1 << 20;
@@ -110,7 +110,7 @@ fn typed_only(
     let (Some(_), Some(schema)) = (set.registry.as_ref(), set.schema.as_ref()) else {
         return Ok(());
     };
-    let types = crate::placement::types()?;
+    let types = crate::values::types()?;
     let derived = [&types.equipment, &types.plan];
     let applies_to_derived = schema
         .principals_for_action(action)
@@ -149,7 +149,7 @@ fn typed_only(
 /// entity of the 5G schema's `Network` type.
 fn network_of(set: &LoadedPolicySet, context: &Context) -> Option<String> {
     set.index.as_ref()?;
-    let network_type = crate::placement::types().ok()?.network.as_ref();
+    let network_type = crate::values::types().ok()?.network.as_ref();
     let ast::Context::Value(attrs) = context.as_ref() else {
         return None;
     };

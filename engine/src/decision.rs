@@ -4,8 +4,8 @@
 use cedar_policy::{AuthorizationError, PolicyId, Response};
 
 use crate::describe;
-use crate::load::LoadedPolicySet;
 use crate::slicegate::policy::types::{Decision, DeterminingPolicy, PolicyError};
+use crate::state::LoadedPolicySet;
 
 /// Builds the decision for `response`. Cedar skips a policy whose evaluation
 /// errors; if that policy is a `forbid` and Cedar allowed, the error could

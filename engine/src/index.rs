@@ -31,7 +31,7 @@ pub struct PolicyIndex {
     /// The distinct subsets (many keys share one), each held once: they
     /// live in the snapshot, so in every bundle.
     subsets: Vec<PolicySet>,
-    /// Each subset's base store ([`crate::reach::base`]), filled by
+    /// Each subset's base store ([`crate::stores::base`]), filled by
     /// [`PolicyIndex::with_bases`].
     bases: Vec<Option<cedar_policy_core::entities::Entities>>,
 }
@@ -182,11 +182,11 @@ impl PolicyIndex {
     }
 
     /// Builds each subset's base store from the loaded entities.
-    pub fn with_bases(mut self, store: Option<&crate::reach::ByUid>) -> Self {
+    pub fn with_bases(mut self, store: Option<&crate::stores::ByUid>) -> Self {
         self.bases = self
             .subsets
             .iter()
-            .map(|subset| crate::reach::base(store, subset))
+            .map(|subset| crate::stores::base(store, subset))
             .collect();
         self
     }

@@ -3,15 +3,19 @@
 //! in instance state, and touches no file, clock, network or environment.
 
 mod authorize;
+mod checks;
+mod decide;
 mod decision;
 mod index;
 mod load;
 mod placement;
 mod plan;
-mod reach;
 mod registry;
+mod state;
+mod stores;
 mod time;
 mod trust;
+mod values;
 
 use std::cell::RefCell;
 
@@ -25,7 +29,7 @@ wit_bindgen::generate!({
 use exports::slicegate::policy::{authorizer, loader, metadata, placement as placement_api};
 use slicegate::policy::types::{Decision, Error};
 
-use load::LoadedPolicySet;
+use state::LoadedPolicySet;
 
 /// The component's implementation of every exported interface.
 struct PolicyEngine;
@@ -64,7 +68,7 @@ impl loader::Guest for PolicyEngine {
     fn load(sources: loader::PolicySources) -> Result<loader::LoadReport, Error> {
         let (set, report) = load::load(sources)?;
         LOADED.with(|cell| *cell.borrow_mut() = Some(set));
-        placement::warm_up();
+        values::warm_up();
         Ok(report)
     }
 }
@@ -84,7 +88,7 @@ impl authorizer::Guest for PolicyEngine {
 
 impl placement_api::Guest for PolicyEngine {
     fn decide(request: placement_api::PlacementRequest) -> Result<Decision, Error> {
-        with_loaded(|set| placement::decide(set, &request))
+        with_loaded(|set| decide::decide(set, &request))
     }
 
     fn decide_batch(
@@ -92,7 +96,7 @@ impl placement_api::Guest for PolicyEngine {
     ) -> Vec<Result<Decision, Error>> {
         requests
             .iter()
-            .map(|request| with_loaded(|set| placement::decide(set, request)))
+            .map(|request| with_loaded(|set| decide::decide(set, request)))
             .collect()
     }
 
@@ -101,7 +105,7 @@ impl placement_api::Guest for PolicyEngine {
     }
 
     fn cedar_form(request: placement_api::PlacementRequest) -> Result<String, Error> {
-        with_loaded(|set| placement::cedar_form(set, &request))
+        with_loaded(|set| decide::cedar_form(set, &request))
     }
 }
 

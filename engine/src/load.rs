@@ -13,41 +13,7 @@ use crate::exports::slicegate::policy::metadata::PolicySetInfo;
 use crate::index::PolicyIndex;
 use crate::registry::Registry;
 use crate::slicegate::policy::types::Error;
-
-/// Everything a decision needs, parsed once.
-pub struct LoadedPolicySet {
-    pub policies: PolicySet,
-    pub schema: Option<Schema>,
-    pub entities: Entities,
-    /// The reference data indexed for placements; `None` unless the schema
-    /// is the 5G schema.
-    pub registry: Option<Registry>,
-    /// The policies that can apply, by action and network (5G schema only).
-    pub index: Option<PolicyIndex>,
-    pub revision: u64,
-    pub info: PolicySetInfo,
-    /// Each policy's effect and explaining annotations, read once here:
-    /// Cedar parses the key on every annotation lookup.
-    pub facts: HashMap<PolicyId, PolicyFacts>,
-    /// The loaded entities by uid, for taking a decision's closure
-    /// ([`crate::reach`]).
-    pub by_uid: Option<crate::reach::ByUid>,
-    /// The entity type names the schema and the entities use, parsed once.
-    pub type_names: HashMap<String, cedar_policy::EntityTypeName>,
-    /// The kinds of placement request the schema was found at load to
-    /// accept in every shape ([`crate::placement::checked_requests`]).
-    pub requests_checked: std::collections::HashSet<crate::placement::RequestKind>,
-    /// The whole policy set's base store ([`crate::reach::base`]).
-    pub base: Option<cedar_policy_core::entities::Entities>,
-}
-
-/// What a decision reports about a policy it names.
-pub struct PolicyFacts {
-    pub permit: bool,
-    pub pack: Option<String>,
-    pub reason: Option<String>,
-    pub source: Option<String>,
-}
+use crate::state::{LoadedPolicySet, PolicyFacts};
 
 fn type_names(
     schema: Option<&Schema>,
@@ -158,11 +124,11 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         ),
         _ => None,
     };
-    let by_uid = crate::reach::by_uid(entities.as_ref());
+    let by_uid = crate::stores::by_uid(entities.as_ref());
     // The store and the index share each entity rather than hold two copies
     // (the snapshot, so every bundle, carries them).
     let entities = match &by_uid {
-        Some(by_uid) => crate::reach::shared_store(by_uid)?,
+        Some(by_uid) => crate::stores::shared_store(by_uid)?,
         None => entities,
     };
     let type_names = type_names(schema.as_ref(), &entities);
@@ -170,7 +136,7 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         requests_checked: Default::default(),
         type_names,
         facts: policy_facts(&policies),
-        base: crate::reach::base(by_uid.as_ref(), &policies),
+        base: crate::stores::base(by_uid.as_ref(), &policies),
         index: index.map(|index| index.with_bases(by_uid.as_ref())),
         by_uid,
         policies,
@@ -186,8 +152,8 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         registry.check_regimes(&packs)?;
     }
     if set.registry.is_some() {
-        crate::placement::check_mapping(&set)?;
-        set.requests_checked = crate::placement::checked_requests(&set)?;
+        crate::checks::check_mapping(&set)?;
+        set.requests_checked = crate::checks::checked_requests(&set)?;
     }
     Ok((set, report))
 }

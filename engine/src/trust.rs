@@ -11,9 +11,9 @@
 
 use cedar_policy_core::ast::Value;
 
-use crate::placement::{PlacementTypes, boolean, entity_ref, string};
 use crate::registry::{Entry, Flags, LISTS, Registry, VendorFacts};
 use crate::slicegate::policy::types::Error;
+use crate::values::{PlacementTypes, boolean, entity_ref, string};
 
 /// Which entries apply: those whose scope covers the request's slice
 /// category, or (for the load-time shape checks) every entry.
