@@ -107,7 +107,7 @@ pub struct Decider {
     what_if_permitted: bool,
     /// When a bundle's decider may decide (none for a policy set loaded
     /// from sources).
-    validity: Option<crate::bundle::Validity>,
+    validity: Option<crate::validity::Validity>,
 }
 
 impl Decider {
@@ -159,7 +159,7 @@ impl Decider {
     /// Decides only inside `validity`, at the host's clock (whatever
     /// what-if time a request carries): outside it every answer is a deny
     /// with [`Failure::BundleExpired`].
-    pub fn within(mut self, validity: crate::bundle::Validity) -> Self {
+    pub fn within(mut self, validity: crate::validity::Validity) -> Self {
         self.validity = Some(validity);
         self
     }
@@ -338,79 +338,4 @@ fn fresh_instance(
         },
     };
     Ok((instance, report))
-}
-
-impl std::str::FromStr for EntityRef {
-    type Err = String;
-
-    /// Parses Cedar's entity uid syntax: `User::"alice"`, `NS::Type::"id"`.
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let uid = cedar_policy::EntityUid::from_str(text)
-            .map_err(|e| format!("`{text}` is not a Cedar entity uid like User::\"alice\": {e}"))?;
-        Ok(EntityRef {
-            type_name: uid.type_name().to_string(),
-            id: uid.id().unescaped().to_string(),
-        })
-    }
-}
-
-impl CedarRequest {
-    /// Parses a request as the Cedar CLI writes it: principal, action and
-    /// resource as uid strings (`User::"alice"`) or `{"type", "id"}`
-    /// objects, and an optional context object.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| format!("request is not valid JSON: {e}"))?;
-        let object = value
-            .as_object()
-            .ok_or_else(|| "request must be a JSON object".to_string())?;
-        for key in object.keys() {
-            if ![
-                "principal",
-                "action",
-                "resource",
-                "context",
-                "validate",
-                "entities",
-            ]
-            .contains(&key.as_str())
-            {
-                return Err(format!(
-                    "unknown field `{key}` in request; expected principal, action, resource, context, validate, entities"
-                ));
-            }
-        }
-        let entity = |key: &str| -> Result<EntityRef, String> {
-            match object.get(key) {
-                Some(serde_json::Value::String(s)) => s.parse().map_err(|e| format!("{key}: {e}")),
-                Some(other) => {
-                    let inner = other.get("__entity").unwrap_or(other);
-                    serde_json::from_value(inner.clone()).map_err(|e| format!("{key}: {e}"))
-                }
-                None => Err(format!("request has no `{key}`")),
-            }
-        };
-        let context = object.get("context").cloned().unwrap_or_else(empty_context);
-        if !context.is_object() {
-            return Err("context must be a JSON object".to_string());
-        }
-        let validate = match object.get("validate") {
-            None => true,
-            Some(serde_json::Value::Bool(b)) => *b,
-            Some(_) => return Err("validate must be true or false".to_string()),
-        };
-        let entities = match object.get("entities") {
-            None => None,
-            Some(value @ serde_json::Value::Array(_)) => Some(value.clone()),
-            Some(_) => return Err("entities must be a JSON array of Cedar entities".to_string()),
-        };
-        Ok(CedarRequest {
-            principal: entity("principal")?,
-            action: entity("action")?,
-            resource: entity("resource")?,
-            context,
-            validate,
-            entities,
-        })
-    }
 }

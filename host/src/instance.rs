@@ -8,7 +8,7 @@ use crate::bindings::exports::slicegate::policy::{authorizer, loader, metadata, 
 use crate::bindings::slicegate::policy::types as wit;
 use crate::decision::Failure;
 use crate::limits::{LimitKind, Limits};
-use crate::runtime::HostState;
+use crate::store::HostState;
 
 /// A policy component instance in its own store.
 pub struct PolicyInstance {

@@ -35,25 +35,22 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-pub mod bench;
 mod bindings;
 pub mod bundle;
-pub mod cases;
-pub mod conformance;
 mod decider;
 mod decision;
 pub mod decision_log;
-pub mod explain;
+pub mod errors;
 mod instance;
 mod limits;
-pub mod mutate;
-pub mod native;
 mod placement;
 pub mod plan;
 pub mod reload;
 mod runtime;
 pub mod sol003;
 mod sources;
+mod store;
+mod validity;
 
 pub use bindings::exports::slicegate::policy::metadata::PolicySetInfo;
 pub use decider::{CedarRequest, Decider, EntityRef, LoadReport};

@@ -222,6 +222,10 @@ pub enum ReloadOutcome {
     NotYetValid(String),
 }
 
+/// What a fetch brought: the bundle and a detached signature, or nothing
+/// new.
+type Fetched = Option<(Vec<u8>, Option<Vec<u8>>)>;
+
 /// Fetches, verifies and swaps in bundles from one source.
 pub struct Reloader {
     source: BundleSource,
@@ -233,6 +237,7 @@ pub struct Reloader {
     /// (accepted, or refused for good), so the same refused bundle is not
     /// re-verified and re-reported on every poll.
     last_seen: Option<String>,
+    #[cfg(feature = "http")]
     agent: ureq::Agent,
 }
 
@@ -244,11 +249,6 @@ impl Reloader {
         slot: Arc<BundleSlot>,
         what_if: bool,
     ) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
         Reloader {
             source,
             loader,
@@ -256,7 +256,12 @@ impl Reloader {
             what_if,
             etag: None,
             last_seen: None,
-            agent,
+            #[cfg(feature = "http")]
+            agent: ureq::Agent::config_builder()
+                .timeout_global(Some(Duration::from_secs(30)))
+                .http_status_as_error(false)
+                .build()
+                .into(),
         }
     }
 
@@ -350,8 +355,7 @@ impl Reloader {
 
     /// New bytes from the source (and a detached signature), or `None` when
     /// it says nothing changed.
-    #[allow(clippy::type_complexity)]
-    fn fetch(&mut self) -> Result<Option<(Vec<u8>, Option<Vec<u8>>)>, String> {
+    fn fetch(&mut self) -> Result<Fetched, String> {
         match &self.source {
             BundleSource::File(path) => {
                 let bytes = std::fs::read(path)
@@ -367,34 +371,47 @@ impl Reloader {
                 };
                 Ok(Some((bytes, detached)))
             }
-            BundleSource::Url(url) => {
-                let mut request = self.agent.get(url.as_str());
-                if let Some(etag) = &self.etag {
-                    request = request.header("If-None-Match", etag.as_str());
-                }
-                let mut response = request.call().map_err(|e| format!("fetching {url}: {e}"))?;
-                let status = response.status().as_u16();
-                if status == 304 {
-                    return Ok(None);
-                }
-                if status != 200 {
-                    return Err(format!("fetching {url}: HTTP {status}"));
-                }
-                let etag = response
-                    .headers()
-                    .get("etag")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let bytes = response
-                    .body_mut()
-                    .with_config()
-                    .limit(256 * 1024 * 1024)
-                    .read_to_vec()
-                    .map_err(|e| format!("reading {url}: {e}"))?;
-                self.etag = etag;
-                Ok(Some((bytes, None)))
-            }
+            BundleSource::Url(url) => self.fetch_url(&url.clone()),
         }
+    }
+
+    /// The bundle at `url`, unless it answers `304 Not Modified`.
+    #[cfg(feature = "http")]
+    fn fetch_url(&mut self, url: &str) -> Result<Fetched, String> {
+        let mut request = self.agent.get(url);
+        if let Some(etag) = &self.etag {
+            request = request.header("If-None-Match", etag.as_str());
+        }
+        let mut response = request.call().map_err(|e| format!("fetching {url}: {e}"))?;
+        let status = response.status().as_u16();
+        if status == 304 {
+            return Ok(None);
+        }
+        if status != 200 {
+            return Err(format!("fetching {url}: HTTP {status}"));
+        }
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_vec()
+            .map_err(|e| format!("reading {url}: {e}"))?;
+        self.etag = etag;
+        Ok(Some((bytes, None)))
+    }
+
+    /// Without the `http` feature there is no HTTP client: an `http://`
+    /// source is refused at every check.
+    #[cfg(not(feature = "http"))]
+    fn fetch_url(&mut self, url: &str) -> Result<Fetched, String> {
+        Err(format!(
+            "{url}: this build of slicegate has no HTTP client (the `http` feature)"
+        ))
     }
 
     /// Checks the source every `interval` until `stop` is set, backing off

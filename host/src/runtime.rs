@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::PolicyComponentPre;
 use crate::instance::PolicyInstance;
 use crate::limits::Limits;
+use crate::store::{HostState, link_imports};
 
 /// The guest component built from `engine/`, with no policy set loaded.
 pub const ENGINE_COMPONENT: &[u8] =
@@ -48,69 +48,6 @@ pub enum RuntimeError {
     Preinitialise(String),
 }
 
-/// Per-store host state. The guest gets an empty WASI context: no
-/// preopened directories, no environment, no arguments, no network, stdio
-/// to nowhere.
-pub(crate) struct HostState {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    pub(crate) memory: MemoryCap,
-}
-
-impl HostState {
-    /// State with `wasi` (which must grant nothing) and a memory cap.
-    pub(crate) fn new(wasi: WasiCtx, max_memory_bytes: usize) -> Self {
-        HostState {
-            wasi,
-            table: ResourceTable::new(),
-            memory: MemoryCap {
-                max_bytes: max_memory_bytes,
-                refused: false,
-            },
-        }
-    }
-}
-
-impl WasiView for HostState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// Refuses memory growth past the cap and remembers that it did, so that the
-/// resulting trap can be reported as the memory cap.
-pub(crate) struct MemoryCap {
-    max_bytes: usize,
-    pub(crate) refused: bool,
-}
-
-impl wasmtime::ResourceLimiter for MemoryCap {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.refused = true;
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        _desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
-        Ok(true)
-    }
-}
-
 /// A compiled policy component, ready to instantiate. Cheap to clone; share
 /// one per process.
 #[derive(Clone)]
@@ -129,19 +66,6 @@ impl Runtime {
     /// Compiles the built-in engine component (no policy set loaded).
     pub fn new(limits: Limits) -> Result<Self, RuntimeError> {
         Self::from_component(ENGINE_COMPONENT, limits)
-    }
-
-    /// The built-in engine component, its compiled code taken from `cache`
-    /// when there (and stored there when not): a restart does not recompile.
-    pub fn new_cached(
-        limits: Limits,
-        cache: &crate::bundle::CompileCache,
-    ) -> Result<Self, RuntimeError> {
-        use sha2::Digest;
-        let engine = Self::engine(&limits)?;
-        let sha256 = hex::encode(sha2::Sha256::digest(ENGINE_COMPONENT));
-        let (component, _) = cache.component(&engine, ENGINE_COMPONENT, &sha256)?;
-        Self::assemble(engine, component, limits)
     }
 
     /// Compiles `bytes`, a policy component, under `limits`.
@@ -163,7 +87,7 @@ impl Runtime {
         limits: Limits,
     ) -> Result<Self, RuntimeError> {
         let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(RuntimeError::Link)?;
+        link_imports(&mut linker, &component).map_err(RuntimeError::Link)?;
         let instance_pre = linker
             .instantiate_pre(&component)
             .map_err(RuntimeError::Link)?;
@@ -203,7 +127,7 @@ impl Runtime {
     /// shared with it.
     pub fn instantiate(&self) -> Result<PolicyInstance, RuntimeError> {
         let limits = self.inner.limits;
-        let state = HostState::new(WasiCtxBuilder::new().build(), limits.memory_bytes);
+        let state = HostState::random_seed(limits.memory_bytes);
         let mut store = Store::new(&self.inner.engine, state);
         store.limiter(|state| &mut state.memory);
         store

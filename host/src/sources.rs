@@ -185,7 +185,7 @@ impl PolicySources {
     }
 
     /// The `Network` entities of the reference data (Cedar entity JSON).
-    pub(crate) fn networks(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
+    pub fn networks(&self) -> impl Iterator<Item = serde_json::Value> + '_ {
         self.entities
             .iter()
             .filter_map(|file| serde_json::from_str::<serde_json::Value>(&file.text).ok())

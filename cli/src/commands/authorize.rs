@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use slicegate::bundle::CompileCache;
-use slicegate::{CedarRequest, Decider, Limits, PolicySources, Runtime};
+use slicegate::{Decider, Limits, PolicySources};
 
 use crate::output;
 
@@ -38,7 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?;
     let text = std::fs::read_to_string(&args.request_json)
         .with_context(|| format!("reading request {}", args.request_json.display()))?;
-    let request = CedarRequest::from_json(&text)
+    let request = slicegate_tooling::native::request_from_json(&text)
         .map_err(|e| anyhow!("request {}: {e}", args.request_json.display()))?;
 
     if args.schema.is_none() {
@@ -49,7 +49,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
              the time from the host; with the 5G schema this command refuses placements."
         );
     }
-    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+    let runtime = CompileCache::default_location()
+        .engine_runtime(Limits::default())
         .context("starting the policy runtime")?;
     let mut decider = Decider::new(&runtime, &sources)
         .map_err(|failure| anyhow!("loading {}: {failure}", args.policies.display()))?;

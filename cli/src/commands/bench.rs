@@ -7,7 +7,8 @@ use anyhow::{Context, anyhow};
 use comfy_table::Table;
 use serde::Deserialize;
 use slicegate::bundle::CompileCache;
-use slicegate::{Limits, PlacementRequest, PolicySources, Runtime, bench};
+use slicegate::{Limits, PlacementRequest, PolicySources};
+use slicegate_tooling::bench;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,7 +55,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .request;
 
     let samples = if args.quick { 500 } else { 20_000 };
-    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+    let runtime = CompileCache::default_location()
+        .engine_runtime(Limits::default())
         .context("starting the policy runtime")?;
     let mut rows = bench::one_decision(&runtime, &sources, &request, samples)?;
     let (cold, uncached) = if args.quick { (20, 1) } else { (200, 3) };
@@ -89,14 +91,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let scale_samples = if args.quick { 100 } else { 2_000 };
         // Loading 100k generated models takes more than the default memory
         // cap; decisions are unaffected by the cap.
-        let big = Runtime::new_cached(
-            Limits {
+        let big = CompileCache::default_location()
+            .engine_runtime(Limits {
                 memory_bytes: SCALE_MEMORY,
                 ..Limits::default()
-            },
-            &CompileCache::default_location(),
-        )
-        .context("starting the policy runtime for the scale-ups")?;
+            })
+            .context("starting the policy runtime for the scale-ups")?;
         for scale in scales {
             eprintln!("scale-up: {} ...", scale.label());
             rows.push(bench::scaled_decision(

@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use slicegate::PolicySources;
-use slicegate::bundle::{self, BuildError, BuildOptions, BundleName, Revision, TestedBuildError};
-use slicegate::cases::CaseFile;
+use slicegate::bundle::{self, BuildError, BuildOptions, BundleName, Revision};
+use slicegate_tooling::cases::CaseFile;
+use slicegate_tooling::testing::TestedBuildError;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -149,7 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             files.len(),
             args.dir.display()
         );
-        match bundle::build_tested(&sources, &options, &files) {
+        match slicegate_tooling::testing::build_tested(&sources, &options, &files) {
             Ok((bytes, suite)) => {
                 eprintln!("tests: {}", suite.manifest_summary());
                 bytes

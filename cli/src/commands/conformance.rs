@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
+use slicegate::Limits;
 use slicegate::bundle::CompileCache;
-use slicegate::conformance::{self, Difference};
-use slicegate::{Limits, Runtime};
+use slicegate_tooling::conformance::{self, Difference};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -38,7 +38,8 @@ fn print(difference: &Difference, expected_label: &str, got_label: &str) {
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+    let runtime = CompileCache::default_location()
+        .engine_runtime(Limits::default())
         .context("starting the policy runtime")?;
     let last_percent = AtomicUsize::new(0);
     let quiet = args.quiet;
@@ -71,7 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!(
             "native cedar-policy {} differs from the corpus's recorded expectations on {} item(s) (reported, not hidden; native is the reference):",
-            slicegate::native::CEDAR_VERSION,
+            slicegate_tooling::native::CEDAR_VERSION,
             differences.len()
         );
         for difference in differences.iter().take(args.show_expectation_differences) {

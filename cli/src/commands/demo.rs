@@ -57,11 +57,9 @@ pub fn folder_decider(dir: Option<&Path>) -> anyhow::Result<(Decider, PolicySour
     let dir = dir.map_or_else(default_policies, Path::to_path_buf);
     let sources = PolicySources::from_dir(&dir)
         .with_context(|| format!("reading policies from {}", dir.display()))?;
-    let runtime = slicegate::Runtime::new_cached(
-        slicegate::Limits::default(),
-        &CompileCache::default_location(),
-    )
-    .context("starting the policy runtime")?;
+    let runtime = CompileCache::default_location()
+        .engine_runtime(slicegate::Limits::default())
+        .context("starting the policy runtime")?;
     let decider = Decider::new(&runtime, &sources)
         .map_err(|failure| anyhow!("loading {}: {failure}", dir.display()))?;
     Ok((decider, sources))

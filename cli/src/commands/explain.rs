@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, anyhow};
 use serde_json::Value;
 use slicegate::PlacementRequest;
-use slicegate::explain::{Explanation, PolicyExplanation};
+use slicegate_tooling::explain::{Explanation, PolicyExplanation};
 
 use crate::output;
 
@@ -49,7 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let explanation = slicegate::explain::explain(&sources, form, decision)
+    let explanation = slicegate_tooling::explain::explain(&sources, form, decision)
         .map_err(|e| anyhow!("explaining the decision: {e}"))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&explanation)?);

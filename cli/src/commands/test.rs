@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use slicegate::PolicySources;
 use slicegate::bundle::{self, BuildOptions, BundleName, Revision};
-use slicegate::cases::CaseFile;
+use slicegate_tooling::cases::CaseFile;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -98,10 +98,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         files.len(),
         cases_dir.display()
     );
-    let suite = bundle::test_component(&bundle_bytes, &sources, &files, args.filter.as_deref())?;
+    let suite = slicegate_tooling::testing::test_component(
+        &bundle_bytes,
+        &sources,
+        &files,
+        args.filter.as_deref(),
+    )?;
     let mutations = if args.mutate {
         eprintln!("mutating every denied case (less information, weaker claims) ...");
-        Some(bundle::mutate_component(
+        Some(slicegate_tooling::testing::mutate_component(
             &bundle_bytes,
             &sources,
             &files,

@@ -14,7 +14,7 @@ fn runtime() -> Runtime {
     RUNTIME
         .get_or_init(|| {
             let cache = CompileCache::default_location();
-            Runtime::new_cached(Limits::default(), &cache).unwrap()
+            cache.engine_runtime(Limits::default()).unwrap()
         })
         .clone()
 }

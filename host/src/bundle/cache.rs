@@ -82,6 +82,16 @@ impl CompileCache {
         CompileCache { dir }
     }
 
+    /// The built-in engine component (no policy set loaded) as a runtime,
+    /// its compiled code taken from this cache when there (and stored
+    /// there when not): a restart does not recompile.
+    pub fn engine_runtime(&self, limits: crate::Limits) -> Result<crate::Runtime, RuntimeError> {
+        let engine = crate::Runtime::engine(&limits)?;
+        let sha256 = hex::encode(sha2::Sha256::digest(crate::ENGINE_COMPONENT));
+        let (component, _) = self.component(&engine, crate::ENGINE_COMPONENT, &sha256)?;
+        crate::Runtime::assemble(engine, component, limits)
+    }
+
     /// The folder, if there is one.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()

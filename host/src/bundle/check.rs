@@ -75,7 +75,7 @@ fn problem(
         source: NamedSource::new(file, text.to_string()),
     };
     if handler.render_report(&mut rendered, &wrapped).is_err() {
-        rendered = crate::native::describe(diagnostic);
+        rendered = crate::errors::chain(diagnostic);
     }
     Problem {
         file: file.to_string(),
@@ -99,7 +99,7 @@ impl std::fmt::Debug for Located<'_> {
 
 impl std::fmt::Display for Located<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&crate::native::describe(self.inner))
+        f.write_str(&crate::errors::chain(self.inner))
     }
 }
 
@@ -244,7 +244,7 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
                     file: "(policies)".to_string(),
                     line: None,
                     column: None,
-                    rendered: crate::native::describe(diagnostic),
+                    rendered: crate::errors::chain(diagnostic),
                 },
             };
         for warning in result.validation_warnings() {
@@ -291,7 +291,7 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
                 column: None,
                 rendered: format!(
                     "reference data does not load as one set: {}",
-                    crate::native::describe(&e)
+                    crate::errors::chain(&e)
                 ),
             });
         }

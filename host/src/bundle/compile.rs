@@ -3,9 +3,8 @@
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::wasm_wave;
-use wasmtime::component::{Linker, Val};
+use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wizer::Wizer;
 
 use super::check::{self, CheckError};
@@ -14,12 +13,13 @@ use super::manifest::{
     Revision, SOURCES_SECTION,
 };
 use super::sections;
-use crate::runtime::{ENGINE_COMPONENT, HostState, RuntimeError};
+use crate::runtime::{ENGINE_COMPONENT, RuntimeError};
 use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+use crate::store::{HostState, link_imports};
 
 /// The seed for the guest's hash maps while pre-initialising. Fixed, so the
 /// same inputs give the same bytes.
-const SNAPSHOT_SEED: u128 = 0x5e1c_e6a7_e000_0000_0000_0000_0000_0001;
+const SNAPSHOT_SEED: (u64, u64) = (0x0000_0000_0000_0001, 0x5e1c_e6a7_e000_0000);
 
 /// What to build.
 #[derive(Debug, Clone)]
@@ -65,15 +65,16 @@ pub fn build(sources: &PolicySources, options: &BuildOptions) -> Result<Vec<u8>,
 /// A checked, pre-initialised policy set and its manifest, before the
 /// sections are appended: the manifest can still change (a test summary)
 /// without snapshotting again.
-pub(super) struct Prepared {
+pub struct PreparedBundle {
     snapshot: Vec<u8>,
-    pub(super) manifest: BundleManifest,
+    /// The manifest the bundle will carry (set `tests` before writing it).
+    pub manifest: BundleManifest,
     embedded: Vec<EmbeddedSource>,
 }
 
-impl Prepared {
+impl PreparedBundle {
     /// The bundle: the snapshot, then the manifest and sources sections.
-    pub(super) fn bytes(&self) -> Result<Vec<u8>, BuildError> {
+    pub fn bytes(&self) -> Result<Vec<u8>, BuildError> {
         let json = |value: serde_json::Result<Vec<u8>>| {
             value.map_err(|e| BuildError::Options(format!("encoding the manifest: {e}")))
         };
@@ -86,11 +87,13 @@ impl Prepared {
     }
 }
 
-/// Checks and pre-initialises `sources` and writes their manifest.
-pub(super) fn prepare(
+/// Checks and pre-initialises `sources` and writes their manifest: a bundle
+/// whose manifest can still be completed (a test summary) before it is
+/// written. The snapshot is made once.
+pub fn prepare(
     sources: &PolicySources,
     options: &BuildOptions,
-) -> Result<Prepared, BuildError> {
+) -> Result<PreparedBundle, BuildError> {
     for time in [
         Some(&options.created_at),
         options.not_before.as_ref(),
@@ -133,7 +136,7 @@ pub(super) fn prepare(
         compiler: format!("slicegate {}", env!("CARGO_PKG_VERSION")),
         engine_version: env!("CARGO_PKG_VERSION").to_string(),
         engine_sha256: sha256(ENGINE_COMPONENT),
-        cedar_version: crate::native::CEDAR_VERSION.to_string(),
+        cedar_version: crate::errors::CEDAR_VERSION.to_string(),
         schema_sha256: schema
             .map(|s| sha256(s.text.as_bytes()))
             .unwrap_or_default(),
@@ -153,7 +156,7 @@ pub(super) fn prepare(
         })
         .collect();
     embedded.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Prepared {
+    Ok(PreparedBundle {
         snapshot,
         manifest,
         embedded,
@@ -232,12 +235,10 @@ pub fn preinitialise(component: &[u8], sources: &PolicySources) -> Result<Vec<u8
 async fn snapshot(component: &[u8], call: &str) -> Result<Vec<u8>, RuntimeError> {
     let failed = |e: wasmtime::Error| RuntimeError::Preinitialise(format!("{e:#}"));
     let engine = Engine::new(&Config::new()).map_err(RuntimeError::Engine)?;
-    let wasi = WasiCtxBuilder::new()
-        .insecure_random_seed(SNAPSHOT_SEED)
-        .build();
-    let mut store = Store::new(&engine, HostState::new(wasi, usize::MAX));
+    let mut store = Store::new(&engine, HostState::new(SNAPSHOT_SEED, usize::MAX));
     let mut linker = Linker::<HostState>::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(RuntimeError::Link)?;
+    let parsed = Component::new(&engine, component).map_err(RuntimeError::Compile)?;
+    link_imports(&mut linker, &parsed).map_err(RuntimeError::Link)?;
     let (bytes, results) = Wizer::new()
         .init_func(call)
         .keep_init_func(true)

@@ -12,6 +12,7 @@ use crate::decider::Decider;
 use crate::decision::Failure;
 use crate::limits::Limits;
 use crate::runtime::Runtime;
+pub use crate::validity::Validity;
 
 /// A verified, compiled bundle, ready to decide.
 #[derive(Clone)]
@@ -44,89 +45,46 @@ impl LoadedBundle {
     }
 }
 
-/// When a loaded bundle may decide, at the host's clock.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Validity {
-    /// Not before (the bundle's `not-before`).
-    pub not_before: Option<SystemTime>,
-    /// Not after: the earlier of the bundle's `not-after` and the last
-    /// instant at which at least the trust store's threshold of the keys
-    /// that signed it are still valid.
-    pub not_after: Option<SystemTime>,
-    /// What `not_after` is (for the refusal).
-    pub limited_by: Option<String>,
-}
-
-impl Validity {
-    /// `Ok` inside the window at `now`; the refusal otherwise.
-    pub fn check(&self, now: SystemTime) -> Result<(), Failure> {
-        let at = |t: SystemTime| humantime::format_rfc3339_seconds(t).to_string();
-        if let Some(start) = self.not_before
-            && now < start
-        {
-            return Err(Failure::BundleExpired(format!(
-                "it is not valid before {}",
-                at(start)
-            )));
-        }
-        if let Some(end) = self.not_after
-            && now > end
-        {
-            return Err(Failure::BundleExpired(format!(
-                "its window ended at {} ({}); a newer valid bundle must replace it",
-                at(end),
-                self.limited_by.as_deref().unwrap_or("its not-after")
-            )));
-        }
-        Ok(())
+/// The window of `manifest`, signed by `signers` of `trust`.
+fn validity_of(manifest: &BundleManifest, signers: &[KeyId], trust: &TrustStore) -> Validity {
+    let parse = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| super::trust::parse_instant(t).ok())
+    };
+    let mut validity = Validity {
+        not_before: parse(&manifest.not_before),
+        not_after: parse(&manifest.not_after),
+        limited_by: manifest
+            .not_after
+            .as_ref()
+            .map(|t| format!("the bundle's not-after ({t})")),
+    };
+    // The signers' expiries, latest first (never = the end of time): the
+    // bundle stays signed by `threshold` valid keys until the
+    // threshold-th of them.
+    let mut ends: Vec<Option<SystemTime>> = signers
+        .iter()
+        .filter_map(|id| trust.keys.iter().find(|k| &k.id == id))
+        .map(|k| k.not_after)
+        .collect();
+    ends.sort_by(|a, b| match (a, b) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(a), Some(b)) => b.cmp(a),
+    });
+    let threshold = usize::try_from(trust.threshold.max(1)).unwrap_or(usize::MAX);
+    if let Some(Some(keys_end)) = ends.get(threshold - 1)
+        && validity.not_after.is_none_or(|end| *keys_end < end)
+    {
+        validity.not_after = Some(*keys_end);
+        validity.limited_by = Some(format!(
+            "its signing keys' validity (from then on fewer than {} of the keys that signed \
+             it are valid)",
+            trust.threshold.max(1)
+        ));
     }
-
-    /// Whether the window has passed (or not begun) at `now`.
-    pub fn expired_at(&self, now: SystemTime) -> bool {
-        self.check(now).is_err()
-    }
-
-    /// The window of `manifest`, signed by `signers` of `trust`.
-    fn of(manifest: &BundleManifest, signers: &[KeyId], trust: &TrustStore) -> Self {
-        let parse = |t: &Option<String>| {
-            t.as_deref()
-                .and_then(|t| super::trust::parse_instant(t).ok())
-        };
-        let mut validity = Validity {
-            not_before: parse(&manifest.not_before),
-            not_after: parse(&manifest.not_after),
-            limited_by: manifest
-                .not_after
-                .as_ref()
-                .map(|t| format!("the bundle's not-after ({t})")),
-        };
-        // The signers' expiries, latest first (never = the end of time): the
-        // bundle stays signed by `threshold` valid keys until the
-        // threshold-th of them.
-        let mut ends: Vec<Option<SystemTime>> = signers
-            .iter()
-            .filter_map(|id| trust.keys.iter().find(|k| &k.id == id))
-            .map(|k| k.not_after)
-            .collect();
-        ends.sort_by(|a, b| match (a, b) {
-            (None, None) => std::cmp::Ordering::Equal,
-            (None, Some(_)) => std::cmp::Ordering::Less,
-            (Some(_), None) => std::cmp::Ordering::Greater,
-            (Some(a), Some(b)) => b.cmp(a),
-        });
-        let threshold = usize::try_from(trust.threshold.max(1)).unwrap_or(usize::MAX);
-        if let Some(Some(keys_end)) = ends.get(threshold - 1)
-            && validity.not_after.is_none_or(|end| *keys_end < end)
-        {
-            validity.not_after = Some(*keys_end);
-            validity.limited_by = Some(format!(
-                "its signing keys' validity (from then on fewer than {} of the keys that signed \
-                 it are valid)",
-                trust.threshold.max(1)
-            ));
-        }
-        validity
-    }
+    validity
 }
 
 /// Loads bundles under one trust store. Nothing is compiled or instantiated
@@ -281,7 +239,7 @@ impl BundleLoader {
         if record(&mut state, &name, revision) {
             state.save(&self.trust.state_path)?;
         }
-        let validity = Validity::of(&verified.manifest, &verified.signers, &self.trust);
+        let validity = validity_of(&verified.manifest, &verified.signers, &self.trust);
         Ok(LoadedBundle {
             manifest: verified.manifest,
             sha256: verified.sha256,
@@ -308,7 +266,7 @@ fn record(state: &mut RevisionState, name: &BundleName, revision: Revision) -> b
     }
 }
 
-pub(crate) fn has_embedded_signature(bytes: &[u8]) -> bool {
+pub fn has_embedded_signature(bytes: &[u8]) -> bool {
     super::sections::parse(bytes)
         .ok()
         .and_then(|sections| super::signature::embedded(bytes, &sections).ok().flatten())

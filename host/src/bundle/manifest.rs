@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::sections::{self, Section};
+use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
 
 /// Custom section holding the manifest (JSON).
 pub const MANIFEST_SECTION: &str = "slicegate-manifest";
@@ -131,6 +132,44 @@ pub enum ManifestError {
     /// A newer format.
     #[error("bundle format {0} is newer than this host reads ({FORMAT_VERSION})")]
     Format(u32),
+    /// Not a well-formed component.
+    #[error("the bundle is not a well-formed component: {0}")]
+    Sections(String),
+    /// No sources embedded.
+    #[error("the bundle carries no sources (not built by slicegate build?)")]
+    NoSources,
+}
+
+/// The policy sources a bundle carries (as `slicegate build` embedded them).
+pub fn embedded_sources(bundle: &[u8]) -> Result<PolicySources, ManifestError> {
+    let parsed = sections::parse(bundle).map_err(|e| ManifestError::Sections(e.to_string()))?;
+    let embedded = read_sources(bundle, &parsed)?;
+    if embedded.is_empty() {
+        return Err(ManifestError::NoSources);
+    }
+    let mut sources = PolicySources {
+        policies: Vec::new(),
+        schema: None,
+        entities: Vec::new(),
+        policy_ids: PolicyIdMode::Annotation,
+        strict: true,
+        bundle_name: String::new(),
+        bundle_revision: 0,
+    };
+    for file in embedded {
+        let source = SourceFile {
+            name: file.path.clone(),
+            text: file.text,
+        };
+        if file.path.ends_with(".cedarschema") {
+            sources.schema = Some(source);
+        } else if file.path.ends_with(".cedar") {
+            sources.policies.push(source);
+        } else {
+            sources.entities.push(source);
+        }
+    }
+    Ok(sources)
 }
 
 /// Reads the manifest from a bundle's sections.

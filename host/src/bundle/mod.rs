@@ -7,7 +7,9 @@
 //! beside it) in the WebAssembly tool-conventions layout.
 
 mod cache;
+#[cfg(feature = "build")]
 mod check;
+#[cfg(feature = "build")]
 mod compile;
 mod inspect;
 mod keys;
@@ -15,24 +17,23 @@ mod loader;
 mod manifest;
 mod sections;
 mod signature;
-mod testing;
 mod trust;
 mod verify;
 
 pub use cache::CompileCache;
+#[cfg(feature = "build")]
 pub use check::{CheckError, CheckedPolicies, Problem, check};
-pub use compile::{BuildError, BuildOptions, build, preinitialise};
+#[cfg(feature = "build")]
+pub use compile::{BuildError, BuildOptions, PreparedBundle, build, preinitialise, prepare};
 pub use inspect::{BundleInspection, SignatureSummary, inspect};
 pub use keys::{KeyError, KeyPair, public_key_from_bytes};
-pub(crate) use loader::has_embedded_signature;
+pub use loader::has_embedded_signature;
 pub use loader::{BundleLoader, LoadedBundle, Validity};
 pub use manifest::{
     BundleManifest, BundleName, EmbeddedSource, FileDigest, ManifestError, PolicySummary, Revision,
+    embedded_sources,
 };
 pub use signature::{SignatureData, SignatureFormatError};
-pub use testing::{
-    TestError, TestedBuildError, build_tested, embedded_sources, mutate_component, test_component,
-};
 pub use trust::{KeyId, RevisionState, TrustError, TrustStore, TrustedKey};
 pub use verify::{BundleError, VerifiedBundle, verify};
 

@@ -4,14 +4,10 @@
 //! `build_tested` refuses to produce a bundle whose tests fail and records
 //! the summary in the manifest of one whose tests pass.
 
-use crate::cases::{CaseFile, Runner, Suite};
-use crate::limits::Limits;
-use crate::runtime::Runtime;
-use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+use slicegate::bundle::{BuildError, BuildOptions, prepare};
+use slicegate::{Limits, PolicySources, Runtime};
 
-use super::compile::{BuildError, BuildOptions, prepare};
-use super::manifest::{self, ManifestError};
-use super::sections;
+use crate::cases::{CaseFile, Runner, Suite};
 
 /// Why tests could not run (not a failing case: those are in the suite).
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +15,6 @@ pub enum TestError {
     /// The bundle's component did not compile or instantiate.
     #[error("starting the bundle's component: {0}")]
     Start(String),
-    /// The bundle carries no readable sources.
-    #[error("reading the bundle's embedded sources: {0}")]
-    Sources(String),
     /// The case files' fixtures clash.
     #[error(transparent)]
     Cases(#[from] crate::cases::CaseFileError),
@@ -38,7 +31,7 @@ pub fn test_component(
 ) -> Result<Suite, TestError> {
     let runtime = Runtime::from_component(bundle, Limits::default())
         .map_err(|e| TestError::Start(e.to_string()))?;
-    let mut decider = crate::Decider::preinitialised(&runtime)
+    let mut decider = slicegate::Decider::preinitialised(&runtime)
         .map_err(|e| TestError::Start(e.to_string()))?
         .permit_what_if(true);
     let ids = decider
@@ -62,7 +55,7 @@ pub fn mutate_component(
 ) -> Result<crate::mutate::MutationReport, TestError> {
     let runtime = Runtime::from_component(bundle, Limits::default())
         .map_err(|e| TestError::Start(e.to_string()))?;
-    let mut decider = crate::Decider::preinitialised(&runtime)
+    let mut decider = slicegate::Decider::preinitialised(&runtime)
         .map_err(|e| TestError::Start(e.to_string()))?
         .permit_what_if(true);
     let mut runner = Runner::new(&mut decider, None, files)?
@@ -70,41 +63,6 @@ pub fn mutate_component(
         .with_network_regimes(sources)
         .with_unrecorded_peers(sources);
     Ok(runner.mutate(files, filter))
-}
-
-/// The policy sources a bundle carries (as `slicegate build` embedded them).
-pub fn embedded_sources(bundle: &[u8]) -> Result<PolicySources, TestError> {
-    let parsed = sections::parse(bundle).map_err(|e| TestError::Sources(e.to_string()))?;
-    let embedded = manifest::read_sources(bundle, &parsed)
-        .map_err(|e: ManifestError| TestError::Sources(e.to_string()))?;
-    if embedded.is_empty() {
-        return Err(TestError::Sources(
-            "the bundle carries no sources (not built by slicegate build?)".to_string(),
-        ));
-    }
-    let mut sources = PolicySources {
-        policies: Vec::new(),
-        schema: None,
-        entities: Vec::new(),
-        policy_ids: PolicyIdMode::Annotation,
-        strict: true,
-        bundle_name: String::new(),
-        bundle_revision: 0,
-    };
-    for file in embedded {
-        let source = SourceFile {
-            name: file.path.clone(),
-            text: file.text,
-        };
-        if file.path.ends_with(".cedarschema") {
-            sources.schema = Some(source);
-        } else if file.path.ends_with(".cedar") {
-            sources.policies.push(source);
-        } else {
-            sources.entities.push(source);
-        }
-    }
-    Ok(sources)
 }
 
 /// Why a tested build produced no bundle.

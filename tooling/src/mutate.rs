@@ -22,9 +22,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::cases::{Case, CaseFile, CaseKind, Runner};
-use crate::decision::Decision;
-use crate::placement::PlacementRequest;
-use crate::plan::PlanFile;
+use slicegate::Decision;
+use slicegate::PlacementRequest;
+use slicegate::PlanFile;
 
 /// A vendor id, network id and country code no bundle holds.
 const UNKNOWN: &str = "slicegate-mutation-unknown";

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::decider::{CedarRequest, Decider};
 use crate::native::{self, NativePolicySet};
-use crate::placement::PlacementRequest;
-use crate::runtime::Runtime;
-use crate::sources::{PolicySources, SourceFile};
+use slicegate::PlacementRequest;
+use slicegate::Runtime;
+use slicegate::{CedarRequest, Decider};
+use slicegate::{PolicySources, SourceFile};
 
 /// Errors setting up a benchmark.
 #[derive(Debug, thiserror::Error)]
@@ -336,11 +336,11 @@ pub struct SignedBundle {
     /// The signed bundle bytes.
     pub signed: Vec<u8>,
     /// Trusts the bundle's one key.
-    pub trust: crate::bundle::TrustStore,
+    pub trust: slicegate::bundle::TrustStore,
     /// Holds the bundle's compiled code.
-    pub cache: crate::bundle::CompileCache,
+    pub cache: slicegate::bundle::CompileCache,
     /// The bundle, loaded.
-    pub loaded: crate::bundle::LoadedBundle,
+    pub loaded: slicegate::bundle::LoadedBundle,
     /// Holds the trust state and the cache.
     pub dir: tempfile::TempDir,
 }
@@ -348,7 +348,7 @@ pub struct SignedBundle {
 impl SignedBundle {
     /// Builds, signs and loads a bundle of `sources`.
     pub fn new(sources: &PolicySources) -> Result<Self, BenchError> {
-        use crate::bundle::{
+        use slicegate::bundle::{
             self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision,
             TrustStore,
         };
@@ -387,16 +387,15 @@ impl SignedBundle {
     /// A fresh instance of the pre-initialised bundle deciding `request` (at
     /// its what-if time, or `at`): the instance-per-decision strategy.
     pub fn fresh_decision(&self, request: &PlacementRequest, at: &str) -> Result<bool, String> {
-        let wit_request = request.to_wit(request.at.as_deref().unwrap_or(at));
-        let mut instance = self
-            .loaded
-            .runtime()
-            .instantiate()
-            .map_err(|e| e.to_string())?;
-        match instance.decide(&wit_request) {
-            Ok(Ok(decision)) => Ok(decision.allowed),
-            Ok(Err(e)) => Err(format!("{e:?}")),
-            Err(e) => Err(e.to_string()),
+        let mut request = request.clone();
+        request.at = Some(request.at.clone().unwrap_or_else(|| at.to_string()));
+        let mut decider = Decider::preinitialised(self.loaded.runtime())
+            .map_err(|e| e.to_string())?
+            .permit_what_if(true);
+        let decision = decider.decide(&request);
+        match decision.failure {
+            Some(failure) => Err(failure.to_string()),
+            None => Ok(decision.allowed),
         }
     }
 
@@ -404,23 +403,23 @@ impl SignedBundle {
     /// service does: its engine already made).
     pub fn reload_with(
         &self,
-        loader: &mut crate::bundle::BundleLoader,
-    ) -> Result<crate::bundle::LoadedBundle, String> {
+        loader: &mut slicegate::bundle::BundleLoader,
+    ) -> Result<slicegate::bundle::LoadedBundle, String> {
         loader.load(&self.signed, None).map_err(|e| e.to_string())
     }
 
     /// A loader of this bundle's trust and cache.
-    pub fn loader(&self) -> crate::bundle::BundleLoader {
-        crate::bundle::BundleLoader::new(self.trust.clone()).with_cache(self.cache.clone())
+    pub fn loader(&self) -> slicegate::bundle::BundleLoader {
+        slicegate::bundle::BundleLoader::new(self.trust.clone()).with_cache(self.cache.clone())
     }
 
     /// Verifies and loads the bundle again with a new loader (so a new
     /// engine), through the cache or not.
-    pub fn reload(&self, cached: bool) -> Result<crate::bundle::LoadedBundle, String> {
+    pub fn reload(&self, cached: bool) -> Result<slicegate::bundle::LoadedBundle, String> {
         let mut loader = if cached {
             self.loader()
         } else {
-            crate::bundle::BundleLoader::new(self.trust.clone())
+            slicegate::bundle::BundleLoader::new(self.trust.clone())
         };
         self.reload_with(&mut loader)
     }
@@ -465,12 +464,12 @@ pub fn cold_start(
         use sha2::Digest;
         std::hint::black_box(sha2::Sha256::digest(&bundle.signed));
     });
-    let wit_request = request.to_wit(&at);
-    let wit_sources = sources.to_wit();
+    let mut at_request = request.clone();
+    at_request.at = Some(at.clone());
     let parsing = median(samples, || {
-        if let Ok(mut instance) = runtime.instantiate() {
-            let _ = instance.load(&wit_sources);
-            let _ = std::hint::black_box(instance.decide(&wit_request));
+        if let Ok(decider) = Decider::new(runtime, sources) {
+            let mut decider = decider.permit_what_if(true);
+            let _ = std::hint::black_box(decider.decide(&at_request));
         }
     });
 

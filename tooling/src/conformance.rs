@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Deserialize;
 
-use crate::decider::{CedarRequest, EntityRef};
-use crate::decision::{self, Decision};
 use crate::native::NativePolicySet;
-use crate::runtime::Runtime;
-use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+use slicegate::Decision;
+use slicegate::Runtime;
+use slicegate::{CedarRequest, Decider, EntityRef};
+use slicegate::{PolicyIdMode, PolicySources, SourceFile};
 
 /// Errors that stop a conformance run (as opposed to disagreements).
 #[derive(Debug, thiserror::Error)]
@@ -396,24 +396,22 @@ fn run_component(
     sources: &PolicySources,
     requests: &[CedarRequest],
 ) -> (Option<bool>, Vec<Answer>) {
-    let failed = |message: String| vec![Answer::Failed(message); requests.len()];
-    let mut instance = match runtime.instantiate() {
-        Ok(instance) => instance,
-        Err(e) => return (None, failed(e.to_string())),
+    let mut decider = match Decider::new(runtime, sources) {
+        Ok(decider) => decider,
+        Err(failure) => {
+            return (
+                None,
+                vec![Answer::Failed(failure.to_string()); requests.len()],
+            );
+        }
     };
-    let report = match instance.load(&sources.to_wit()) {
-        Ok(report) => report,
-        Err(failure) => return (None, failed(failure.to_string())),
-    };
-    let wit_requests: Vec<_> = requests.iter().map(CedarRequest::to_wit).collect();
-    let answers = match instance.authorize_batch(&wit_requests) {
-        Ok(results) => results
-            .into_iter()
-            .map(|r| Answer::from_component(&decision::from_guest(r)))
-            .collect(),
-        Err(failure) => failed(failure.to_string()),
-    };
-    (Some(report.validates), answers)
+    let validates = decider.load_report().validates;
+    let answers = decider
+        .authorize_batch(requests)
+        .iter()
+        .map(Answer::from_component)
+        .collect();
+    (Some(validates), answers)
 }
 
 fn to_cedar_request(request: &CorpusRequest) -> Result<CedarRequest, String> {

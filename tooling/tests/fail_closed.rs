@@ -52,7 +52,7 @@ fn sources(policies: &str) -> PolicySources {
 }
 
 fn request(principal: &str, items: &str, big: &str) -> CedarRequest {
-    CedarRequest::from_json(&format!(
+    slicegate_tooling::native::request_from_json(&format!(
         r#"{{"principal": "User::\"{principal}\"", "action": "Action::\"read\"",
             "resource": "Doc::\"plan\"", "context": {{"items": [{items}], "big": "{big}"}}}}"#
     ))
@@ -92,7 +92,7 @@ fn unknown_entity_types_and_schema_violations_are_denied_with_a_message() {
         other => panic!("expected a schema violation, got {other:?}"),
     }
 
-    let wrong_context = CedarRequest::from_json(
+    let wrong_context = slicegate_tooling::native::request_from_json(
         r#"{"principal": "User::\"alice\"", "action": "Action::\"read\"",
             "resource": "Doc::\"plan\"", "context": {"items": "not a set", "big": ""}}"#,
     )
@@ -105,7 +105,7 @@ fn unknown_entity_types_and_schema_violations_are_denied_with_a_message() {
         decision.failure
     );
 
-    let bad_type_name = CedarRequest::from_json(
+    let bad_type_name = slicegate_tooling::native::request_from_json(
         r#"{"principal": {"type": "not a type!", "id": "x"}, "action": "Action::\"read\"",
             "resource": "Doc::\"plan\""}"#,
     )
@@ -200,7 +200,7 @@ fn a_batch_that_runs_out_of_fuel_denies_every_request_in_it() {
 fn entities_a_request_brings_are_checked_and_used_for_that_request_only() {
     let mut decider = Decider::new(runtime(), &sources(POLICIES)).unwrap();
     let with = |entities: &str| {
-        CedarRequest::from_json(&format!(
+        slicegate_tooling::native::request_from_json(&format!(
             r#"{{"principal": "User::\"carol\"", "action": "Action::\"read\"",
                 "resource": "Doc::\"plan\"", "context": {{"items": [], "big": ""}},
                 "entities": {entities}}}"#

@@ -18,9 +18,9 @@ use cedar_policy::{
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::decision::Decision;
 use crate::native::{NativePolicySet, describe, placement_as_cedar};
-use crate::sources::PolicySources;
+use slicegate::Decision;
+use slicegate::PolicySources;
 
 /// One condition of a policy and how it evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

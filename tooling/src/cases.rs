@@ -28,12 +28,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::decider::{CedarRequest, Decider};
-use crate::decision::Decision;
 use crate::native::{self, NativePolicySet};
-use crate::placement::PlacementRequest;
-use crate::plan::PlanFile;
-use crate::sources::PolicySources;
+use slicegate::Decision;
+use slicegate::PlacementRequest;
+use slicegate::PlanFile;
+use slicegate::PolicySources;
+use slicegate::{CedarRequest, Decider};
 
 /// What a case expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -558,7 +558,7 @@ impl<'a> Runner<'a> {
 
     fn run_cedar(&mut self, case: &Case, value: Value, result: &mut CaseResult) {
         let Some(request) = parsed(
-            CedarRequest::from_json(&value.to_string()),
+            crate::native::request_from_json(&value.to_string()),
             "a Cedar request",
             result,
         ) else {
@@ -780,7 +780,7 @@ fn check_decision(case: &Case, decision: &Decision, result: &mut CaseResult) {
 
 /// The case's expected failure against the one that refused the request
 /// (or plan) before evaluation, if any.
-fn check_failure(case: &Case, failure: Option<&crate::decision::Failure>, result: &mut CaseResult) {
+fn check_failure(case: &Case, failure: Option<&slicegate::Failure>, result: &mut CaseResult) {
     let kind = failure.and_then(|f| {
         serde_json::to_value(f)
             .ok()

@@ -25,8 +25,8 @@ use slicegate::bundle::{
     self, BuildOptions, BundleLoader, BundleName, KeyPair, Revision, TrustStore,
 };
 use slicegate::decision_log::{self, CheckpointSigner, DecisionLog, Durability, VerifyOptions};
-use slicegate::native::NativePolicySet;
 use slicegate::{CedarRequest, Decider, Limits, PolicyIdMode, PolicySources, Runtime, SourceFile};
+use slicegate_tooling::native::NativePolicySet;
 
 fn cases() -> u32 {
     std::env::var("SLICEGATE_FUZZ_CASES")
@@ -174,7 +174,7 @@ proptest! {
         for name in ["x.tests.yaml", "x.tests.json"] {
             let path = dir.path().join(name);
             std::fs::write(&path, &text).unwrap();
-            let _ = slicegate::cases::CaseFile::read(&path);
+            let _ = slicegate_tooling::cases::CaseFile::read(&path);
         }
     }
 

@@ -10,9 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use slicegate::bench::{BATCH, Prepared, Scale, SignedBundle, scale_up};
 use slicegate::bundle::CompileCache;
 use slicegate::{Limits, PlacementRequest, PolicySources, Runtime};
+use slicegate_tooling::bench::{BATCH, Prepared, Scale, SignedBundle, scale_up};
 
 fn library() -> (Runtime, PolicySources, PlacementRequest) {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
@@ -25,7 +25,8 @@ fn library() -> (Runtime, PolicySources, PlacementRequest) {
     // The first demo placement, as `slicegate bench` uses.
     let request: PlacementRequest = serde_json::from_value(demo[0]["request"].clone())
         .expect("the first demo placement is a placement request");
-    let runtime = Runtime::new_cached(Limits::default(), &CompileCache::default_location())
+    let runtime = CompileCache::default_location()
+        .engine_runtime(Limits::default())
         .expect("the runtime starts");
     (runtime, sources, request)
 }

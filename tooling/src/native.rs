@@ -10,8 +10,8 @@ use cedar_policy::{
     Request, Schema, ValidationMode, Validator,
 };
 
-use crate::decider::{CedarRequest, EntityRef};
-use crate::sources::{PolicyIdMode, PolicySources, SourceFile};
+use slicegate::{CedarRequest, EntityRef};
+use slicegate::{PolicyIdMode, PolicySources, SourceFile};
 
 /// A policy set parsed natively.
 pub struct NativePolicySet {
@@ -32,20 +32,7 @@ pub struct NativeDecision {
     pub errors: BTreeSet<String>,
 }
 
-/// Chains an error's sources into one line.
-pub(crate) fn describe(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
+pub use slicegate::errors::chain as describe;
 
 impl NativePolicySet {
     /// Parses `sources` natively. Errors are one-line messages.
@@ -175,7 +162,7 @@ impl NativePolicySet {
 }
 
 /// The `cedar-policy` version linked natively (and into the engine).
-pub const CEDAR_VERSION: &str = "4.14.1";
+pub use slicegate::errors::CEDAR_VERSION;
 
 /// Splits the engine's Cedar form of a placement (see
 /// `Decider::cedar_form`) into the per-request entities, as an entity file,
@@ -194,4 +181,76 @@ pub fn placement_as_cedar(form: &serde_json::Value) -> Result<(SourceFile, Cedar
         },
         request,
     ))
+}
+
+/// Parses Cedar's entity uid syntax: `User::"alice"`, `NS::Type::"id"`.
+pub fn entity_ref(text: &str) -> Result<EntityRef, String> {
+    let uid = cedar_policy::EntityUid::from_str(text)
+        .map_err(|e| format!("`{text}` is not a Cedar entity uid like User::\"alice\": {e}"))?;
+    Ok(EntityRef {
+        type_name: uid.type_name().to_string(),
+        id: uid.id().unescaped().to_string(),
+    })
+}
+
+/// Parses a request as the Cedar CLI writes it: principal, action and
+/// resource as uid strings (`User::"alice"`) or `{"type", "id"}` objects,
+/// and an optional context object.
+pub fn request_from_json(text: &str) -> Result<CedarRequest, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("request is not valid JSON: {e}"))?;
+    let object = value
+        .as_object()
+        .ok_or_else(|| "request must be a JSON object".to_string())?;
+    for key in object.keys() {
+        if ![
+            "principal",
+            "action",
+            "resource",
+            "context",
+            "validate",
+            "entities",
+        ]
+        .contains(&key.as_str())
+        {
+            return Err(format!(
+                "unknown field `{key}` in request; expected principal, action, resource, context, validate, entities"
+            ));
+        }
+    }
+    let entity = |key: &str| -> Result<EntityRef, String> {
+        match object.get(key) {
+            Some(serde_json::Value::String(s)) => entity_ref(s).map_err(|e| format!("{key}: {e}")),
+            Some(other) => {
+                let inner = other.get("__entity").unwrap_or(other);
+                serde_json::from_value(inner.clone()).map_err(|e| format!("{key}: {e}"))
+            }
+            None => Err(format!("request has no `{key}`")),
+        }
+    };
+    let context = object
+        .get("context")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}));
+    if !context.is_object() {
+        return Err("context must be a JSON object".to_string());
+    }
+    let validate = match object.get("validate") {
+        None => true,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(_) => return Err("validate must be true or false".to_string()),
+    };
+    let entities = match object.get("entities") {
+        None => None,
+        Some(value @ serde_json::Value::Array(_)) => Some(value.clone()),
+        Some(_) => return Err("entities must be a JSON array of Cedar entities".to_string()),
+    };
+    Ok(CedarRequest {
+        principal: entity("principal")?,
+        action: entity("action")?,
+        resource: entity("resource")?,
+        context,
+        validate,
+        entities,
+    })
 }

@@ -10,8 +10,8 @@ use std::sync::OnceLock;
 use slicegate::bundle::{
     self, BuildOptions, BundleLoader, BundleName, KeyPair, Revision, TrustStore,
 };
-use slicegate::cases::{CaseFile, CaseResult, Coverage, Runner};
 use slicegate::{Decider, PlacementRequest, PolicySources};
+use slicegate_tooling::cases::{CaseFile, CaseResult, Coverage, Runner};
 
 fn policies() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
@@ -118,7 +118,7 @@ fn a_wrong_expectation_fails_with_what_was_expected_and_got() {
     let files = CaseFile::discover(&policies()).unwrap();
     let mut decider = shipped_decider();
     let mut runner = Runner::new(&mut decider, Some(sources()), &files).unwrap();
-    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+    let case: slicegate_tooling::cases::Case = serde_json::from_value(serde_json::json!({
         "name": "a Huawei UPF kept in a UK core after the deadline, wrongly expected allowed",
         "given": "gb-core",
         "with": {"operation": "operate",
@@ -140,7 +140,7 @@ fn a_case_that_is_not_a_request_is_a_problem_not_a_deny() {
     let files = CaseFile::discover(&policies()).unwrap();
     let mut decider = shipped_decider();
     let mut runner = Runner::new(&mut decider, None, &files).unwrap();
-    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+    let case: slicegate_tooling::cases::Case = serde_json::from_value(serde_json::json!({
         "name": "a field the request does not have",
         "given": "gb-ran",
         "with": {"equipment": {"domain": "ran"}},
@@ -235,7 +235,7 @@ fn a_disagreement_with_native_cedar_is_reported_as_such() {
     let files = CaseFile::discover(&policies()).unwrap();
     let mut decider = shipped_decider();
     let mut runner = Runner::new(&mut decider, Some(&without_uk), &files).unwrap();
-    let case: slicegate::cases::Case = serde_json::from_value(serde_json::json!({
+    let case: slicegate_tooling::cases::Case = serde_json::from_value(serde_json::json!({
         "name": "Huawei UPF in a UK core after the deadline",
         "given": "gb-core",
         "with": {"operation": "operate",
@@ -430,7 +430,8 @@ fn explain_marks_example_values_as_examples() {
     .unwrap();
     let decision = decider.decide(&request);
     let form = decider.cedar_form(&request).expect("form");
-    let explanation = slicegate::explain::explain(sources(), form, decision).expect("explained");
+    let explanation =
+        slicegate_tooling::explain::explain(sources(), form, decision).expect("explained");
     let lines = explanation.examples.join("\n");
     assert!(
         lines.contains("nesasAuditValidUntil of Vendor ericsson = datetime(\"2027-06-30T00:00:00Z\") is an example"),
@@ -453,7 +454,8 @@ fn explain_marks_example_values_as_examples() {
     .unwrap();
     let decision = decider.decide(&request);
     let form = decider.cedar_form(&request).expect("form");
-    let explanation = slicegate::explain::explain(sources(), form, decision).expect("explained");
+    let explanation =
+        slicegate_tooling::explain::explain(sources(), form, decision).expect("explained");
     assert!(
         explanation.examples.is_empty(),
         "{:?}",
