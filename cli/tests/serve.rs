@@ -339,25 +339,29 @@ fn signed_checkpoints_catch_a_cut_or_rewritten_end_of_the_decision_log() {
         assert_eq!(output.status.code(), Some(2));
     }
     let stderr = server.terminate();
-    assert!(stderr.contains("checkpoint written"), "{stderr}");
+    assert!(
+        stderr.contains("closed with a final checkpoint"),
+        "{stderr}"
+    );
     let pubkey = dir.join("log-1.pub");
     let with_key = ["--key", pubkey.to_str().unwrap()];
     let output = verify_log(dir, &with_key);
     let out = text(&output.stdout);
     assert!(output.status.success(), "{out}");
     assert!(
-        out.contains("3 record(s), chain intact; 2 checkpoint(s) signed by the log key; the side file's checkpoint matches the log"),
+        out.contains("3 record(s), chain intact; 3 checkpoint(s) signed by the log key; the side file's checkpoint matches the log"),
         "{out}"
     );
     assert!(
         out.contains("0 record(s) after the last checkpoint (unanchored"),
         "{out}"
     );
+    assert!(out.contains("closed by its writer"), "{out}");
     let output = verify_log(dir, &[]);
     let out = text(&output.stdout);
     assert!(output.status.success(), "{out}");
     assert!(
-        out.contains("2 checkpoint(s) in it, not checked (give --key)"),
+        out.contains("3 checkpoint(s) in it, not checked (give --key)"),
         "{out}"
     );
     assert!(out.contains("not that its end was not cut"), "{out}");
@@ -365,6 +369,37 @@ fn signed_checkpoints_catch_a_cut_or_rewritten_end_of_the_decision_log() {
     let log = dir.join("decisions.jsonl");
     let original = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = original.lines().collect();
+    // A record appended while the service is stopped (chained, the side
+    // file untouched): the restart refuses the log instead of signing over
+    // it, and `log verify` calls it broken.
+    let last = lines.last().unwrap();
+    let forged = format!(
+        "{{\"seq\":{},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{}\"}}",
+        lines.len() + 1,
+        "0".repeat(64),
+        slicegate::decision_log::sha256_hex(last.as_bytes())
+    );
+    std::fs::write(&log, format!("{original}{forged}\n")).unwrap();
+    assert_eq!(verify_log(dir, &with_key).status.code(), Some(1));
+    let restart = Command::new(env!("CARGO_BIN_EXE_slicegate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-reload"])
+        .arg("--bundle")
+        .arg(dir.join("lib.wasm"))
+        .arg("--trust")
+        .arg(dir.join("trust.toml"))
+        .arg("--decision-log")
+        .arg(&log)
+        .arg("--log-key")
+        .arg(dir.join("log-1.key"))
+        .output()
+        .unwrap();
+    assert!(!restart.status.success());
+    assert!(
+        text(&restart.stderr).contains("does not verify"),
+        "{}",
+        text(&restart.stderr)
+    );
+    std::fs::write(&log, &original).unwrap();
     // The last lines cut off: the chain alone still verifies, the key does not.
     std::fs::write(&log, format!("{}\n", lines[..lines.len() - 2].join("\n"))).unwrap();
     // (Even without the key, the side file beside the log shows the cut.)

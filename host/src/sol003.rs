@@ -349,6 +349,34 @@ fn map_product(packages: &PackageMap, product: &str) -> Result<String, String> {
         .ok_or_else(|| format!("vnfProductName `{product}` maps to no model in the catalog"))
 }
 
+/// The identity of a VIM resource id, so that one VM named two ways is one
+/// VM: printable ASCII only (no invisible, look-alike or non-ASCII
+/// characters), trimmed, in one case, and a UUID in any of its spellings
+/// (`urn:uuid:`, braces, with or without hyphens) as its 32 hex digits.
+pub fn vm_identity(resource_id: &str) -> Result<String, String> {
+    let id = resource_id.trim_matches(|c: char| c.is_ascii_whitespace());
+    if id.is_empty() {
+        return Err("an empty resource id".to_string());
+    }
+    if let Some(c) = id.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "resource id `{}` has the character {c:?}: only printable ASCII names a VM",
+            id.escape_debug()
+        ));
+    }
+    let lower = id.to_ascii_lowercase();
+    let bare = lower.strip_prefix("urn:uuid:").unwrap_or(&lower);
+    let bare = bare
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .unwrap_or(bare);
+    let hex: String = bare.chars().filter(|c| *c != '-').collect();
+    if hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(hex);
+    }
+    Ok(lower)
+}
+
 /// The grant's resource lists, checked against what its operation may do
 /// (see [`placements`]).
 fn check_resources(request: &GrantRequest, op: &str, operation: Operation) -> Result<(), String> {
@@ -390,10 +418,8 @@ fn check_resources(request: &GrantRequest, op: &str, operation: Operation) -> Re
             // connection or provider id, which the caller also writes,
             // proves nothing). Two VIMs reusing an id are refused, not
             // counted twice.
-            let key = handle.resource_id.trim().to_lowercase();
-            if key.is_empty() {
-                return Err(format!("{list}: `{}` has an empty resource id", r.id));
-            }
+            let key = vm_identity(&handle.resource_id)
+                .map_err(|why| format!("{list}: `{}`: {why}", r.id))?;
             if !handles.insert(key) {
                 return Err(format!(
                     "{list}: `{}` names VIM resource `{}` again: one resource listed twice",

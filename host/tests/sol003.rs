@@ -441,6 +441,56 @@ fn a_heal_replaces_distinct_vim_resources_of_the_same_vdu_and_nothing_else() {
     }
 }
 
+/// A VM id is compared as printable ASCII, in one case, and a UUID in any
+/// spelling; anything invisible or non-ASCII is refused rather than
+/// counted as another VM.
+#[test]
+fn one_vm_has_one_identity_however_its_id_is_spelt() {
+    let uuid = "6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8";
+    let same = [
+        "6F1C2A3B-4D5E-6F70-8192-A3B4C5D6E7F8",
+        "6f1c2a3b4d5e6f708192a3b4c5d6e7f8",
+        "{6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8}",
+        "urn:uuid:6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8",
+        "URN:UUID:6F1C2A3B-4D5E-6F70-8192-A3B4C5D6E7F8",
+        " 6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8\t",
+    ];
+    let canonical = sol003::vm_identity(uuid).unwrap();
+    for spelling in same {
+        assert_eq!(
+            sol003::vm_identity(spelling).unwrap(),
+            canonical,
+            "{spelling:?}"
+        );
+    }
+    for refused in [
+        "vm\u{200b}-1", // zero-width space
+        "\u{feff}vm-1", // byte-order mark
+        "vm-1\u{0}",    // NUL
+        "vm\u{ad}-1",   // soft hyphen
+        "vm-1\u{301}",  // combining mark
+        "ｖｍ-1",       // fullwidth letters
+        "vm 1",         // inner space
+        "",
+        "   ",
+    ] {
+        assert!(
+            sol003::vm_identity(refused).is_err(),
+            "{refused:?} accepted"
+        );
+    }
+    // Through a grant: a removal with an invisible character is refused,
+    // not counted as a second VM.
+    let mut g = bare("HEAL");
+    g.add_resources = vec![compute("new-1", "du"), compute("new-2", "du")];
+    g.remove_resources = vec![
+        old_compute("old-1", "du", "vm-1"),
+        old_compute("old-2", "du", "vm\u{200b}-1"),
+    ];
+    let refused = judge(&g, &huawei_radio()).unwrap_err();
+    assert!(refused.contains("printable ASCII"), "{refused}");
+}
+
 #[test]
 fn temporary_compute_is_new_capacity_in_every_operation() {
     for operation in [

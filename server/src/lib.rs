@@ -781,17 +781,7 @@ async fn decide(state: AppState, id: String, bytes: Bytes) -> Result<Response, A
                 "the batch has no requests",
             ));
         }
-        if batch.requests.len() > state.inner.config.max_batch {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "batch-too-large",
-                format!(
-                    "the batch has {} requests; at most {} are accepted",
-                    batch.requests.len(),
-                    state.inner.config.max_batch
-                ),
-            ));
-        }
+        within_batch(state, batch.requests.len(), "the batch has", "requests")?;
         batch.requests
     } else {
         vec![parse::<PlacementRequest>(&bytes, "placement request")?]
@@ -891,9 +881,32 @@ fn plan_summary(result: &PlanResult) -> LoggedDecision {
     }
 }
 
+/// Every request that implies several decisions — a batch, a plan's items,
+/// a grant's resources — is held to `--max-batch`: one request cannot buy
+/// more decisions than a batch may.
+fn within_batch(state: &AppState, count: usize, what: &str, unit: &str) -> Result<(), ApiError> {
+    let max = state.inner.config.max_batch;
+    if count > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            format!(
+                "{what} {count} {unit}; at most {max} are decided in one request (--max-batch)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 async fn check_plan(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
     let (state, id) = (&state, id.as_str());
     let plan: DeploymentPlan = parse(&bytes, "deployment plan")?;
+    within_batch(
+        state,
+        plan.installed.len().saturating_add(plan.changes.len()),
+        "the plan has",
+        "installed items and changes",
+    )?;
     let worker_state = state.clone();
     let request_id = id.to_string();
     let (bundle, result) = evaluate(state, move |active| {
@@ -950,6 +963,21 @@ async fn grants(
 async fn grant(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
     let (state, id) = (&state, id.as_str());
     let grant: GrantBody = parse(&bytes, "grant")?;
+    let request = &grant.grant_request;
+    within_batch(
+        state,
+        [
+            &request.add_resources,
+            &request.temp_resources,
+            &request.remove_resources,
+            &request.update_resources,
+        ]
+        .iter()
+        .map(|list| list.len())
+        .sum(),
+        "the grant names",
+        "resources",
+    )?;
     let worker_state = state.clone();
     let request_id = id.to_string();
     let (bundle, outcome) = evaluate(state, move |active| {

@@ -524,6 +524,31 @@ async fn bad_input_is_a_4xx_with_a_clear_message_and_the_service_keeps_serving()
         (a.status, error(&a).0.as_str()),
         (StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large")
     );
+    // A grant naming more resources, or a plan with more items, than a
+    // batch may hold is refused the same way: no request buys more
+    // decisions than a batch.
+    let mut big_grant = grant_body("Ericsson AB");
+    big_grant["grantRequest"]["addResources"] = json!(
+        (0..6)
+            .map(|i| json!({"id": format!("r{i}"), "type": "COMPUTE", "vduId": "upf"}))
+            .collect::<Vec<_>>()
+    );
+    let a = post(state, "/v1/sol003/grants", &big_grant).await;
+    assert_eq!(
+        (a.status, error(&a).0.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large"),
+        "{}",
+        a.text
+    );
+    let plan = example_plan();
+    assert!(plan["installed"].as_array().unwrap().len() > 5);
+    let a = post(state, "/v1/plans:check", &plan).await;
+    assert_eq!(
+        (a.status, error(&a).0.as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "batch-too-large"),
+        "{}",
+        a.text
+    );
     let a = post(
         state,
         "/v1/decisions",
@@ -621,6 +646,9 @@ async fn bad_input_is_a_4xx_with_a_clear_message_and_the_service_keeps_serving()
     assert!(error(&a).1.contains("missing field"), "{}", a.text);
     let mut plan = example_plan();
     plan["network"] = json!("xx-nowhere");
+    // (Within this service's batch limit of 5.)
+    plan["installed"] = json!(plan["installed"].as_array().unwrap()[..3]);
+    plan["changes"] = json!([]);
     let a = post(state, "/v1/plans:check", &plan).await;
     assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
     assert_eq!(a.body["result"]["allowed"], false);

@@ -103,9 +103,23 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         if args.key.is_some() && report.broken.is_none() {
             println!(
-                "{name}: {} record(s) after the last checkpoint (unanchored: only hash-chained)",
-                report.unanchored
+                "{name}: {} record(s) after the last checkpoint (unanchored: only hash-chained); \
+                 {}",
+                report.unanchored,
+                if report.clean_stop {
+                    "closed by its writer (final checkpoint)"
+                } else {
+                    "not closed: its writer is running, or stopped without closing it"
+                }
             );
+            if report.adopted > 0 {
+                println!(
+                    "{name}: {} record(s) were written before a crash and adopted by the next \
+                     writer's start (only hash-chained: not covered by a checkpoint before the \
+                     crash)",
+                    report.adopted
+                );
+            }
         }
         if report.incomplete_tail_bytes > 0 {
             println!(

@@ -285,11 +285,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(thread) = checkpointer {
         let _ = thread.join();
     }
-    // The last decisions are anchored before the process ends.
+    // The last decisions are anchored, and the log closed, before the
+    // process ends: nothing may follow a final checkpoint but the next
+    // start.
     if let Some(log) = &shutdown_log
-        && log.checkpoint().context("the shutdown checkpoint")?
+        && log.close().context("the final checkpoint")?
     {
-        eprintln!("decision log checkpoint written");
+        eprintln!("decision log closed with a final checkpoint");
     }
     if let Some(thread) = reload_thread {
         let _ = thread.join();

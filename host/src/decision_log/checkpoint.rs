@@ -20,7 +20,32 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 /// What a checkpoint signs, first: no other use of the key can collide.
-const DOMAIN: &str = "slicegate decision log checkpoint v1";
+const DOMAIN: &str = "slicegate decision log checkpoint v2";
+
+/// Why a checkpoint was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Event {
+    /// Every so many lines, or at an interval.
+    Interval,
+    /// A writer opened the log: the first line it wrote. Records after the
+    /// checkpoint before it that it found (written before a crash) are
+    /// counted in `adopted`.
+    Start,
+    /// The writer closed the log (a clean stop): nothing follows it but
+    /// the next writer's start.
+    Final,
+}
+
+impl Event {
+    fn name(self) -> &'static str {
+        match self {
+            Event::Interval => "interval",
+            Event::Start => "start",
+            Event::Final => "final",
+        }
+    }
+}
 
 /// A signed statement of how long the log is and how it ends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,6 +60,11 @@ pub struct Checkpoint {
     pub time: String,
     /// The id of the log key that signed it.
     pub key_id: String,
+    /// Why it was written.
+    pub event: Event,
+    /// For a start: records it found after the last checkpoint (written
+    /// before a crash, only hash-chained) and continued from.
+    pub adopted: u64,
     /// Ed25519 signature over the fields above (hex).
     pub signature: String,
 }
@@ -50,22 +80,45 @@ pub struct CheckpointSigner {
     pub every: u64,
 }
 
-fn message(lines: u64, head: &str, time: &str, key_id: &str) -> Vec<u8> {
-    format!("{DOMAIN}\nlines {lines}\nhead {head}\ntime {time}\nkey {key_id}\n").into_bytes()
+fn message(c: &Checkpoint) -> Vec<u8> {
+    format!(
+        "{DOMAIN}\nlines {}\nhead {}\ntime {}\nkey {}\nevent {}\nadopted {}\n",
+        c.lines,
+        c.head,
+        c.time,
+        c.key_id,
+        c.event.name(),
+        c.adopted
+    )
+    .into_bytes()
 }
 
 impl Checkpoint {
-    /// Signs `lines` and `head` now.
+    /// Signs `lines` and `head` now, an interval checkpoint.
     pub fn sign(lines: u64, head: &str, key_id: &str, key: &SigningKey) -> Self {
-        let time = humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string();
-        let signature = key.sign(&message(lines, head, &time, key_id));
-        Checkpoint {
+        Self::sign_event(lines, head, key_id, key, Event::Interval, 0)
+    }
+
+    /// Signs `lines` and `head` now, for `event`.
+    pub fn sign_event(
+        lines: u64,
+        head: &str,
+        key_id: &str,
+        key: &SigningKey,
+        event: Event,
+        adopted: u64,
+    ) -> Self {
+        let mut checkpoint = Checkpoint {
             lines,
             head: head.to_string(),
-            time,
+            time: humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string(),
             key_id: key_id.to_string(),
-            signature: hex::encode(signature.to_bytes()),
-        }
+            event,
+            adopted,
+            signature: String::new(),
+        };
+        checkpoint.signature = hex::encode(key.sign(&message(&checkpoint)).to_bytes());
+        checkpoint
     }
 
     /// Whether `key` signed exactly this checkpoint.
@@ -78,10 +131,7 @@ impl Checkpoint {
         };
         !key.is_weak()
             && key
-                .verify_strict(
-                    &message(self.lines, &self.head, &self.time, &self.key_id),
-                    &Signature::from_bytes(&bytes),
-                )
+                .verify_strict(&message(self), &Signature::from_bytes(&bytes))
                 .is_ok()
     }
 }

@@ -20,7 +20,7 @@ mod mask;
 mod verify;
 
 pub use checkpoint::{
-    Checkpoint, CheckpointLine, CheckpointSigner, read_side, side_path, write_side,
+    Checkpoint, CheckpointLine, CheckpointSigner, Event, read_side, side_path, write_side,
 };
 pub use mask::mask;
 pub use verify::{Broken, LogReport, VerifyOptions, verify, verify_with};
@@ -198,7 +198,7 @@ pub struct DecisionLog {
     signer: Option<CheckpointSigner>,
     /// The lines the side file's checkpoint covers (so a slower writer
     /// never replaces a newer one).
-    side_lines: Mutex<u64>,
+    side_lines: Mutex<Option<u64>>,
     /// Records found after the last checkpoint when the log was opened.
     resumed_unanchored: u64,
 }
@@ -278,6 +278,13 @@ impl DecisionLog {
                 broken.line, broken.reason
             )));
         }
+        if signer.is_none() && report.unchecked_checkpoints > 0 {
+            return Err(untrusted(
+                "it carries signed checkpoints: continue it with its log key (--log-key), so \
+                 that its past is checked and its future anchored"
+                    .to_string(),
+            ));
+        }
         if signer.is_some() && report.verified > 0 && side.is_none() {
             return Err(untrusted(format!(
                 "it has {} line(s) but no signed checkpoint beside it ({}): its end cannot be \
@@ -323,7 +330,7 @@ impl DecisionLog {
             },
         };
         let sync_handle = file.try_clone().map_err(io)?;
-        Ok(DecisionLog {
+        let log = DecisionLog {
             path: path.to_path_buf(),
             durability,
             tail: Mutex::new(Tail {
@@ -336,9 +343,14 @@ impl DecisionLog {
             synced: Mutex::new((0, sync_handle)),
             truncated_bytes,
             signer,
-            side_lines: Mutex::new(side.map_or(0, |c| c.lines)),
+            side_lines: Mutex::new(side.map(|c| c.lines)),
             resumed_unanchored,
-        })
+        };
+        // A signed start: where this writer took the log up, and how many
+        // records it found after the last checkpoint (a crash's, adopted
+        // as they are).
+        log.write_checkpoint(Event::Start, resumed_unanchored, true)?;
+        Ok(log)
     }
 
     /// Records found after the last checkpoint when the log was opened
@@ -351,16 +363,29 @@ impl DecisionLog {
     /// Writes a checkpoint now if lines were written since the last one
     /// (and a log key is set); returns whether one was written.
     pub fn checkpoint(&self) -> Result<bool, LogError> {
+        self.write_checkpoint(Event::Interval, 0, false)
+    }
+
+    /// Closes the log cleanly: a final checkpoint (with a log key), after
+    /// which nothing may follow but the next writer's start. Call it at
+    /// shutdown; the log is not written to afterwards.
+    pub fn close(&self) -> Result<bool, LogError> {
+        self.write_checkpoint(Event::Final, 0, true)
+    }
+
+    /// Writes a checkpoint for `event` (when there is something new to
+    /// anchor, or `always`).
+    fn write_checkpoint(&self, event: Event, adopted: u64, always: bool) -> Result<bool, LogError> {
         let Some(signer) = &self.signer else {
             return Ok(false);
         };
         let io = |e: std::io::Error| self.io_error(e);
         let made = {
             let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
-            if tail.since_checkpoint == 0 {
+            if tail.since_checkpoint == 0 && !always {
                 return Ok(false);
             }
-            let (line, checkpoint) = checkpoint_line(&tail, signer)?;
+            let (line, checkpoint) = checkpoint_line(&tail, signer, event, adopted)?;
             tail.file.write_all(&line).map_err(io)?;
             tail.seq += 1;
             tail.prev = sha256_hex(&line[..line.len() - 1]);
@@ -388,9 +413,9 @@ impl DecisionLog {
     /// Writes `checkpoint` to the side file unless a newer one is there.
     fn publish(&self, checkpoint: &Checkpoint) -> Result<(), LogError> {
         let mut side = self.side_lines.lock().unwrap_or_else(|p| p.into_inner());
-        if checkpoint.lines > *side {
+        if side.is_none_or(|lines| checkpoint.lines > lines) {
             write_side(&side_path(&self.path), checkpoint).map_err(|e| self.io_error(e))?;
-            *side = checkpoint.lines;
+            *side = Some(checkpoint.lines);
         }
         Ok(())
     }
@@ -446,7 +471,7 @@ impl DecisionLog {
             if let Some(signer) = &self.signer
                 && tail.since_checkpoint >= signer.every.max(1)
             {
-                let (line, checkpoint) = checkpoint_line(&tail, signer)?;
+                let (line, checkpoint) = checkpoint_line(&tail, signer, Event::Interval, 0)?;
                 tail.seq += 1;
                 tail.prev = sha256_hex(&line[..line.len() - 1]);
                 tail.since_checkpoint = 0;
@@ -481,8 +506,17 @@ impl DecisionLog {
 fn checkpoint_line(
     tail: &Tail,
     signer: &CheckpointSigner,
+    event: Event,
+    adopted: u64,
 ) -> Result<(Vec<u8>, Checkpoint), LogError> {
-    let checkpoint = Checkpoint::sign(tail.seq, &tail.prev, &signer.key_id, &signer.key);
+    let checkpoint = Checkpoint::sign_event(
+        tail.seq,
+        &tail.prev,
+        &signer.key_id,
+        &signer.key,
+        event,
+        adopted,
+    );
     let line = CheckpointLine {
         seq: tail.seq + 1,
         checkpoint: checkpoint.clone(),
@@ -780,7 +814,8 @@ mod checkpoint_tests {
         }
     }
 
-    /// A log of 7 records with a checkpoint every 3, then one at shutdown.
+    /// A log of 7 records with a checkpoint every 3, closed at shutdown:
+    /// S r r r C r r r C r F (start, interval and final checkpoints).
     fn anchored() -> (tempfile::TempDir, PathBuf, VerifyOptions) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("decisions.jsonl");
@@ -788,7 +823,7 @@ mod checkpoint_tests {
         for i in 0..7 {
             log.append(vec![entry(&format!("r{i}"))]).unwrap();
         }
-        assert!(log.checkpoint().unwrap(), "the shutdown checkpoint");
+        assert!(log.close().unwrap(), "the final checkpoint");
         assert!(!log.checkpoint().unwrap(), "nothing new to anchor");
         let side = read_side(&side_path(&path)).unwrap().expect("a side file");
         let options = VerifyOptions {
@@ -853,11 +888,35 @@ mod checkpoint_tests {
                 .map(|l| l.replace("\"allowed\":false", "\"allowed\":true"))
                 .collect();
             changes.push(("rewritten and re-chained", joined(&rechained(&flipped))));
-            // Cut back to the first checkpoint (lines 1-4).
-            changes.push(("cut back to an earlier checkpoint", joined(&all[..4])));
+            // Cut back to the first interval checkpoint (lines 1-5).
+            changes.push(("cut back to an earlier checkpoint", joined(&all[..5])));
             // One record changed inside the anchored part.
             let mut one = all.clone();
-            one[4] = one[4].replace("\"r3\"", "\"rX\"");
+            one[5] = one[5].replace("\"r3\"", "\"rX\"");
+            // Forged records appended after the final checkpoint, chained.
+            let mut appended = all.clone();
+            let forged = appended.len() as u64 + 1;
+            let prev = sha256_hex(appended.last().unwrap().as_bytes());
+            appended.push(format!(
+                "{{\"seq\":{forged},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{prev}\"}}",
+                "0".repeat(64)
+            ));
+            changes.push((
+                "a record appended after the final checkpoint",
+                joined(&appended),
+            ));
+            // The final checkpoint deleted and a record appended in its place.
+            let mut replaced: Vec<String> = all[..all.len() - 1].to_vec();
+            let prev = sha256_hex(replaced.last().unwrap().as_bytes());
+            replaced.push(format!(
+                "{{\"seq\":{},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{prev}\"}}",
+                all.len(),
+                "0".repeat(64)
+            ));
+            changes.push((
+                "the final checkpoint replaced by a record",
+                joined(&replaced),
+            ));
             changes.push(("one record changed", joined(&one)));
             // Emptied.
             changes.push(("emptied", Vec::new()));
@@ -882,24 +941,39 @@ mod checkpoint_tests {
                 Err(LogError::Untrusted { .. })
             ));
             assert!(!path.exists(), "no empty log created in its place");
-            // The untouched log reopens.
+            // The untouched log reopens with its key (without it, a signed
+            // log is not continued).
             std::fs::write(&path, joined(&all)).unwrap();
-            drop(open(&path, signed).unwrap());
+            match open(&path, signed) {
+                Ok(log) => assert!(signed, "{}", log.path().display()),
+                Err(error) => assert!(
+                    !signed && error.to_string().contains("continue it with its log key"),
+                    "{error}"
+                ),
+            }
         }
         // With the key, a log whose side file is gone is refused.
         let (_dir, path, _) = anchored();
         std::fs::remove_file(side_path(&path)).unwrap();
         assert!(matches!(open(&path, true), Err(LogError::Untrusted { .. })));
-        // A stop after records but before their checkpoint: reopened, the
-        // records reported, and the next checkpoint anchors them.
+        // Without the key, a log that carries signed checkpoints is not
+        // continued.
+        let (_dir, path, _) = anchored();
+        assert!(matches!(
+            open(&path, false),
+            Err(LogError::Untrusted { .. })
+        ));
+        // A crash after records but before their checkpoint (the writer
+        // never closed the log): reopened, the records reported and counted
+        // in the signed start, which anchors them from then on.
         let (_dir, path, options) = anchored();
         {
-            let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+            let log = open(&path, true).unwrap();
             log.append(vec![entry("late-1"), entry("late-2")]).unwrap();
         }
         let log = open(&path, true).unwrap();
         assert_eq!(log.resumed_unanchored(), 2);
-        assert!(log.checkpoint().unwrap());
+        assert!(!log.checkpoint().unwrap(), "the start anchors them");
         drop(log);
         let side = read_side(&side_path(&path)).unwrap();
         let report = verify_with(
@@ -907,7 +981,7 @@ mod checkpoint_tests {
             &VerifyOptions { side, ..options },
         );
         assert!(report.intact(), "{report:?}");
-        assert_eq!(report.unanchored, 0);
+        assert_eq!((report.unanchored, report.adopted), (0, 2));
     }
 
     #[test]
@@ -923,15 +997,15 @@ mod checkpoint_tests {
             Err(LogError::Locked { .. })
         ));
         drop(first);
-        assert!(DecisionLog::open(&path, Durability::Write).is_ok());
+        assert!(DecisionLog::open_with(&path, Durability::Write, Some(signer())).is_ok());
     }
 
     #[test]
     fn checkpoints_anchor_the_chain_and_an_untouched_log_verifies() {
         let (_dir, path, options) = anchored();
         let all = lines(&path);
-        // r r r C r r r C r C
-        assert_eq!(all.len(), 10);
+        // S r r r C r r r C r F
+        assert_eq!(all.len(), 11);
         let report = verify_with(&joined(&all), &options);
         assert!(report.intact(), "{report:?}");
         assert_eq!(
@@ -941,14 +1015,20 @@ mod checkpoint_tests {
                 report.unanchored,
                 report.side_checked
             ),
-            (7, 3, 0, true)
+            (7, 4, 0, true)
         );
-        // Reopening continues after the last checkpoint.
-        let log = DecisionLog::open(&path, Durability::Sync).unwrap();
+        assert!(report.clean_stop);
+        // Reopening continues after the final checkpoint with a start.
+        let log = DecisionLog::open_with(&path, Durability::Sync, Some(signer())).unwrap();
         log.append(vec![entry("after")]).unwrap();
-        let report = verify_with(&std::fs::read(&path).unwrap(), &options);
+        let side = read_side(&side_path(&path)).unwrap();
+        let report = verify_with(
+            &std::fs::read(&path).unwrap(),
+            &VerifyOptions { side, ..options },
+        );
         assert!(report.intact(), "{report:?}");
         assert_eq!(report.unanchored, 1, "the record after the last checkpoint");
+        assert!(!report.clean_stop);
     }
 
     #[test]
@@ -964,7 +1044,7 @@ mod checkpoint_tests {
 
         // The last record changed (here the final checkpoint covers it).
         let mut changed = all.clone();
-        changed[8] = changed[8].replace("\"allowed\":false", "\"allowed\":true");
+        changed[9] = changed[9].replace("\"allowed\":false", "\"allowed\":true");
         assert_ne!(changed, all);
         assert!(!verify_with(&joined(&changed), &options).intact());
 
@@ -989,7 +1069,7 @@ mod checkpoint_tests {
         assert!(
             verify(&joined(&rewritten))
                 .broken
-                .is_some_and(|b| b.line == 4)
+                .is_some_and(|b| b.line == 5)
         );
         // The same with the checkpoint lines dropped and the rest renumbered:
         // the chain verifies, the side file's checkpoint does not.

@@ -4,7 +4,7 @@
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
-use super::checkpoint::Checkpoint;
+use super::checkpoint::{Checkpoint, Event};
 use super::{GENESIS, Line, parse_line, sha256_hex};
 
 /// What to check besides the chain.
@@ -36,6 +36,12 @@ pub struct LogReport {
     pub unanchored: u64,
     /// Whether the side file's checkpoint was checked against the log.
     pub side_checked: bool,
+    /// Records that writers' start checkpoints say they found after the
+    /// last checkpoint and continued from (written before a crash, so only
+    /// hash-chained).
+    pub adopted: u64,
+    /// The log ends with a writer's final checkpoint (a clean stop).
+    pub clean_stop: bool,
     /// The first broken line, if the chain breaks or a checkpoint fails.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken: Option<Broken>,
@@ -84,11 +90,17 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
         unchecked_checkpoints: 0,
         unanchored: 0,
         side_checked: false,
+        adopted: 0,
+        clean_stop: false,
         broken: None,
         incomplete_tail_bytes: tail as u64,
     };
     // The hash of each line, for the side file's check.
     let mut hashes: Vec<String> = Vec::new();
+    // The last line was a final checkpoint: only a start may follow.
+    let mut closed = false;
+    // The last line, when it is a checkpoint.
+    let mut last_checkpoint: Option<Checkpoint> = None;
     let mut prev = GENESIS.to_string();
     let lines = complete
         .split(|&b| b == b'\n')
@@ -100,9 +112,31 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
             reason,
         };
         let (seq, line_prev) = match parse_line(line) {
-            Ok(Line::Record(record)) => (record.seq, record.prev.clone()),
+            Ok(Line::Record(record)) => {
+                last_checkpoint = None;
+                if closed {
+                    report.broken = Some(broken(
+                        "a record after the writer's final checkpoint: a writer adds nothing \
+                         after closing the log, and the next one starts with a signed start"
+                            .to_string(),
+                    ));
+                    return report;
+                }
+                (record.seq, record.prev.clone())
+            }
             Ok(Line::Checkpoint(checkpoint)) => {
                 let c = &checkpoint.checkpoint;
+                if let Err(reason) = check_event(c, closed, report.unanchored, options) {
+                    report.broken = Some(broken(reason));
+                    return report;
+                }
+                closed = c.event == Event::Final;
+                last_checkpoint = Some(c.clone());
+                report.adopted += if c.event == Event::Start {
+                    c.adopted
+                } else {
+                    0
+                };
                 if c.lines != number - 1 || c.head != prev {
                     report.broken = Some(broken(format!(
                         "a checkpoint that does not cover the lines before it (it says {} \
@@ -157,6 +191,7 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
             }
         }
     }
+    report.clean_stop = closed;
     if let Some(side) = &options.side {
         let last = report.verified + 1;
         if let Some(key) = &options.key
@@ -202,6 +237,53 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
             }
             Some(_) => report.side_checked = true,
         }
+        // Closed at the side file's checkpoint: the log ends right there.
+        if side.event == Event::Final
+            && (report.verified != side.lines + 1 || last_checkpoint.as_ref() != Some(side))
+        {
+            report.broken = Some(Broken {
+                line: side.lines + 2,
+                reason: format!(
+                    "the writer closed the log with its final checkpoint at line {} ({}), but \
+                     the log has {} line(s) and does not end with it: lines were added or \
+                     replaced after it",
+                    side.lines + 1,
+                    side.time,
+                    report.verified
+                ),
+            });
+            return report;
+        }
     }
     report
+}
+
+/// A checkpoint's event where it stands: after a final checkpoint only a
+/// start; a start (checked with the key) counting exactly the records
+/// since the last checkpoint as adopted.
+fn check_event(
+    c: &Checkpoint,
+    closed: bool,
+    unanchored: u64,
+    options: &VerifyOptions,
+) -> Result<(), String> {
+    if closed && c.event != Event::Start {
+        return Err(format!(
+            "a{} checkpoint after the writer's final checkpoint: only the next writer's start \
+             may follow it",
+            if c.event == Event::Final {
+                " final"
+            } else {
+                "n interval"
+            }
+        ));
+    }
+    if options.key.is_some() && c.event == Event::Start && c.adopted != unanchored {
+        return Err(format!(
+            "a start checkpoint that says it found {} record(s) after the last checkpoint, \
+             where the log has {unanchored}",
+            c.adopted
+        ));
+    }
+    Ok(())
 }
