@@ -2,6 +2,7 @@
 //! policies. A thin layer of subcommands over the `slicegate` library.
 
 mod commands;
+mod library;
 mod output;
 
 use std::process::ExitCode;
@@ -91,6 +92,7 @@ fn quiet_on_closed_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.contains("Broken pipe") && message.contains("failed printing to std") {
+            library::clean_up();
             std::process::exit(141);
         }
         default(info);
@@ -123,6 +125,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::keys::sign(args),
         Command::Verify(args) => commands::verify::verify(args),
     };
+    library::clean_up();
     match result {
         Ok(code) => code,
         Err(error) => {

@@ -30,7 +30,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use slicegate::decision_log::{self, DecisionLog, Entry, LoggedBundle, LoggedDecision};
 use slicegate::reload::{ActiveBundle, BundleSlot};
@@ -543,7 +543,7 @@ fn body(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Byte
     })
 }
 
-fn parse<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+fn parse<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &str) -> Result<T, ApiError> {
     serde_json::from_slice(bytes).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -631,26 +631,28 @@ fn logged(decision: &Decision) -> LoggedDecision {
 }
 
 /// The log record of a request, with the request masked as configured.
+/// A decision-log entry for the request whose bytes, as the caller sent
+/// them, are `raw`: their sha256, and (unless requests are omitted) the
+/// request itself with the masked fields replaced.
 fn entry(
     state: &AppState,
     request_id: String,
     kind: &str,
-    request: &impl serde::Serialize,
+    raw: &[u8],
     decision: LoggedDecision,
     evaluated_at: Option<&slicegate::EvaluationTime>,
     bundle: &LoggedBundle,
 ) -> Entry {
     let config = &state.inner.config;
-    let raw = serde_json::to_vec(request).unwrap_or_default();
     let request = config.log_requests.then(|| {
-        let mut value: Value = serde_json::from_slice(&raw).unwrap_or(Value::Null);
+        let mut value: Value = serde_json::from_slice(raw).unwrap_or(Value::Null);
         decision_log::mask(&mut value, &config.log_mask);
         value
     });
     Entry {
         request_id,
         kind: kind.to_string(),
-        request_sha256: decision_log::sha256_hex(&raw),
+        request_sha256: decision_log::sha256_hex(raw),
         request,
         decision,
         evaluated_at: evaluated_at.map(|t| t.instant().to_string()),
@@ -744,10 +746,50 @@ where
     finish(&state, endpoint, started, &id, result)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Batch {
-    requests: Vec<PlacementRequest>,
+/// The body's top-level members, borrowed as they were sent: picks a batch
+/// (`{"requests": [...]}`) or a single request without building a value.
+type Members<'a> = std::collections::BTreeMap<std::borrow::Cow<'a, str>, &'a RawValue>;
+
+/// The placement requests of a body, each with its bytes as sent (what the
+/// decision log hashes): one request, or a batch's. Each is parsed once.
+fn placement_requests(
+    state: &AppState,
+    bytes: &[u8],
+) -> Result<(bool, Vec<(PlacementRequest, Vec<u8>)>), ApiError> {
+    let members: Members<'_> = parse(
+        bytes,
+        "request: the body must be a placement request object, or {\"requests\": [...]} for a batch",
+    )?;
+    let Some(requests) = members.get("requests") else {
+        let request = parse::<PlacementRequest>(bytes, "placement request")?;
+        return Ok((false, vec![(request, bytes.to_vec())]));
+    };
+    if let Some(other) = members.keys().find(|k| *k != "requests") {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            format!("invalid batch: unknown field `{other}`, expected `requests`"),
+        ));
+    }
+    let items: Vec<&RawValue> = parse(
+        requests.get().as_bytes(),
+        "batch: `requests` must be a list",
+    )?;
+    if items.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed-request",
+            "the batch has no requests",
+        ));
+    }
+    within_batch(state, items.len(), "the batch has", "requests")?;
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let raw = item.get().as_bytes();
+        let request = parse::<PlacementRequest>(raw, &format!("batch request #{i}"))?;
+        out.push((request, raw.to_vec()));
+    }
+    Ok((true, out))
 }
 
 async fn decisions(
@@ -760,32 +802,8 @@ async fn decisions(
 
 async fn decide(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {
     let (state, id) = (&state, id.as_str());
-    let shape: Value = parse(&bytes, "request (not JSON)")?;
-    let batch = match &shape {
-        Value::Object(map) if map.contains_key("requests") => true,
-        Value::Object(_) => false,
-        _ => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-request",
-                "the body must be a placement request object, or {\"requests\": [...]} for a batch",
-            ));
-        }
-    };
-    let requests = if batch {
-        let batch: Batch = parse(&bytes, "batch")?;
-        if batch.requests.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed-request",
-                "the batch has no requests",
-            ));
-        }
-        within_batch(state, batch.requests.len(), "the batch has", "requests")?;
-        batch.requests
-    } else {
-        vec![parse::<PlacementRequest>(&bytes, "placement request")?]
-    };
+    let (batch, items) = placement_requests(state, &bytes)?;
+    let (requests, raws): (Vec<PlacementRequest>, Vec<Vec<u8>>) = items.into_iter().unzip();
     let worker_state = state.clone();
     let request_id = id.to_string();
     let (bundle, decisions) = evaluate(state, move |active| {
@@ -793,11 +811,11 @@ async fn decide(state: AppState, id: String, bytes: Bytes) -> Result<Response, A
         let decisions = active
             .with_decider(|d| d.decide_batch(&requests))
             .unwrap_or_else(|failure| vec![Decision::denied(failure); requests.len()]);
-        let entries = requests
+        let entries = raws
             .iter()
             .zip(&decisions)
             .enumerate()
-            .map(|(i, (request, decision))| {
+            .map(|(i, (raw, decision))| {
                 let rid = if batch {
                     format!("{request_id}#{i}")
                 } else {
@@ -807,7 +825,7 @@ async fn decide(state: AppState, id: String, bytes: Bytes) -> Result<Response, A
                     &worker_state,
                     rid,
                     "placement",
-                    request,
+                    raw,
                     logged(decision),
                     decision.evaluated_at.as_ref(),
                     &bundle,
@@ -909,6 +927,7 @@ async fn check_plan(state: AppState, id: String, bytes: Bytes) -> Result<Respons
     )?;
     let worker_state = state.clone();
     let request_id = id.to_string();
+    let raw = bytes.clone();
     let (bundle, result) = evaluate(state, move |active| {
         let bundle = bundle_ref(active);
         let result = active
@@ -918,7 +937,7 @@ async fn check_plan(state: AppState, id: String, bytes: Bytes) -> Result<Respons
             &worker_state,
             request_id,
             "plan",
-            &plan,
+            &raw,
             plan_summary(&result),
             result.evaluated_at.as_ref(),
             &bundle,
@@ -980,6 +999,7 @@ async fn grant(state: AppState, id: String, bytes: Bytes) -> Result<Response, Ap
     )?;
     let worker_state = state.clone();
     let request_id = id.to_string();
+    let raw = bytes.clone();
     let (bundle, outcome) = evaluate(state, move |active| {
         let bundle = bundle_ref(active);
         let packages = &worker_state.inner.config.packages;
@@ -1007,7 +1027,7 @@ async fn grant(state: AppState, id: String, bytes: Bytes) -> Result<Response, Ap
             &worker_state,
             request_id,
             "sol003-grant",
-            &grant,
+            &raw,
             LoggedDecision {
                 allowed: granted,
                 determining,

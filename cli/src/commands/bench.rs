@@ -36,7 +36,9 @@ struct DemoPlacement {
 const SCALE_MEMORY: usize = 3 << 30;
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let policies = args.policies.unwrap_or_else(super::demo::default_policies);
+    let policies = args
+        .policies
+        .map_or_else(crate::library::default_policies, Ok)?;
     let sources = PolicySources::from_dir(&policies)
         .with_context(|| format!("reading policies from {}", policies.display()))?;
     // The first demo placement (a Huawei UPF in a UK core) is the benchmark

@@ -12,9 +12,10 @@ use slicegate_tooling::testing::TestedBuildError;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The policy folder (schema.cedarschema, packs/<pack>/*.cedar, data/*.json).
-    #[arg(default_value = "policies")]
-    dir: PathBuf,
+    /// The policy folder (schema.cedarschema, packs/<pack>/*.cedar,
+    /// data/*.json). Default: `policies/` here, else the library built into
+    /// slicegate.
+    dir: Option<PathBuf>,
     /// Where to write the bundle.
     #[arg(long, short = 'o', default_value = "bundle.wasm")]
     output: PathBuf,
@@ -65,12 +66,15 @@ fn default_created_at() -> anyhow::Result<String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let sources = PolicySources::from_dir_with_packs(&args.dir, args.packs.as_deref())
-        .with_context(|| format!("reading policies from {}", args.dir.display()))?;
+    let dir = match &args.dir {
+        Some(dir) => dir.clone(),
+        None => crate::library::default_policies()?,
+    };
+    let sources = PolicySources::from_dir_with_packs(&dir, args.packs.as_deref())
+        .with_context(|| format!("reading policies from {}", dir.display()))?;
     let name = match args.name {
         Some(name) => name,
-        None => args
-            .dir
+        None => dir
             .canonicalize()
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
@@ -91,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "building {} revision {} from {} ({} policy file(s), packs: {})",
         options.name,
         options.revision,
-        args.dir.display(),
+        dir.display(),
         sources.policies.len(),
         sources.packs().join(", ")
     );
@@ -144,11 +148,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             Err(other) => return Err(other).context("building the bundle"),
         }
     } else {
-        let files = CaseFile::discover_for_packs(&args.dir, &sources.packs())?;
+        let files = CaseFile::discover_for_packs(&dir, &sources.packs())?;
         eprintln!(
             "testing the build with {} case file(s) under {} (--no-test skips) ...",
             files.len(),
-            args.dir.display()
+            dir.display()
         );
         match slicegate_tooling::testing::build_tested(&sources, &options, &files) {
             Ok((bytes, suite)) => {

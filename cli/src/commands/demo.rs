@@ -42,19 +42,13 @@ struct DemoPlacement {
     request: PlacementRequest,
 }
 
-/// `policies/` in the current folder, else the one this binary was built from.
-pub fn default_policies() -> PathBuf {
-    let here = Path::new("policies");
-    if here.join("schema.cedarschema").is_file() {
-        return here.to_path_buf();
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
-}
-
 /// A decider on the policy folder `dir` (or the repository's `policies/`),
 /// parsed now, with the engine's compiled code cached.
 pub fn folder_decider(dir: Option<&Path>) -> anyhow::Result<(Decider, PolicySources)> {
-    let dir = dir.map_or_else(default_policies, Path::to_path_buf);
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => crate::library::default_policies()?,
+    };
     let sources = PolicySources::from_dir(&dir)
         .with_context(|| format!("reading policies from {}", dir.display()))?;
     let runtime = CompileCache::default_location()
@@ -66,7 +60,10 @@ pub fn folder_decider(dir: Option<&Path>) -> anyhow::Result<(Decider, PolicySour
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let policies = args.policies.unwrap_or_else(default_policies);
+    let policies = match args.policies {
+        Some(dir) => dir,
+        None => crate::library::default_policies()?,
+    };
     let placements_path = args
         .placements
         .unwrap_or_else(|| policies.join("examples/demo-placements.json"));

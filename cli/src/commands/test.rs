@@ -24,11 +24,11 @@ pub enum Format {
 pub struct Args {
     /// A policy folder (built into a bundle for the run; its cases are the
     /// `*.tests.yaml`/`.yml`/`.json` files under it) or a bundle (`.wasm`,
-    /// tested with the cases under --cases).
-    #[arg(default_value = "policies")]
-    path: PathBuf,
-    /// Where the case files are, when PATH is a bundle. Defaults to the
-    /// repository's `policies/`.
+    /// tested with the cases under --cases). Default: `policies/` here,
+    /// else the library built into slicegate.
+    path: Option<PathBuf>,
+    /// Where the case files are, when PATH is a bundle. Default: `policies/`
+    /// here, else the library built into slicegate.
     #[arg(long)]
     cases: Option<PathBuf>,
     /// Run only the cases whose name or file contains this text.
@@ -54,10 +54,14 @@ pub struct Args {
 /// Exit status: 0 when every case passed (and coverage is at least
 /// --coverage-min), 1 otherwise or on an error.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let (bundle_bytes, sources, cases_dir) = if args.path.is_dir() {
-        let sources = PolicySources::from_dir(&args.path)
-            .with_context(|| format!("reading policies from {}", args.path.display()))?;
-        eprintln!("building {} for the test run ...", args.path.display());
+    let path = match &args.path {
+        Some(path) => path.clone(),
+        None => crate::library::default_policies()?,
+    };
+    let (bundle_bytes, sources, cases_dir) = if path.is_dir() {
+        let sources = PolicySources::from_dir(&path)
+            .with_context(|| format!("reading policies from {}", path.display()))?;
+        eprintln!("building {} for the test run ...", path.display());
         let options = BuildOptions {
             name: BundleName("slicegate-test".to_string()),
             revision: Revision(1),
@@ -78,17 +82,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             ),
             other => anyhow::Error::new(other).context("building the bundle"),
         })?;
-        let cases = args.cases.clone().unwrap_or_else(|| args.path.clone());
+        let cases = args.cases.clone().unwrap_or_else(|| path.clone());
         (bytes, sources, cases)
     } else {
-        let bytes = std::fs::read(&args.path)
-            .with_context(|| format!("reading {}", args.path.display()))?;
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
         let sources = bundle::embedded_sources(&bytes)
-            .with_context(|| format!("testing {}", args.path.display()))?;
+            .with_context(|| format!("testing {}", path.display()))?;
         let cases = args
             .cases
             .clone()
-            .unwrap_or_else(super::demo::default_policies);
+            .map_or_else(crate::library::default_policies, Ok)?;
         (bytes, sources, cases)
     };
     // Only the cases of the packs the bundle holds (and the shared fixtures).
