@@ -629,11 +629,14 @@ pub fn scale_up(sources: &PolicySources, scale: Scale) -> Result<PolicySources, 
                 format!("generated-{}", i / 10)
             };
             format!(
-                "@id(\"generated/{i}\")\n@pack(\"generated\")\n@reason(\"generated policy {i}\")\n\
+                "@id(\"generated/{i}\")\n@pack(\"{pack}\")\n@reason(\"generated policy {i}\")\n\
                  forbid (principal, action == Action::\"operate\", resource)\n\
                  when {{ context.network.regimes.contains(\"{regime}\") && principal.domain == \"core\" \
                  && principal.vendor == Vendor::\"{vendor}\" && context.at >= datetime(\"2099-01-01T00:00:00Z\") }};\n",
-                vendor = vendors[i % vendors.len()]
+                vendor = vendors[i % vendors.len()],
+                // A regime a network names must be the library's or a loaded
+                // pack's: each generated regime is its ten policies' pack.
+                pack = if scale.all_apply { "generated" } else { regime.as_str() }
             )
         })
         .collect();
