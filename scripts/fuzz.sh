@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Longer property-based fuzzing than CI's fixed budget: every parser, the
 # decision path and the differential against native cedar-policy
-# (host/tests/fuzz.rs). A failing input is shrunk and added to
-# host/tests/fuzz.proptest-regressions: commit it, it is replayed first on
+# (tooling/tests/fuzz.rs). A failing input is shrunk and added to
+# tooling/tests/fuzz.proptest-regressions: commit it, it is replayed first on
 # every later run.
 #
 #   scripts/fuzz.sh            # 5 000 cases per property
@@ -11,4 +11,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cases="${1:-5000}"
 echo "fuzzing with ${cases} cases per property ..."
-SLICEGATE_FUZZ_CASES="$cases" cargo test -p slicegate --test fuzz -- --nocapture
+SLICEGATE_FUZZ_CASES="$cases" cargo test -p slicegate-tooling --test fuzz -- --nocapture

@@ -4,6 +4,7 @@
 mod commands;
 mod library;
 mod output;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -428,3 +428,104 @@ fn signed_checkpoints_catch_a_cut_or_rewritten_end_of_the_decision_log() {
         text(&output.stderr)
     );
 }
+
+/// Every way a service stops once it has written its start checkpoint ends
+/// the log with a final one, and a start that cannot even listen writes
+/// nothing: a log closed cleanly is never left open for records to be
+/// added and adopted as a crash's.
+#[test]
+fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let key = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("lib.wasm"), build(&key, 1)).unwrap();
+    std::fs::write(
+        dir.join("trust.toml"),
+        format!(
+            "threshold = 1\n\n[[keys]]\nid = \"ops\"\npublic_key = \"{}\"\n",
+            key.public_hex()
+        ),
+    )
+    .unwrap();
+    let log_key = KeyPair::generate().unwrap();
+    std::fs::write(dir.join("log-1.key"), log_key.to_bytes()).unwrap();
+    std::fs::write(dir.join("log-1.pub"), log_key.public_bytes()).unwrap();
+    let log = dir.join("decisions.jsonl");
+    let key_path = dir.join("log-1.key");
+    let key_args = ["--log-key", key_path.to_str().unwrap()];
+    let pubkey = dir.join("log-1.pub");
+    let last_event = || {
+        let text = std::fs::read_to_string(&log).unwrap();
+        let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        last.pointer("/checkpoint/event")
+            .and_then(|e| e.as_str())
+            .unwrap_or("not a checkpoint")
+            .to_string()
+    };
+
+    // SIGHUP and SIGQUIT stop the service as SIGTERM does.
+    for signal in ["-HUP", "-QUIT"] {
+        let mut server = Server::start_with(dir, &key_args);
+        let status = Command::new("kill")
+            .args([signal, &server.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(server.child.wait().unwrap().success(), "{signal}");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert!(
+            stderr.contains("closed with a final checkpoint"),
+            "{signal}: {stderr}"
+        );
+        assert_eq!(last_event(), "final", "{signal}");
+    }
+    let closed = std::fs::read(&log).unwrap();
+
+    // A port already taken: refused before the log is opened.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let output = slicegate(&[
+        "serve",
+        "--listen",
+        &port,
+        "--bundle",
+        dir.join("lib.wasm").to_str().unwrap(),
+        "--trust",
+        dir.join("trust.toml").to_str().unwrap(),
+        "--decision-log",
+        log.to_str().unwrap(),
+        key_args[0],
+        key_args[1],
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains(&port),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(std::fs::read(&log).unwrap(), closed, "the log was touched");
+
+    // A start that fails after the log's start checkpoint (the bundle is
+    // missing) closes it again.
+    let output = slicegate(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--bundle",
+        dir.join("missing.wasm").to_str().unwrap(),
+        "--trust",
+        dir.join("trust.toml").to_str().unwrap(),
+        "--decision-log",
+        log.to_str().unwrap(),
+        key_args[0],
+        key_args[1],
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(last_event(), "final");
+    let output = verify_log(dir, &["--key", pubkey.to_str().unwrap()]);
+    let out = text(&output.stdout);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("closed by its writer"), "{out}");
+    assert!(!out.contains("adopted"), "{out}");
+}

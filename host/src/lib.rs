@@ -40,6 +40,7 @@ pub mod bundle;
 mod decider;
 mod decision;
 pub mod decision_log;
+mod digest;
 pub mod errors;
 mod instance;
 mod limits;
@@ -55,6 +56,7 @@ mod validity;
 pub use bindings::exports::slicegate::policy::metadata::PolicySetInfo;
 pub use decider::{CedarRequest, Decider, EntityRef, LoadReport};
 pub use decision::{Decision, DeterminingPolicy, Failure, PolicyError};
+pub use digest::sha256_hex;
 pub use instance::PolicyInstance;
 pub use limits::{LimitKind, Limits};
 pub use placement::{

@@ -302,10 +302,8 @@ impl Reloader {
     fn consider(&mut self, bytes: &[u8], detached: Option<&[u8]>) -> ReloadOutcome {
         let digest = format!(
             "{}/{}",
-            crate::decision_log::sha256_hex(bytes),
-            detached
-                .map(crate::decision_log::sha256_hex)
-                .unwrap_or_default()
+            crate::sha256_hex(bytes),
+            detached.map(crate::sha256_hex).unwrap_or_default()
         );
         if self.last_seen.as_deref() == Some(digest.as_str()) {
             return ReloadOutcome::Unchanged;
@@ -365,9 +363,7 @@ impl Reloader {
                 let detached = if crate::bundle::has_embedded_signature(&bytes) {
                     None
                 } else {
-                    let mut sig = path.as_os_str().to_owned();
-                    sig.push(".sig");
-                    std::fs::read(PathBuf::from(sig)).ok()
+                    std::fs::read(crate::bundle::detached_signature_path(path)).ok()
                 };
                 Ok(Some((bytes, detached)))
             }

@@ -454,6 +454,12 @@ fn one_vm_has_one_identity_however_its_id_is_spelt() {
         "urn:uuid:6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8",
         "URN:UUID:6F1C2A3B-4D5E-6F70-8192-A3B4C5D6E7F8",
         " 6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8\t",
+        "{urn:uuid:6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8}",
+        "{URN:UUID:6F1C2A3B-4D5E-6F70-8192-A3B4C5D6E7F8}",
+        "{urn:uuid:6f1c2a3b4d5e6f708192a3b4c5d6e7f8}",
+        "urn:uuid:{6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8}",
+        "{{urn:uuid:{6f1c2a3b-4d5e-6f70-8192-a3b4c5d6e7f8}}}",
+        "urn:uuid:urn:uuid:6f1c2a3b4d5e6f708192a3b4c5d6e7f8",
     ];
     let canonical = sol003::vm_identity(uuid).unwrap();
     for spelling in same {
@@ -462,6 +468,10 @@ fn one_vm_has_one_identity_however_its_id_is_spelt() {
             canonical,
             "{spelling:?}"
         );
+    }
+    // Ids that are not UUIDs peel the same way: one VM, one identity.
+    for (a, b) in [("{vm-1}", "vm-1"), ("urn:uuid:{VM-1}", "vm-1")] {
+        assert_eq!(sol003::vm_identity(a), sol003::vm_identity(b), "{a:?}");
     }
     for refused in [
         "vm\u{200b}-1", // zero-width space

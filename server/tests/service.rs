@@ -486,6 +486,27 @@ async fn bad_input_is_a_4xx_with_a_clear_message_and_the_service_keeps_serving()
     assert_eq!(error(&a).0, "malformed-request");
     assert!(error(&a).1.contains("line 1"), "{}", a.text);
 
+    // A member named twice, at the top of a batch or of a request: refused,
+    // never read as whichever copy one parser keeps.
+    let one = allowed_placement().to_string();
+    let twice = [
+        format!("{{\"requests\": [{one}], \"requests\": [{one}, {one}]}}"),
+        one.replacen('{', "{\"operation\": \"terminate\", ", 1),
+    ];
+    for body in twice {
+        let a = call(
+            state,
+            "POST",
+            "/v1/decisions",
+            Some(("application/json", body.into_bytes())),
+            None,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+        assert_eq!(error(&a).0, "malformed-request");
+        assert!(error(&a).1.contains("duplicate field"), "{}", a.text);
+    }
+
     // An unknown field, named (the document rejects it too).
     let mut unknown = allowed_placement();
     unknown["equipment"]["softwareSignedd"] = json!(true);

@@ -142,19 +142,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     };
     let bytes = if args.no_test {
-        match bundle::build(&sources, &options) {
+        let step =
+            crate::progress::Step::start("building the bundle (pre-initialising the engine) ...");
+        let built = bundle::build(&sources, &options);
+        drop(step);
+        match built {
             Ok(bytes) => bytes,
             Err(BuildError::Check(problems)) => return Ok(check_failed(&problems)),
             Err(other) => return Err(other).context("building the bundle"),
         }
     } else {
         let files = CaseFile::discover_for_packs(&dir, &sources.packs())?;
-        eprintln!(
+        let step = crate::progress::Step::start(format!(
             "testing the build with {} case file(s) under {} (--no-test skips) ...",
             files.len(),
             dir.display()
-        );
-        match slicegate_tooling::testing::build_tested(&sources, &options, &files) {
+        ));
+        let built = slicegate_tooling::testing::build_tested(&sources, &options, &files);
+        drop(step);
+        match built {
             Ok((bytes, suite)) => {
                 eprintln!("tests: {}", suite.manifest_summary());
                 bytes

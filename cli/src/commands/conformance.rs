@@ -1,10 +1,8 @@
 //! `slicegate conformance`: Cedar's corpus through the component and native
 //! cedar-policy side by side.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use anyhow::Context;
@@ -41,21 +39,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let runtime = CompileCache::default_location()
         .engine_runtime(Limits::default())
         .context("starting the policy runtime")?;
-    let last_percent = AtomicUsize::new(0);
-    let quiet = args.quiet;
+    let bar = crate::progress::bar("conformance", args.quiet);
     let progress = |done: usize, total: usize| {
-        let percent = done * 100 / total.max(1);
-        if !quiet && percent >= last_percent.load(Ordering::Relaxed) + 10 {
-            last_percent.store(percent, Ordering::Relaxed);
-            eprint!("\rconformance: {done}/{total} tests ({percent}%)");
-            let _ = std::io::stderr().flush();
-            if done == total {
-                eprintln!();
-            }
-        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
     };
     let report = conformance::run(&args.path, &runtime, &progress)
         .with_context(|| format!("running the conformance corpus {}", args.path.display()))?;
+    bar.finish_and_clear();
 
     if !report.disagreements.is_empty() {
         println!(

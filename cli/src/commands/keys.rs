@@ -93,7 +93,7 @@ pub fn sign(args: SignArgs) -> anyhow::Result<ExitCode> {
     }
     let mut bytes = std::fs::read(&args.bundle)
         .with_context(|| format!("reading {}", args.bundle.display()))?;
-    let sig_path = PathBuf::from(format!("{}.sig", args.bundle.display()));
+    let sig_path = slicegate::bundle::detached_signature_path(&args.bundle);
     let mut detached = if args.detached && sig_path.is_file() {
         Some(std::fs::read(&sig_path).with_context(|| format!("reading {}", sig_path.display()))?)
     } else {

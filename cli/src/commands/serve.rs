@@ -129,7 +129,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         None => PackageMap::default(),
     };
-    let log = match &args.decision_log {
+    // Bound before the decision log is opened: a start that cannot listen
+    // never writes a start checkpoint.
+    let listener = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let log_guard = match &args.decision_log {
         Some(path) => {
             let durability = if args.log_durability == "write" {
                 Durability::Write
@@ -176,7 +180,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     log.truncated_bytes()
                 );
             }
-            Some(Arc::new(log))
+            Some(CloseOnExit(Some(Arc::new(log))))
         }
         None => None,
     };
@@ -231,7 +235,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_batch: args.max_batch,
         workers: args.workers.unwrap_or(Config::default().workers),
         packages,
-        log,
+        log: log_guard.as_ref().and_then(|g| g.0.clone()),
         log_mask: args.log_mask,
         log_requests: !args.log_omit_requests,
         source: source.to_string(),
@@ -270,9 +274,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
         _ => None,
     };
-    let shutdown_log = config.log.clone();
     let state = AppState::new(slot, config);
-    slicegate_server::serve_blocking(args.listen, state, |addr| {
+    slicegate_server::serve_listener_blocking(listener, state, |addr| {
         // The one line on stdout, for scripts that start the service on
         // port 0.
         println!("listening on http://{addr}");
@@ -288,13 +291,36 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // The last decisions are anchored, and the log closed, before the
     // process ends: nothing may follow a final checkpoint but the next
     // start.
-    if let Some(log) = &shutdown_log
-        && log.close().context("the final checkpoint")?
-    {
-        eprintln!("decision log closed with a final checkpoint");
+    if let Some(mut guard) = log_guard {
+        guard.close().context("the final checkpoint")?;
     }
     if let Some(thread) = reload_thread {
         let _ = thread.join();
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The decision log, closed with a final checkpoint on every way out of
+/// `serve` once its start was written: a clean stop, an error after the
+/// start (a bundle that does not load, a thread that cannot start) or a
+/// panic. Only a crash leaves it open.
+struct CloseOnExit(Option<Arc<DecisionLog>>);
+
+impl CloseOnExit {
+    fn close(&mut self) -> Result<(), slicegate::decision_log::LogError> {
+        if let Some(log) = self.0.take()
+            && log.close()?
+        {
+            eprintln!("decision log closed with a final checkpoint");
+        }
+        Ok(())
+    }
+}
+
+impl Drop for CloseOnExit {
+    fn drop(&mut self) {
+        if let Err(error) = self.close() {
+            eprintln!("error: closing the decision log: {error}");
+        }
+    }
 }

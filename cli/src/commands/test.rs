@@ -61,7 +61,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (bundle_bytes, sources, cases_dir) = if path.is_dir() {
         let sources = PolicySources::from_dir(&path)
             .with_context(|| format!("reading policies from {}", path.display()))?;
-        eprintln!("building {} for the test run ...", path.display());
+        let _step = crate::progress::Step::start(format!(
+            "building {} for the test run ...",
+            path.display()
+        ));
         let options = BuildOptions {
             name: BundleName("slicegate-test".to_string()),
             revision: Revision(1),
@@ -96,19 +99,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Only the cases of the packs the bundle holds (and the shared fixtures).
     let files = CaseFile::discover_for_packs(&cases_dir, &sources.packs())?;
-    eprintln!(
+    let step = crate::progress::Step::start(format!(
         "running {} case file(s) from {} through the component and native Cedar ...",
         files.len(),
         cases_dir.display()
-    );
+    ));
     let suite = slicegate_tooling::testing::test_component(
         &bundle_bytes,
         &sources,
         &files,
         args.filter.as_deref(),
     )?;
+    drop(step);
     let mutations = if args.mutate {
-        eprintln!("mutating every denied case (less information, weaker claims) ...");
+        let _step = crate::progress::Step::start(
+            "mutating every denied case (less information, weaker claims) ...",
+        );
         Some(slicegate_tooling::testing::mutate_component(
             &bundle_bytes,
             &sources,

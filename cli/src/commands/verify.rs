@@ -20,7 +20,7 @@ fn detached(
     if let Some(path) = explicit {
         return read(path).map(Some);
     }
-    let beside = PathBuf::from(format!("{}.sig", bundle_path.display()));
+    let beside = slicegate::bundle::detached_signature_path(bundle_path);
     if !embedded && beside.is_file() {
         return read(&beside).map(Some);
     }

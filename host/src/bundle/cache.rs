@@ -87,7 +87,7 @@ impl CompileCache {
     /// there when not): a restart does not recompile.
     pub fn engine_runtime(&self, limits: crate::Limits) -> Result<crate::Runtime, RuntimeError> {
         let engine = crate::Runtime::engine(&limits)?;
-        let sha256 = hex::encode(sha2::Sha256::digest(crate::ENGINE_COMPONENT));
+        let sha256 = crate::sha256_hex(crate::ENGINE_COMPONENT);
         let (component, _) = self.component(&engine, crate::ENGINE_COMPONENT, &sha256)?;
         crate::Runtime::assemble(engine, component, limits)
     }

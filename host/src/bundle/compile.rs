@@ -1,7 +1,6 @@
 //! `slicegate build`: check natively, pre-initialise the engine component
 //! with the policy set, and write the manifest and sources beside it.
 
-use sha2::{Digest, Sha256};
 use wasmtime::component::wasm_wave;
 use wasmtime::component::{Component, Linker, Val};
 use wasmtime::{Config, Engine, Store};
@@ -52,9 +51,7 @@ pub enum BuildError {
     Runtime(#[from] RuntimeError),
 }
 
-fn sha256(text: &[u8]) -> String {
-    hex::encode(Sha256::digest(text))
-}
+use crate::sha256_hex as sha256;
 
 /// Builds a bundle (unsigned) from `sources`: checked natively first, then
 /// loaded into the engine and snapshotted.

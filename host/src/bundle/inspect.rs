@@ -1,7 +1,6 @@
 //! What a bundle holds, read without compiling or running it.
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use wasmparser::{Parser, Payload};
 
 use super::manifest::{self, BundleManifest};
@@ -78,7 +77,7 @@ pub fn inspect(bytes: &[u8], detached: Option<&[u8]>) -> Result<BundleInspection
     let (imports, exports) = interface(bytes)?;
     Ok(BundleInspection {
         manifest,
-        sha256: hex::encode(Sha256::digest(bytes)),
+        sha256: crate::sha256_hex(bytes),
         content_sha256: hashes.last().map(hex::encode).unwrap_or_default(),
         size_bytes: bytes.len(),
         signatures,

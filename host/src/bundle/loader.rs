@@ -179,9 +179,7 @@ impl BundleLoader {
             })
         };
         let bytes = read(path)?;
-        let mut sig_path = path.as_os_str().to_owned();
-        sig_path.push(".sig");
-        let sig_path = std::path::PathBuf::from(sig_path);
+        let sig_path = detached_signature_path(path);
         let detached = if sig_path.is_file() && !has_embedded_signature(&bytes) {
             Some(read(&sig_path)?)
         } else {
@@ -264,6 +262,14 @@ fn record(state: &mut RevisionState, name: &BundleName, revision: Revision) -> b
             true
         }
     }
+}
+
+/// Where a bundle's detached signature lives: `<bundle>.sig` beside it
+/// (the name kept byte for byte, UTF-8 or not).
+pub fn detached_signature_path(bundle: &Path) -> std::path::PathBuf {
+    let mut sig = bundle.as_os_str().to_owned();
+    sig.push(".sig");
+    sig.into()
 }
 
 pub fn has_embedded_signature(bytes: &[u8]) -> bool {

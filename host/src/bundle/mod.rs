@@ -27,8 +27,8 @@ pub use check::{CheckError, CheckedPolicies, Problem, check};
 pub use compile::{BuildError, BuildOptions, PreparedBundle, build, preinitialise, prepare};
 pub use inspect::{BundleInspection, SignatureSummary, inspect};
 pub use keys::{KeyError, KeyPair, public_key_from_bytes};
-pub use loader::has_embedded_signature;
 pub use loader::{BundleLoader, LoadedBundle, Validity};
+pub use loader::{detached_signature_path, has_embedded_signature};
 pub use manifest::{
     BundleManifest, BundleName, EmbeddedSource, FileDigest, ManifestError, PolicySummary, Revision,
     embedded_sources,
