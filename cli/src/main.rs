@@ -2,6 +2,7 @@
 //! policies. A thin layer of subcommands over the `slicegate` library.
 
 mod commands;
+mod format;
 mod library;
 mod output;
 mod progress;

@@ -99,25 +99,65 @@ impl AppState {
         &self.inner.metrics
     }
 
+    /// The request's id: set by the request-id layers of [`router`] (the
+    /// caller's when it is a safe token, a new one otherwise).
     fn request_id(&self, headers: &HeaderMap) -> String {
-        let given = headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 128
-                    && v.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
-            });
-        match given {
-            Some(id) => id.to_string(),
-            None => format!(
-                "{:x}-{}",
-                self.inner.started,
-                self.inner.next_id.fetch_add(1, Ordering::Relaxed)
-            ),
+        match headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+            Some(id) if safe_request_id(id) => id.to_string(),
+            _ => self.new_request_id(),
         }
     }
+
+    fn new_request_id(&self) -> String {
+        format!(
+            "{:x}-{}",
+            self.inner.started,
+            self.inner.next_id.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// The request-id header, read from callers and set on every answer.
+const REQUEST_ID: &str = "x-request-id";
+
+/// A caller's request id is kept only when it is a short token that logs
+/// and headers carry safely.
+fn safe_request_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+}
+
+/// New request ids for tower-http's `SetRequestId` layer.
+#[derive(Clone)]
+struct RequestIds(AppState);
+
+impl tower_http::request_id::MakeRequestId for RequestIds {
+    fn make_request_id<B>(
+        &mut self,
+        _: &axum::http::Request<B>,
+    ) -> Option<tower_http::request_id::RequestId> {
+        HeaderValue::from_str(&self.0.new_request_id())
+            .ok()
+            .map(tower_http::request_id::RequestId::new)
+    }
+}
+
+/// Drops a caller's request id that is not a safe token, so the layer
+/// after it makes a new one.
+fn drop_unsafe_request_id<B>(mut request: axum::http::Request<B>) -> axum::http::Request<B> {
+    let unsafe_id = request
+        .headers()
+        .get_all(REQUEST_ID)
+        .iter()
+        .map(|v| v.to_str().ok().filter(|id| safe_request_id(id)))
+        .collect::<Vec<_>>();
+    if unsafe_id.len() != 1 || unsafe_id[0].is_none() {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    request
 }
 
 /// The routes.
@@ -136,6 +176,34 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(
+            // Outermost first: a request id for every request (the
+            // caller's if safe), a tracing span carrying it, and the id
+            // on every answer.
+            tower::ServiceBuilder::new()
+                .layer(tower::util::MapRequestLayer::new(drop_unsafe_request_id))
+                .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+                    RequestIds(state.clone()),
+                ))
+                .layer(
+                    tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                        |request: &axum::http::Request<axum::body::Body>| {
+                            let id = request
+                                .headers()
+                                .get(REQUEST_ID)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!(
+                                "request",
+                                method = %request.method(),
+                                path = request.uri().path(),
+                                id,
+                            )
+                        },
+                    ),
+                )
+                .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
 }
 

@@ -427,6 +427,29 @@ async fn every_endpoint_answers_good_input_as_documented() {
     .await;
     assert_eq!(answer.request_id.as_deref(), Some("nfvo-42"));
     assert_eq!(answer.body["requestId"], "nfvo-42");
+
+    // An id that is not a safe token (spaces, too long, a quote) is
+    // replaced by a new one, the same in the header and the body; every
+    // answer carries one, errors and unknown routes included.
+    let long = "a".repeat(129);
+    for (path, given) in [
+        ("/v1/decisions", Some("nfvo 42")),
+        ("/v1/decisions", Some(long.as_str())),
+        ("/v1/decisions", Some("x\"y")),
+        ("/v1/nowhere", None),
+    ] {
+        let answer = call(
+            state,
+            "POST",
+            path,
+            Some(("application/json", b"{}".to_vec())),
+            given,
+        )
+        .await;
+        let id = answer.request_id.clone().expect("an id on every answer");
+        assert!(Some(id.as_str()) != given && !id.is_empty(), "{id}");
+        assert_eq!(answer.body["requestId"], id.as_str(), "{}", answer.text);
+    }
 }
 
 #[test]

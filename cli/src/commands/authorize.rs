@@ -25,9 +25,8 @@ pub struct Args {
     /// "resource": ..., "context": {...}}.
     #[arg(long)]
     request_json: PathBuf,
-    /// Print the decision as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -61,7 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
     }
     let decision = decider.authorize(&request);
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&decision)?);
     } else {
         println!("{}", output::verdict(&decision));

@@ -19,9 +19,8 @@ pub struct Args {
     /// policies): about half a minute, for CI.
     #[arg(long)]
     quick: bool,
-    /// Print the rows as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
     /// Skip the generated scale-ups (inventory and policy count).
     #[arg(long)]
     no_scale: bool,
@@ -111,7 +110,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }

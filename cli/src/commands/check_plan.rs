@@ -30,9 +30,8 @@ pub struct Args {
     /// refused.
     #[arg(long)]
     what_if: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
 }
 
 /// Exit status: 0 the plan is allowed, 2 it is denied, 1 an error.
@@ -55,7 +54,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let mut decider = decider.permit_what_if(args.what_if);
     let result = decider.check_plan(&plan);
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         if !file.name.is_empty() {

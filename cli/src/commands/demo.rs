@@ -30,9 +30,8 @@ pub struct Args {
     /// in `<policies>/examples/plans/`.
     #[arg(long = "plan")]
     plans: Vec<PathBuf>,
-    /// Print the decisions as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
 }
 
 #[derive(Deserialize)]
@@ -118,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map(|(_, plan)| decider.check_plan(plan))
         .collect();
 
-    if args.json {
+    if args.output.json() {
         let plans: Vec<_> = plans
             .iter()
             .zip(&plan_results)

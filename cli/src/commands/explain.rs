@@ -22,9 +22,8 @@ pub struct Args {
     /// List every policy, also those whose scope does not match.
     #[arg(long)]
     all: bool,
-    /// Print the explanation as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
 }
 
 /// Exit status: 0 allow, 2 deny, 1 error (as `authorize`).
@@ -41,7 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Ok(form) => form,
         Err(failure) => {
             // Refused before evaluation: there is nothing more to explain.
-            if args.json {
+            if args.output.json() {
                 println!("{}", serde_json::to_string_pretty(&decision)?);
             } else {
                 println!("{}: {failure}", output::verdict(&decision));
@@ -51,7 +50,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let explanation = slicegate_tooling::explain::explain(&sources, form, decision)
         .map_err(|e| anyhow!("explaining the decision: {e}"))?;
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&explanation)?);
     } else {
         print!("{}", render(&request, &explanation, args.all));

@@ -37,9 +37,8 @@ pub struct VerifyArgs {
     /// Accept an incomplete last line (a write cut short by a crash).
     #[arg(long)]
     allow_incomplete_tail: bool,
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
@@ -68,7 +67,7 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let report = decision_log::verify_with(&bytes, &VerifyOptions { key, side });
     let torn = report.incomplete_tail_bytes > 0 && !args.allow_incomplete_tail;
     let failed = !report.intact() || torn;
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         let name = args.file.display();

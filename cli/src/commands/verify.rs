@@ -36,9 +36,8 @@ pub struct VerifyArgs {
     /// embedded signature).
     #[arg(long)]
     signature: Option<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
     /// The bundle.
     bundle: PathBuf,
 }
@@ -71,7 +70,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     match verified {
         Ok(verified) => {
             let signers: Vec<String> = verified.signers.iter().map(|k| k.0.clone()).collect();
-            if args.json {
+            if args.output.json() {
                 println!(
                     "{}",
                     serde_json::json!({
@@ -91,7 +90,7 @@ pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Err(error) => {
-            if args.json {
+            if args.output.json() {
                 println!(
                     "{}",
                     serde_json::json!({"verified": false, "error": error.to_string()})
@@ -109,9 +108,8 @@ pub struct InspectArgs {
     /// A detached signature to show instead of the embedded one.
     #[arg(long)]
     signature: Option<PathBuf>,
-    /// Print as JSON.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
     /// The bundle.
     bundle: PathBuf,
 }
@@ -129,7 +127,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
         Some(signature) => bundle::inspect(&bytes, Some(&signature))?,
         None => plain,
     };
-    if args.json {
+    if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&inspection)?);
         return Ok(ExitCode::SUCCESS);
     }
