@@ -1,5 +1,6 @@
 //! The top-level section layout of a WebAssembly module or component: just
-//! enough to find, add and hash sections without decoding their contents.
+//! enough to find, add and hash sections without decoding their contents
+//! (walked with `wasmparser`, written with `wasm-encoder`).
 
 use std::ops::Range;
 
@@ -34,86 +35,96 @@ pub struct Section {
     pub custom_data: Range<usize>,
 }
 
-/// Reads an unsigned LEB128 u32 at `*pos`.
+/// Reads an unsigned LEB128 u32 at `*pos` (wasmparser's reader).
 pub fn read_u32(bytes: &[u8], pos: &mut usize) -> Option<u32> {
-    let mut result: u64 = 0;
-    for shift in (0..35).step_by(7) {
-        let byte = *bytes.get(*pos)?;
-        *pos += 1;
-        result |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return u32::try_from(result).ok();
-        }
-    }
-    None
+    let mut reader = wasmparser::BinaryReader::new(bytes.get(*pos..)?, 0);
+    let value = reader.read_var_u32().ok()?;
+    *pos += reader.current_position();
+    Some(value)
 }
 
-/// Appends `value` as unsigned LEB128.
-pub fn write_u32(out: &mut Vec<u8>, mut value: u32) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
+/// Appends `value` as unsigned LEB128 (wasm-encoder's encoding).
+pub fn write_u32(out: &mut Vec<u8>, value: u32) {
+    wasm_encoder::Encode::encode(&value, out);
 }
 
-/// Splits `bytes` into its preamble and top-level sections.
+/// Splits `bytes` into its preamble and top-level sections, walked with
+/// wasmparser (nested modules and components, and code bodies, are skipped
+/// whole, not parsed).
 pub fn parse(bytes: &[u8]) -> Result<Vec<Section>, SectionError> {
+    use wasmparser::{Chunk, Payload};
     let header = bytes.get(..8).ok_or(SectionError::NotWasm)?;
     if header != MODULE_HEADER && header != COMPONENT_HEADER {
         return Err(SectionError::NotWasm);
     }
+    let mut parser = wasmparser::Parser::new(0);
     let mut sections = Vec::new();
-    let mut pos = 8;
-    while pos < bytes.len() {
+    let mut pos = 0;
+    loop {
         let start = pos;
-        let id = bytes[pos];
-        pos += 1;
-        let size = read_u32(bytes, &mut pos).ok_or(SectionError::Malformed(start))? as usize;
-        let end = pos
-            .checked_add(size)
-            .filter(|end| *end <= bytes.len())
-            .ok_or(SectionError::Malformed(start))?;
-        let payload = pos..end;
-        let (custom_name, custom_data) = if id == 0 {
-            let mut p = pos;
-            let len = read_u32(bytes, &mut p).ok_or(SectionError::Malformed(start))? as usize;
-            let name_end = p
-                .checked_add(len)
-                .filter(|e| *e <= end)
-                .ok_or(SectionError::Malformed(start))?;
-            let name = String::from_utf8(bytes[p..name_end].to_vec())
-                .map_err(|_| SectionError::Malformed(start))?;
-            (Some(name), name_end..end)
+        let malformed = |_| SectionError::Malformed(start);
+        let (consumed, payload) = match parser.parse(&bytes[pos..], true).map_err(malformed)? {
+            Chunk::Parsed { consumed, payload } => (consumed, payload),
+            Chunk::NeedMoreData(_) => return Err(SectionError::Malformed(pos)),
+        };
+        pos += consumed;
+        let (custom_name, custom_data) = match &payload {
+            Payload::End(_) => break,
+            Payload::CustomSection(reader) => (
+                Some(reader.name().to_string()),
+                reader.data_offset()..reader.range().end,
+            ),
+            Payload::CodeSectionStart { range, .. } => {
+                parser.skip_section();
+                pos = range.end;
+                (None, range.end..range.end)
+            }
+            Payload::ModuleSection {
+                unchecked_range, ..
+            }
+            | Payload::ComponentSection {
+                unchecked_range, ..
+            } => {
+                pos = unchecked_range.end;
+                (None, unchecked_range.end..unchecked_range.end)
+            }
+            _ => (None, 0..0),
+        };
+        let Some((id, payload_range)) = payload.as_section() else {
+            continue;
+        };
+        if payload_range.end > bytes.len() || pos != payload_range.end {
+            return Err(SectionError::Malformed(start));
+        }
+        let custom_data = if id == 0 {
+            custom_data
         } else {
-            (None, end..end)
+            payload_range.end..payload_range.end
         };
         sections.push(Section {
             id,
-            raw: start..end,
-            payload,
+            raw: start..payload_range.end,
+            payload: payload_range,
             custom_name,
             custom_data,
         });
-        pos = end;
+    }
+    if pos != bytes.len() {
+        return Err(SectionError::Malformed(pos));
     }
     Ok(sections)
 }
 
-/// Encodes a custom section named `name` holding `data`.
+/// Encodes a custom section named `name` holding `data` (wasm-encoder).
 pub fn custom_section(name: &str, data: &[u8]) -> Vec<u8> {
-    let mut payload = Vec::with_capacity(name.len() + data.len() + 5);
-    write_u32(&mut payload, u32::try_from(name.len()).unwrap_or(u32::MAX));
-    payload.extend_from_slice(name.as_bytes());
-    payload.extend_from_slice(data);
-    let mut out = Vec::with_capacity(payload.len() + 6);
-    out.push(0);
-    write_u32(&mut out, u32::try_from(payload.len()).unwrap_or(u32::MAX));
-    out.extend_from_slice(&payload);
+    let mut out = Vec::with_capacity(name.len() + data.len() + 12);
+    wasm_encoder::Section::append_to(
+        &wasm_encoder::CustomSection {
+            name: name.into(),
+            data: data.into(),
+        },
+        &mut out,
+    );
     out
 }
 
