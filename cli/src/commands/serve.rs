@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
 use slicegate::decision_log::{DecisionLog, Durability};
-use slicegate::reload::{BundleSource, first_load};
+use slicegate::reload::{BundleSource, Reloader, first_load};
 use slicegate::sol003::PackageMap;
 use slicegate_server::{AppState, Config};
 
@@ -117,6 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let trust = TrustStore::load(&args.trust)?;
     let cache = args
         .cache
+        .clone()
         .map(CompileCache::new)
         .unwrap_or_else(CompileCache::default_location);
     let loader = BundleLoader::new(trust).with_cache(cache);
@@ -133,57 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // never writes a start checkpoint.
     let listener = std::net::TcpListener::bind(args.listen)
         .with_context(|| format!("listening on {}", args.listen))?;
-    let log_guard = match &args.decision_log {
-        Some(path) => {
-            let durability = if args.log_durability == "write" {
-                Durability::Write
-            } else {
-                Durability::Sync
-            };
-            let signer = match &args.log_key {
-                Some(key_path) => {
-                    let key = slicegate::bundle::KeyPair::read(key_path)
-                        .with_context(|| format!("reading the log key {}", key_path.display()))?;
-                    if loader.trust().keys.iter().any(|k| k.key == key.public()) {
-                        eprintln!(
-                            "warning: the log key {} is also a bundle signing key in the trust \
-                             store; keep them apart (whoever can sign bundles could then sign \
-                             the log too)",
-                            key_path.display()
-                        );
-                    }
-                    let key_id = key_path
-                        .file_stem()
-                        .map(|s| s.to_string_lossy().into_owned())
-                        .unwrap_or_else(|| "log".to_string());
-                    Some(slicegate::decision_log::CheckpointSigner {
-                        key_id,
-                        key: key.signing_key().clone(),
-                        every: args.log_checkpoint_every,
-                    })
-                }
-                None => None,
-            };
-            let log = DecisionLog::open_with(path, durability, signer)?;
-            if log.resumed_unanchored() > 0 {
-                eprintln!(
-                    "warning: {} has {} record(s) after its last checkpoint (a stop before it \
-                     was written); the next checkpoint covers them",
-                    path.display(),
-                    log.resumed_unanchored()
-                );
-            }
-            if log.truncated_bytes() > 0 {
-                eprintln!(
-                    "warning: {} ended in an incomplete record ({} bytes, a write cut short); cut off, the chain continues from the last complete record",
-                    path.display(),
-                    log.truncated_bytes()
-                );
-            }
-            Some(CloseOnExit(Some(Arc::new(log))))
-        }
-        None => None,
-    };
+    let log_guard = open_log(&args, &loader)?;
     for pointer in &args.log_mask {
         if !pointer.starts_with('/') {
             bail!(
@@ -194,32 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     eprintln!("loading {source} …");
     let (reloader, first) = first_load(&source, loader, args.permit_what_if);
-    match &first {
-        Ok(_) => {
-            let active = reloader
-                .slot()
-                .current()
-                .context("no bundle after loading")?;
-            let bundle = active.bundle();
-            eprintln!(
-                "bundle {} revision {} (sha256 {}), signed by {}, {} policies",
-                bundle.manifest.name,
-                bundle.manifest.revision.0,
-                &bundle.sha256[..16],
-                bundle
-                    .signers
-                    .iter()
-                    .map(|k| k.0.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                bundle.manifest.policy_count
-            );
-        }
-        Err(message) if args.wait_for_bundle => {
-            eprintln!("warning: {message}; not ready until a verified bundle arrives");
-        }
-        Err(message) => bail!("{message} (--wait-for-bundle starts anyway, not ready)"),
-    }
+    report_first_load(&reloader, &first, args.wait_for_bundle)?;
     let slot = reloader.slot().clone();
     let stop = Arc::new(AtomicBool::new(false));
     let reload_thread = match args.no_reload {
@@ -248,30 +174,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     // Checkpoints at an interval while decisions are logged.
     let checkpointer = match (&config.log, args.log_key.is_some()) {
-        (Some(log), true) => {
-            let log = log.clone();
-            let stop = stop.clone();
-            let every = args.log_checkpoint_interval;
-            Some(
-                std::thread::Builder::new()
-                    .name("slicegate-checkpoint".to_string())
-                    .spawn(move || {
-                        let tick = Duration::from_millis(200);
-                        let mut waited = Duration::ZERO;
-                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            std::thread::sleep(tick);
-                            waited += tick;
-                            if waited >= every {
-                                waited = Duration::ZERO;
-                                if let Err(error) = log.checkpoint() {
-                                    tracing::error!("{error}");
-                                }
-                            }
-                        }
-                    })
-                    .context("starting the checkpoint thread")?,
-            )
-        }
+        (Some(log), true) => Some(checkpoint_every(
+            log.clone(),
+            args.log_checkpoint_interval,
+            stop.clone(),
+        )?),
         _ => None,
     };
     let state = AppState::new(slot, config);
@@ -323,4 +230,123 @@ impl Drop for CloseOnExit {
             eprintln!("error: closing the decision log: {error}");
         }
     }
+}
+
+/// Opens the decision log (`--decision-log`), with its checkpoint key when
+/// one is given: the start checkpoint is written here, so the guard that
+/// closes it on every way out is returned with it.
+fn open_log(args: &Args, loader: &BundleLoader) -> anyhow::Result<Option<CloseOnExit>> {
+    Ok(match &args.decision_log {
+        Some(path) => {
+            let durability = if args.log_durability == "write" {
+                Durability::Write
+            } else {
+                Durability::Sync
+            };
+            let signer = match &args.log_key {
+                Some(key_path) => {
+                    let key = slicegate::bundle::KeyPair::read(key_path)
+                        .with_context(|| format!("reading the log key {}", key_path.display()))?;
+                    if loader.trust().keys.iter().any(|k| k.key == key.public()) {
+                        eprintln!(
+                            "warning: the log key {} is also a bundle signing key in the trust \
+                         store; keep them apart (whoever can sign bundles could then sign \
+                         the log too)",
+                            key_path.display()
+                        );
+                    }
+                    let key_id = key_path
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_else(|| "log".to_string());
+                    Some(slicegate::decision_log::CheckpointSigner {
+                        key_id,
+                        key: key.signing_key().clone(),
+                        every: args.log_checkpoint_every,
+                    })
+                }
+                None => None,
+            };
+            let log = DecisionLog::open_with(path, durability, signer)?;
+            if log.resumed_unanchored() > 0 {
+                eprintln!(
+                    "warning: {} has {} record(s) after its last checkpoint (a stop before it \
+                 was written); the next checkpoint covers them",
+                    path.display(),
+                    log.resumed_unanchored()
+                );
+            }
+            if log.truncated_bytes() > 0 {
+                eprintln!(
+                    "warning: {} ended in an incomplete record ({} bytes, a write cut short); cut off, the chain continues from the last complete record",
+                    path.display(),
+                    log.truncated_bytes()
+                );
+            }
+            Some(CloseOnExit(Some(Arc::new(log))))
+        }
+        None => None,
+    })
+}
+
+/// A thread that writes a checkpoint every `every` while decisions are
+/// logged, until `stop`.
+fn checkpoint_every(
+    log: Arc<DecisionLog>,
+    every: Duration,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("slicegate-checkpoint".to_string())
+        .spawn(move || {
+            let tick = Duration::from_millis(200);
+            let mut waited = Duration::ZERO;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waited += tick;
+                if waited >= every {
+                    waited = Duration::ZERO;
+                    if let Err(error) = log.checkpoint() {
+                        tracing::error!("{error}");
+                    }
+                }
+            }
+        })
+        .context("starting the checkpoint thread")
+}
+
+/// Says what the first load gave: the bundle now serving, or why none is
+/// (an error unless `--wait-for-bundle`).
+fn report_first_load(
+    reloader: &Reloader,
+    first: &Result<u64, String>,
+    wait_for_bundle: bool,
+) -> anyhow::Result<()> {
+    match first {
+        Ok(_) => {
+            let active = reloader
+                .slot()
+                .current()
+                .context("no bundle after loading")?;
+            let bundle = active.bundle();
+            eprintln!(
+                "bundle {} revision {} (sha256 {}), signed by {}, {} policies",
+                bundle.manifest.name,
+                bundle.manifest.revision.0,
+                &bundle.sha256[..16],
+                bundle
+                    .signers
+                    .iter()
+                    .map(|k| k.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                bundle.manifest.policy_count
+            );
+        }
+        Err(message) if wait_for_bundle => {
+            eprintln!("warning: {message}; not ready until a verified bundle arrives");
+        }
+        Err(message) => bail!("{message} (--wait-for-bundle starts anyway, not ready)"),
+    }
+    Ok(())
 }

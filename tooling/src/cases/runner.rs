@@ -45,7 +45,7 @@ pub struct Runner<'a> {
     /// left out.
     packs: Option<BTreeSet<String>>,
     /// Networks of the bundle whose carrier is not on record (for the
-    /// mutation that swaps in an unknown peer, [`crate::mutate`]).
+    /// mutation that swaps in an unknown peer, in the `mutate` module).
     pub(crate) unrecorded_peers: Vec<String>,
     /// Each network's regimes, when known: a case on a network under a
     /// regime the bundle does not hold is left out like one needing a pack
