@@ -2,6 +2,7 @@
 //! policies. A thin layer of subcommands over the `slicegate` library.
 
 mod commands;
+mod exit;
 mod format;
 mod library;
 mod output;
@@ -94,7 +95,7 @@ fn quiet_on_closed_pipe() {
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
         if message.contains("Broken pipe") && message.contains("failed printing to std") {
-            library::clean_up();
+            exit::run_actions();
             std::process::exit(141);
         }
         default(info);
@@ -102,6 +103,9 @@ fn quiet_on_closed_pipe() {
 }
 
 fn main() -> ExitCode {
+    // First, before any thread: the run's private temporary folder.
+    exit::private_tmpdir();
+    exit::at_exit(library::clean_up);
     quiet_on_closed_pipe();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -111,13 +115,22 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // `serve` stops gracefully on a signal (its log closed); every other
+    // command cleans up and ends.
+    let stop = match &cli.command {
+        Command::Serve(_) => Some(exit::stop_flag_on_signals()),
+        _ => {
+            exit::exit_on_signals();
+            None
+        }
+    };
     let result = match cli.command {
         Command::Authorize(args) => commands::authorize::run(args),
         Command::Conformance(args) => commands::conformance::run(args),
         Command::Demo(args) => commands::demo::run(args),
         Command::CheckPlan(args) => commands::check_plan::run(args),
         Command::Explain(args) => commands::explain::run(args),
-        Command::Serve(args) => commands::serve::run(args),
+        Command::Serve(args) => commands::serve::run(args, stop.unwrap_or_default()),
         Command::Log(command) => commands::log::run(command),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
@@ -127,7 +140,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => commands::keys::sign(args),
         Command::Verify(args) => commands::verify::verify(args),
     };
-    library::clean_up();
+    exit::run_actions();
     match result {
         Ok(code) => code,
         Err(error) => {

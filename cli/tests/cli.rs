@@ -1049,3 +1049,61 @@ fn without_an_absolute_cache_location_nothing_is_cached_anywhere() {
         assert!(written.is_empty(), "{var:?}: wrote {written:?}");
     }
 }
+
+/// Whatever ends a command — a signal or a reader that closed the pipe —
+/// the run's temporary files (the built-in library written out, the demo's
+/// state, caches) are removed: everything lives in one private folder that
+/// goes with the run.
+#[test]
+fn a_run_ended_by_a_signal_or_a_closed_pipe_leaves_no_temporary_files() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let work = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let spawn = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_slicegate"))
+            .args(args)
+            .current_dir(work.path())
+            .env("TMPDIR", tmp.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let left = || {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+    };
+    for (args, signal, status) in [
+        (&["demo"][..], "-INT", 130),
+        (&["test", "--mutate"][..], "-TERM", 143),
+        (&["demo"][..], "-USR1", 138),
+    ] {
+        let mut child = spawn(args);
+        // Once the run's folder holds the written-out library, stop it.
+        let started = std::time::Instant::now();
+        while !left().iter().any(|name| name.starts_with("slicegate-run-"))
+            && started.elapsed() < std::time::Duration::from_secs(30)
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        assert_eq!(child.wait().unwrap().code(), Some(status), "{args:?}");
+        assert!(left().is_empty(), "{args:?} {signal} left {:?}", left());
+    }
+    // A reader that takes one line and goes.
+    let mut child = spawn(&["demo"]);
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(141));
+    assert!(left().is_empty(), "a closed pipe left {:?}", left());
+}

@@ -463,8 +463,9 @@ fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_u
             .to_string()
     };
 
-    // SIGHUP and SIGQUIT stop the service as SIGTERM does.
-    for signal in ["-HUP", "-QUIT"] {
+    // Every signal that would end the process stops the service as
+    // SIGTERM does.
+    for signal in ["-HUP", "-QUIT", "-USR1", "-USR2", "-ALRM", "-XFSZ"] {
         let mut server = Server::start_with(dir, &key_args);
         let status = Command::new("kill")
             .args([signal, &server.child.id().to_string()])
@@ -480,6 +481,45 @@ fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_u
         );
         assert_eq!(last_event(), "final", "{signal}");
     }
+    // Its stderr closed from the start and its stdout after the first
+    // line (a log shipper that died): it keeps serving, and still closes
+    // the log when it stops.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_slicegate"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--bundle"])
+        .arg(dir.join("lib.wasm"))
+        .arg("--trust")
+        .arg(dir.join("trust.toml"))
+        .arg("--decision-log")
+        .arg(&log)
+        .args(key_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
+        .to_string();
+    let denied = request_file(dir, "huawei-core.json");
+    let answer = Command::new(repo().join("host-examples/http-client/decide.sh"))
+        .arg(&denied)
+        .env("SLICEGATE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(answer.status.code(), Some(2));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(last_event(), "final", "closed pipes");
     let closed = std::fs::read(&log).unwrap();
 
     // A port already taken: refused before the log is opened.

@@ -208,21 +208,41 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Binds `listen`, calls `on_listening` with the bound address, and serves
-/// until Ctrl-C or SIGTERM; requests in flight then finish. Builds its own
-/// multi-threaded runtime, for callers that have none.
+/// until Ctrl-C or SIGTERM (see [`shutdown_signal`]); requests in flight then
+/// finish. Builds its own multi-threaded runtime, for callers that have
+/// none.
 pub fn serve_blocking(
     listen: std::net::SocketAddr,
     state: AppState,
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
-    serve_listener_blocking(std::net::TcpListener::bind(listen)?, state, on_listening)
+    let listener = std::net::TcpListener::bind(listen)?;
+    run_blocking(listener, state, shutdown_signal(), on_listening)
 }
 
 /// [`serve_blocking`] on a listener already bound (bind first, then open
-/// what a failed start must not touch, such as the decision log).
+/// what a failed start must not touch, such as the decision log), until
+/// `stop` is set (for example by signal handlers the caller registered
+/// before opening anything).
 pub fn serve_listener_blocking(
     listener: std::net::TcpListener,
     state: AppState,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    on_listening: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()> {
+    let stopped = async move {
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        tracing::info!("shutting down; answering the requests in flight");
+    };
+    run_blocking(listener, state, stopped, on_listening)
+}
+
+fn run_blocking(
+    listener: std::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_listening: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -233,7 +253,7 @@ pub fn serve_listener_blocking(
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         on_listening(listener.local_addr()?);
-        serve(listener, state, shutdown_signal()).await
+        serve(listener, state, shutdown).await
     })
 }
 

@@ -9,6 +9,15 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+
+/// `eprintln!` that never panics: a closed stderr must not end the service
+/// (a panic would leave its decision log open).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
 use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
 use slicegate::decision_log::{DecisionLog, Durability};
 use slicegate::reload::{BundleSource, Reloader, first_load};
@@ -112,7 +121,9 @@ pub struct Args {
     max_requests_per_connection: u32,
 }
 
-pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+/// Runs the service until `stop` is set (by the signal handlers `main`
+/// registered before anything was opened).
+pub fn run(args: Args, signalled: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
     let source: BundleSource = args.bundle.parse().map_err(anyhow::Error::msg)?;
     let trust = TrustStore::load(&args.trust)?;
     let cache = args
@@ -143,7 +154,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
 
-    eprintln!("loading {source} …");
+    say!("loading {source} …");
     let (reloader, first) = first_load(&source, loader, args.permit_what_if);
     report_first_load(&reloader, &first, args.wait_for_bundle)?;
     let slot = reloader.slot().clone();
@@ -182,13 +193,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let state = AppState::new(slot, config);
-    slicegate_server::serve_listener_blocking(listener, state, |addr| {
+    slicegate_server::serve_listener_blocking(listener, state, signalled, |addr| {
         // The one line on stdout, for scripts that start the service on
         // port 0.
-        println!("listening on http://{addr}");
+        let _ = writeln!(std::io::stdout(), "listening on http://{addr}");
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        eprintln!("API: http://{addr}/openapi.yaml; Ctrl-C stops");
+        say!("API: http://{addr}/openapi.yaml; Ctrl-C stops");
     })
     .with_context(|| format!("serving on {}", args.listen))?;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -218,7 +229,7 @@ impl CloseOnExit {
         if let Some(log) = self.0.take()
             && log.close()?
         {
-            eprintln!("decision log closed with a final checkpoint");
+            say!("decision log closed with a final checkpoint");
         }
         Ok(())
     }
@@ -227,7 +238,7 @@ impl CloseOnExit {
 impl Drop for CloseOnExit {
     fn drop(&mut self) {
         if let Err(error) = self.close() {
-            eprintln!("error: closing the decision log: {error}");
+            say!("error: closing the decision log: {error}");
         }
     }
 }
@@ -248,7 +259,7 @@ fn open_log(args: &Args, loader: &BundleLoader) -> anyhow::Result<Option<CloseOn
                     let key = slicegate::bundle::KeyPair::read(key_path)
                         .with_context(|| format!("reading the log key {}", key_path.display()))?;
                     if loader.trust().keys.iter().any(|k| k.key == key.public()) {
-                        eprintln!(
+                        say!(
                             "warning: the log key {} is also a bundle signing key in the trust \
                          store; keep them apart (whoever can sign bundles could then sign \
                          the log too)",
@@ -269,7 +280,7 @@ fn open_log(args: &Args, loader: &BundleLoader) -> anyhow::Result<Option<CloseOn
             };
             let log = DecisionLog::open_with(path, durability, signer)?;
             if log.resumed_unanchored() > 0 {
-                eprintln!(
+                say!(
                     "warning: {} has {} record(s) after its last checkpoint (a stop before it \
                  was written); the next checkpoint covers them",
                     path.display(),
@@ -277,13 +288,20 @@ fn open_log(args: &Args, loader: &BundleLoader) -> anyhow::Result<Option<CloseOn
                 );
             }
             if log.truncated_bytes() > 0 {
-                eprintln!(
+                say!(
                     "warning: {} ended in an incomplete record ({} bytes, a write cut short); cut off, the chain continues from the last complete record",
                     path.display(),
                     log.truncated_bytes()
                 );
             }
-            Some(CloseOnExit(Some(Arc::new(log))))
+            let log = Arc::new(log);
+            // Closed on the way out even where this function's guard is
+            // skipped (a reader that closed the pipe ends the process).
+            let closing = log.clone();
+            crate::exit::at_exit(move || {
+                let _ = closing.close();
+            });
+            Some(CloseOnExit(Some(log)))
         }
         None => None,
     })
@@ -329,7 +347,7 @@ fn report_first_load(
                 .current()
                 .context("no bundle after loading")?;
             let bundle = active.bundle();
-            eprintln!(
+            say!(
                 "bundle {} revision {} (sha256 {}), signed by {}, {} policies",
                 bundle.manifest.name,
                 bundle.manifest.revision.0,
@@ -344,7 +362,7 @@ fn report_first_load(
             );
         }
         Err(message) if wait_for_bundle => {
-            eprintln!("warning: {message}; not ready until a verified bundle arrives");
+            say!("warning: {message}; not ready until a verified bundle arrives");
         }
         Err(message) => bail!("{message} (--wait-for-bundle starts anyway, not ready)"),
     }
