@@ -125,7 +125,37 @@ impl Diagnostic for Located<'_> {
 pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
     let mut problems = Vec::new();
     let mut warnings = Vec::new();
-    let schema = match &sources.schema {
+    let schema = check_schema(sources, &mut problems, &mut warnings);
+    let (set, file_of, summaries) = check_policies(sources, &mut problems, &mut warnings);
+    if let Some(schema) = &schema {
+        validate(
+            schema,
+            &set,
+            &file_of,
+            sources,
+            &mut problems,
+            &mut warnings,
+        );
+        check_entities(schema, sources, &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(CheckedPolicies {
+            policies: summaries,
+            warnings,
+        })
+    } else {
+        problems.dedup();
+        Err(CheckError(problems))
+    }
+}
+
+/// The schema, parsed (its warnings and errors located in its file).
+fn check_schema(
+    sources: &PolicySources,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> Option<Schema> {
+    match &sources.schema {
         Some(file) => match Schema::from_cedarschema_str(&file.text) {
             Ok((schema, schema_warnings)) => {
                 for warning in schema_warnings {
@@ -139,8 +169,17 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
             }
         },
         None => None,
-    };
+    }
+}
 
+/// Every policy parsed, named by its `@id` (unique, required) and
+/// summarised; the annotations a decision's reasons need are warned about
+/// when missing.
+fn check_policies(
+    sources: &PolicySources,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> (PolicySet, BTreeMap<String, usize>, Vec<PolicySummary>) {
     let mut set = PolicySet::new();
     let mut file_of: BTreeMap<String, usize> = BTreeMap::new();
     let mut summaries = Vec::new();
@@ -230,80 +269,84 @@ pub fn check(sources: &PolicySources) -> Result<CheckedPolicies, CheckError> {
             }
         }
     }
+    (set, file_of, summaries)
+}
 
-    if let Some(schema) = &schema {
-        let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-        // Each validator finding, located in the file of its policy.
-        let locate =
-            |id: &PolicyId, diagnostic: &(dyn Diagnostic + Send + Sync + 'static)| match file_of
-                .get(&id.to_string())
-                .map(|&i| &sources.policies[i])
-            {
-                Some(file) => problem(diagnostic, &file.name, &file.text),
-                None => Problem {
-                    file: "(policies)".to_string(),
-                    line: None,
-                    column: None,
-                    rendered: crate::errors::chain(diagnostic),
-                },
-            };
-        for warning in result.validation_warnings() {
-            warnings.push(locate(warning.policy_id(), warning));
-        }
-        for error in result.validation_errors() {
-            problems.push(locate(error.policy_id(), error));
-        }
-        let mut all = Vec::new();
-        let mut each_file_conforms = true;
-        for file in &sources.entities {
-            match serde_json::from_str::<serde_json::Value>(&file.text) {
-                Ok(serde_json::Value::Array(items)) => {
-                    // Each file on its own first, so a problem names its file
-                    // (references to entities in other files are allowed).
-                    let value = serde_json::Value::Array(items.clone());
-                    if let Err(e) = Entities::from_json_value(value, Some(schema)) {
-                        each_file_conforms = false;
-                        problems.push(problem(&e, &file.name, &file.text));
-                    }
-                    all.extend(items);
-                }
-                Ok(_) => problems.push(Problem {
-                    file: file.name.clone(),
-                    line: None,
-                    column: None,
-                    rendered: "entities must be a JSON array".to_string(),
-                }),
-                Err(e) => problems.push(Problem {
-                    file: file.name.clone(),
-                    line: Some(e.line()),
-                    column: Some(e.column()),
-                    rendered: format!("invalid JSON: {e}"),
-                }),
-            }
-        }
-        if each_file_conforms
-            && let Err(e) = Entities::from_json_value(serde_json::Value::Array(all), Some(schema))
+/// Strict validation against the schema, each finding located in the file
+/// of its policy.
+fn validate(
+    schema: &Schema,
+    set: &PolicySet,
+    file_of: &BTreeMap<String, usize>,
+    sources: &PolicySources,
+    problems: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) {
+    let result = Validator::new(schema.clone()).validate(set, ValidationMode::Strict);
+    // Each validator finding, located in the file of its policy.
+    let locate =
+        |id: &PolicyId, diagnostic: &(dyn Diagnostic + Send + Sync + 'static)| match file_of
+            .get(&id.to_string())
+            .map(|&i| &sources.policies[i])
         {
-            let names: Vec<&str> = sources.entities.iter().map(|f| f.name.as_str()).collect();
-            problems.push(Problem {
-                file: names.join(", "),
+            Some(file) => problem(diagnostic, &file.name, &file.text),
+            None => Problem {
+                file: "(policies)".to_string(),
                 line: None,
                 column: None,
-                rendered: format!(
-                    "reference data does not load as one set: {}",
-                    crate::errors::chain(&e)
-                ),
-            });
+                rendered: crate::errors::chain(diagnostic),
+            },
+        };
+    for warning in result.validation_warnings() {
+        warnings.push(locate(warning.policy_id(), warning));
+    }
+    for error in result.validation_errors() {
+        problems.push(locate(error.policy_id(), error));
+    }
+}
+
+/// The reference data: each file on its own, then all together.
+fn check_entities(schema: &Schema, sources: &PolicySources, problems: &mut Vec<Problem>) {
+    let mut all = Vec::new();
+    let mut each_file_conforms = true;
+    for file in &sources.entities {
+        match serde_json::from_str::<serde_json::Value>(&file.text) {
+            Ok(serde_json::Value::Array(items)) => {
+                // Each file on its own first, so a problem names its file
+                // (references to entities in other files are allowed).
+                let value = serde_json::Value::Array(items.clone());
+                if let Err(e) = Entities::from_json_value(value, Some(schema)) {
+                    each_file_conforms = false;
+                    problems.push(problem(&e, &file.name, &file.text));
+                }
+                all.extend(items);
+            }
+            Ok(_) => problems.push(Problem {
+                file: file.name.clone(),
+                line: None,
+                column: None,
+                rendered: "entities must be a JSON array".to_string(),
+            }),
+            Err(e) => problems.push(Problem {
+                file: file.name.clone(),
+                line: Some(e.line()),
+                column: Some(e.column()),
+                rendered: format!("invalid JSON: {e}"),
+            }),
         }
     }
-
-    if problems.is_empty() {
-        Ok(CheckedPolicies {
-            policies: summaries,
-            warnings,
-        })
-    } else {
-        problems.dedup();
-        Err(CheckError(problems))
+    if each_file_conforms
+        && let Err(e) = Entities::from_json_value(serde_json::Value::Array(all), Some(schema))
+    {
+        let names: Vec<&str> = sources.entities.iter().map(|f| f.name.as_str()).collect();
+        problems.push(Problem {
+            file: names.join(", "),
+            line: None,
+            column: None,
+            rendered: format!(
+                "reference data does not load as one set: {}",
+                crate::errors::chain(&e)
+            ),
+        });
     }
 }

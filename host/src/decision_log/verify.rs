@@ -192,70 +192,88 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
         }
     }
     report.clean_stop = closed;
-    if let Some(side) = &options.side {
-        let last = report.verified + 1;
-        if let Some(key) = &options.key
-            && !side.verify(key)
-        {
-            report.broken = Some(Broken {
-                line: last,
-                reason: format!(
-                    "the side file's checkpoint is not signed by the log key (key id `{}`)",
-                    side.key_id
-                ),
-            });
-            return report;
-        }
-        let at = usize::try_from(side.lines).unwrap_or(usize::MAX);
-        let head = if at == 0 {
-            Some(GENESIS.to_string())
-        } else {
-            hashes.get(at - 1).cloned()
-        };
-        match head {
-            None => {
-                report.broken = Some(Broken {
-                    line: last,
-                    reason: format!(
-                        "the log has {} complete line(s), but its latest signed checkpoint \
-                         ({}) covers {}: lines were cut from its end",
-                        report.verified, side.time, side.lines
-                    ),
-                });
-                return report;
-            }
-            Some(head) if head != side.head => {
-                report.broken = Some(Broken {
-                    line: side.lines,
-                    reason: format!(
-                        "line {} does not hash to what the latest signed checkpoint ({}) \
-                         says: the log was rewritten up to there",
-                        side.lines, side.time
-                    ),
-                });
-                return report;
-            }
-            Some(_) => report.side_checked = true,
-        }
-        // Closed at the side file's checkpoint: the log ends right there.
-        if side.event == Event::Final
-            && (report.verified != side.lines + 1 || last_checkpoint.as_ref() != Some(side))
-        {
-            report.broken = Some(Broken {
-                line: side.lines + 2,
-                reason: format!(
-                    "the writer closed the log with its final checkpoint at line {} ({}), but \
-                     the log has {} line(s) and does not end with it: lines were added or \
-                     replaced after it",
-                    side.lines + 1,
-                    side.time,
-                    report.verified
-                ),
-            });
-            return report;
-        }
+    if let Some(side) = &options.side
+        && let Err(broken) = check_side(
+            &mut report,
+            side,
+            options.key.as_ref(),
+            &hashes,
+            last_checkpoint.as_ref(),
+        )
+    {
+        report.broken = Some(broken);
     }
     report
+}
+
+/// The side file's checkpoint against the log: signed by the log key, naming
+/// a line the log has with that line's hash, and — when it is a final
+/// checkpoint — the log's last line.
+fn check_side(
+    report: &mut LogReport,
+    side: &Checkpoint,
+    key: Option<&VerifyingKey>,
+    hashes: &[String],
+    last_checkpoint: Option<&Checkpoint>,
+) -> Result<(), Broken> {
+    let last = report.verified + 1;
+    if let Some(key) = key
+        && !side.verify(key)
+    {
+        return Err(Broken {
+            line: last,
+            reason: format!(
+                "the side file's checkpoint is not signed by the log key (key id `{}`)",
+                side.key_id
+            ),
+        });
+    }
+    let at = usize::try_from(side.lines).unwrap_or(usize::MAX);
+    let head = if at == 0 {
+        Some(GENESIS.to_string())
+    } else {
+        hashes.get(at - 1).cloned()
+    };
+    match head {
+        None => {
+            return Err(Broken {
+                line: last,
+                reason: format!(
+                    "the log has {} complete line(s), but its latest signed checkpoint \
+                     ({}) covers {}: lines were cut from its end",
+                    report.verified, side.time, side.lines
+                ),
+            });
+        }
+        Some(head) if head != side.head => {
+            return Err(Broken {
+                line: side.lines,
+                reason: format!(
+                    "line {} does not hash to what the latest signed checkpoint ({}) \
+                     says: the log was rewritten up to there",
+                    side.lines, side.time
+                ),
+            });
+        }
+        Some(_) => report.side_checked = true,
+    }
+    // Closed at the side file's checkpoint: the log ends right there.
+    if side.event == Event::Final
+        && (report.verified != side.lines + 1 || last_checkpoint != Some(side))
+    {
+        return Err(Broken {
+            line: side.lines + 2,
+            reason: format!(
+                "the writer closed the log with its final checkpoint at line {} ({}), but \
+                 the log has {} line(s) and does not end with it: lines were added or \
+                 replaced after it",
+                side.lines + 1,
+                side.time,
+                report.verified
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A checkpoint's event where it stands: after a final checkpoint only a
