@@ -9,10 +9,11 @@ use anyhow::{Context, anyhow};
 use comfy_table::{ContentArrangement, Table};
 use serde::Deserialize;
 use slicegate::bundle::{
-    self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, Revision, TrustStore,
+    self, BuildOptions, BundleLoader, BundleName, CompileCache, KeyPair, LoadedBundle, Revision,
+    TrustStore,
 };
 use slicegate::plan::PlanFile;
-use slicegate::{Decider, PlacementRequest, PlanResult, PolicySources};
+use slicegate::{Decider, Decision, DeploymentPlan, PlacementRequest, PlanResult, PolicySources};
 
 use crate::output;
 
@@ -118,25 +119,55 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .collect();
 
     if args.output.json() {
-        let plans: Vec<_> = plans
-            .iter()
-            .zip(&plan_results)
-            .map(|((file, _), result)| {
-                serde_json::json!({"name": file.name, "network": file.network, "result": result})
-            })
-            .collect();
-        let rows: Vec<_> = placements
-            .iter()
-            .zip(&decisions)
-            .map(
-                |(p, d)| serde_json::json!({"label": p.label, "request": p.request, "decision": d}),
-            )
-            .collect();
-        let out = serde_json::json!({"plans": plans, "placements": rows});
-        println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(ExitCode::SUCCESS);
+        print_json(&plans, &plan_results, &placements, &decisions)?;
+    } else {
+        print_human(
+            &loaded,
+            signed.len(),
+            &policies,
+            &plans,
+            &plan_results,
+            &placements,
+            &decisions,
+        );
     }
+    Ok(ExitCode::SUCCESS)
+}
 
+/// The plans' results and the placements' decisions as one JSON document.
+fn print_json(
+    plans: &[(PlanFile, DeploymentPlan)],
+    plan_results: &[PlanResult],
+    placements: &[DemoPlacement],
+    decisions: &[Decision],
+) -> anyhow::Result<()> {
+    let plans: Vec<_> = plans
+        .iter()
+        .zip(plan_results)
+        .map(|((file, _), result)| {
+            serde_json::json!({"name": file.name, "network": file.network, "result": result})
+        })
+        .collect();
+    let rows: Vec<_> = placements
+        .iter()
+        .zip(decisions)
+        .map(|(p, d)| serde_json::json!({"label": p.label, "request": p.request, "decision": d}))
+        .collect();
+    let out = serde_json::json!({"plans": plans, "placements": rows});
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+/// What was built, each plan's report, and a table of the placements.
+fn print_human(
+    loaded: &LoadedBundle,
+    signed_len: usize,
+    policies: &Path,
+    plans: &[(PlanFile, DeploymentPlan)],
+    plan_results: &[PlanResult],
+    placements: &[DemoPlacement],
+    decisions: &[Decision],
+) {
     println!(
         "slicegate demo: built {} revision {} from {} ({} policies, packs {}; {} bytes), signed with a demo key, verified, loaded{}",
         loaded.manifest.name,
@@ -144,14 +175,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         policies.display(),
         loaded.manifest.policy_count,
         loaded.manifest.packs.join(", "),
-        signed.len(),
+        signed_len,
         if loaded.cache_hit {
             " (compiled code from the cache)"
         } else {
             ""
         }
     );
-    for ((file, _), result) in plans.iter().zip(&plan_results) {
+    for ((file, _), result) in plans.iter().zip(plan_results) {
         println!();
         println!("== plan: {} ({}) ==", file.name, file.network);
         if !file.description.is_empty() {
@@ -166,7 +197,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_width(160)
         .set_header(["#", "placement", "request", "decision", "reasons"]);
-    for (index, (placement, decision)) in placements.iter().zip(&decisions).enumerate() {
+    for (index, (placement, decision)) in placements.iter().zip(decisions).enumerate() {
         let r = &placement.request;
         let request = format!(
             "{} {} {}\nnetwork {} at {}",
@@ -188,7 +219,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "(evaluation times are what-if times from the demo file; a deployed host uses its own clock)"
     );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The plan files in `dir`, sorted by name.
