@@ -13,17 +13,22 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use libc::{
-    SIGALRM, SIGHUP, SIGINT, SIGIO, SIGPROF, SIGPWR, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGVTALRM,
-    SIGXCPU, SIGXFSZ,
+    SIGALRM, SIGHUP, SIGINT, SIGIO, SIGPROF, SIGPWR, SIGQUIT, SIGSTKFLT, SIGTERM, SIGUSR1, SIGUSR2,
+    SIGVTALRM, SIGXCPU, SIGXFSZ,
 };
 
 /// Every signal whose default action ends the process and that a process
-/// may catch (SIGKILL and SIGSTOP cannot be; SIGSEGV and the like are
-/// crashes).
-pub const ENDING_SIGNALS: [i32; 13] = [
-    SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
-    SIGXFSZ, SIGIO, SIGPWR,
-];
+/// may catch: the named ones, SIGSTKFLT and every real-time signal (SIGKILL
+/// and SIGSTOP cannot be caught; SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT,
+/// SIGTRAP and SIGSYS are crashes).
+pub fn ending_signals() -> Vec<i32> {
+    let mut signals = vec![
+        SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGXCPU,
+        SIGXFSZ, SIGIO, SIGPWR, SIGSTKFLT,
+    ];
+    signals.extend(libc::SIGRTMIN()..=libc::SIGRTMAX());
+    signals
+}
 
 type Action = Box<dyn FnOnce() + Send>;
 
@@ -64,7 +69,7 @@ pub fn private_tmpdir() {
 /// For every command but `serve`: an ending signal runs the exit actions
 /// and ends the process with the signal's conventional status (128 + n).
 pub fn exit_on_signals() {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new(ENDING_SIGNALS) else {
+    let Ok(mut signals) = signal_hook::iterator::Signals::new(ending_signals()) else {
         return;
     };
     let _ = std::thread::Builder::new()
@@ -83,7 +88,7 @@ pub fn exit_on_signals() {
 /// ends the process with the log open.
 pub fn stop_flag_on_signals() -> Arc<AtomicBool> {
     let stop = Arc::new(AtomicBool::new(false));
-    for signal in ENDING_SIGNALS {
+    for signal in ending_signals() {
         if let Err(error) = signal_hook::flag::register(signal, stop.clone()) {
             tracing::warn!("signal {signal} cannot be caught: {error}");
         }

@@ -113,6 +113,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // A closed stderr must not end `serve`: the subscriber's own
+        // complaint about it would be printed with a panicking `eprintln!`.
+        .log_internal_errors(false)
         .init();
     let cli = Cli::parse();
     // `serve` stops gracefully on a signal (its log closed); every other

@@ -465,7 +465,9 @@ fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_u
 
     // Every signal that would end the process stops the service as
     // SIGTERM does.
-    for signal in ["-HUP", "-QUIT", "-USR1", "-USR2", "-ALRM", "-XFSZ"] {
+    for signal in [
+        "-HUP", "-QUIT", "-USR1", "-USR2", "-ALRM", "-XFSZ", "-16", "-34", "-64",
+    ] {
         let mut server = Server::start_with(dir, &key_args);
         let status = Command::new("kill")
             .args([signal, &server.child.id().to_string()])
@@ -485,7 +487,14 @@ fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_u
     // line (a log shipper that died): it keeps serving, and still closes
     // the log when it stops.
     let mut child = Command::new(env!("CARGO_BIN_EXE_slicegate"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--bundle"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "100ms",
+        ])
+        .arg("--bundle")
         .arg(dir.join("lib.wasm"))
         .arg("--trust")
         .arg(dir.join("trust.toml"))
@@ -513,6 +522,18 @@ fn every_stop_but_a_crash_closes_the_decision_log_and_a_failed_start_leaves_it_u
         .output()
         .unwrap();
     assert_eq!(answer.status.code(), Some(2));
+    // A refused reload makes it warn on the closed stderr: it keeps
+    // serving.
+    let good = std::fs::read(dir.join("lib.wasm")).unwrap();
+    std::fs::write(dir.join("lib.wasm"), b"not a bundle").unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let answer = Command::new(repo().join("host-examples/http-client/decide.sh"))
+        .arg(&denied)
+        .env("SLICEGATE_URL", &url)
+        .output()
+        .unwrap();
+    assert_eq!(answer.status.code(), Some(2), "still serving");
+    std::fs::write(dir.join("lib.wasm"), good).unwrap();
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
