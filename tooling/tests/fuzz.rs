@@ -194,7 +194,17 @@ proptest! {
 /// what verifies it.
 fn checkpointed_log() -> &'static (Vec<u8>, VerifyOptions) {
     static LOG: OnceLock<(Vec<u8>, VerifyOptions)> = OnceLock::new();
-    LOG.get_or_init(|| {
+    LOG.get_or_init(|| write_log(false))
+}
+
+/// The same log closed by its writer (a final checkpoint at the end).
+fn closed_log() -> &'static (Vec<u8>, VerifyOptions) {
+    static LOG: OnceLock<(Vec<u8>, VerifyOptions)> = OnceLock::new();
+    LOG.get_or_init(|| write_log(true))
+}
+
+fn write_log(close: bool) -> (Vec<u8>, VerifyOptions) {
+    {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log.jsonl");
         let key = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
@@ -225,7 +235,11 @@ fn checkpointed_log() -> &'static (Vec<u8>, VerifyOptions) {
             }])
             .unwrap();
         }
-        log.checkpoint().unwrap();
+        if close {
+            log.close().unwrap();
+        } else {
+            log.checkpoint().unwrap();
+        }
         let side = decision_log::read_side(&decision_log::side_path(&path))
             .unwrap()
             .unwrap();
@@ -236,7 +250,7 @@ fn checkpointed_log() -> &'static (Vec<u8>, VerifyOptions) {
                 side: Some(side),
             },
         )
-    })
+    }
 }
 
 /// A JSON value from a pool of the awkward: unknown ids, empty, long,
@@ -686,4 +700,21 @@ proptest! {
         let forbid_errored = decision.errors.iter().any(|e| !e.permit);
         prop_assert!(!(decision.allowed && forbid_errored));
     }
+}
+
+/// Every cut of a checkpointed log, at every byte, is caught: a log cut
+/// anywhere (a record boundary included) never verifies as whole.
+#[test]
+fn every_cut_of_a_checkpointed_log_is_caught() {
+    let mut escaped = Vec::new();
+    for (name, (bytes, options)) in [("running", checkpointed_log()), ("closed", closed_log())] {
+        assert!(decision_log::verify_with(bytes, options).intact(), "{name}");
+        for at in 0..bytes.len() {
+            let report = decision_log::verify_with(&bytes[..at], options);
+            if report.intact() && report.incomplete_tail_bytes == 0 {
+                escaped.push((name, at, format!("{report:?}")));
+            }
+        }
+    }
+    assert!(escaped.is_empty(), "cuts that verified: {escaped:#?}");
 }

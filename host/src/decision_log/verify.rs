@@ -101,6 +101,8 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
     let mut closed = false;
     // The last line, when it is a checkpoint.
     let mut last_checkpoint: Option<Checkpoint> = None;
+    // The side file's checkpoint stands in the log on its own line.
+    let mut side_seen = false;
     let mut prev = GENESIS.to_string();
     let lines = complete
         .split(|&b| b == b'\n')
@@ -131,6 +133,10 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
                     return report;
                 }
                 closed = c.event == Event::Final;
+                side_seen |= options
+                    .side
+                    .as_ref()
+                    .is_some_and(|side| side.lines + 1 == number && side == c);
                 last_checkpoint = Some(c.clone());
                 report.adopted += if c.event == Event::Start {
                     c.adopted
@@ -199,6 +205,7 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
             options.key.as_ref(),
             &hashes,
             last_checkpoint.as_ref(),
+            side_seen,
         )
     {
         report.broken = Some(broken);
@@ -207,14 +214,16 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
 }
 
 /// The side file's checkpoint against the log: signed by the log key, naming
-/// a line the log has with that line's hash, and — when it is a final
-/// checkpoint — the log's last line.
+/// a line the log has with that line's hash, standing itself in the log on
+/// the line after (the writer writes the line before the side file), and —
+/// when it is a final checkpoint — the log's last line.
 fn check_side(
     report: &mut LogReport,
     side: &Checkpoint,
     key: Option<&VerifyingKey>,
     hashes: &[String],
     last_checkpoint: Option<&Checkpoint>,
+    side_seen: bool,
 ) -> Result<(), Broken> {
     let last = report.verified + 1;
     if let Some(key) = key
@@ -253,6 +262,27 @@ fn check_side(
                      says: the log was rewritten up to there",
                     side.lines, side.time
                 ),
+            });
+        }
+        Some(_) if !side_seen => {
+            return Err(Broken {
+                line: side.lines + 1,
+                reason: if report.verified <= side.lines {
+                    format!(
+                        "the log ends at line {}, before the latest signed checkpoint ({}) \
+                         that the writer wrote as line {}: lines were cut from its end",
+                        report.verified,
+                        side.time,
+                        side.lines + 1
+                    )
+                } else {
+                    format!(
+                        "line {} is not the latest signed checkpoint ({}) the side file \
+                         holds: the log was rewritten there",
+                        side.lines + 1,
+                        side.time
+                    )
+                },
             });
         }
         Some(_) => report.side_checked = true,
