@@ -30,46 +30,6 @@ pub(crate) async fn evaluate<R: Send + 'static>(
         })?
 }
 
-pub(crate) fn finish(
-    state: &AppState,
-    endpoint: &'static str,
-    started: Instant,
-    request_id: &str,
-    result: Result<Response, ApiError>,
-) -> Response {
-    let response = match result {
-        Ok(response) => with_id(response, request_id),
-        Err(error) => error.into_response(request_id),
-    };
-    state
-        .inner
-        .metrics
-        .response(endpoint, response.status().as_u16(), started.elapsed());
-    response
-}
-
-/// Answers a POST with a JSON body: the request id, the body (or the 4xx
-/// it deserves), `work`, and the metrics.
-pub(crate) async fn answer<F, Fut>(
-    state: AppState,
-    headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
-    endpoint: &'static str,
-    work: F,
-) -> Response
-where
-    F: FnOnce(AppState, String, Bytes) -> Fut,
-    Fut: std::future::Future<Output = Result<Response, ApiError>>,
-{
-    let started = Instant::now();
-    let id = state.request_id(&headers);
-    let result = match body(&headers, raw) {
-        Ok(bytes) => work(state.clone(), id.clone(), bytes).await,
-        Err(error) => Err(error),
-    };
-    finish(&state, endpoint, started, &id, result)
-}
-
 /// The body's top-level members, borrowed as they were sent, in order and
 /// with duplicates kept (so a body naming `requests` twice is refused, not
 /// read one way here and another way elsewhere).
@@ -149,10 +109,11 @@ pub(crate) fn placement_requests(state: &AppState, bytes: &[u8]) -> Result<(bool
 
 pub(crate) async fn decisions(
     State(state): State<AppState>,
+    RequestId(id): RequestId,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(state, headers, raw, "decisions", decide).await
+) -> Result<Response, ApiError> {
+    decide(state, id, body(&headers, raw)?).await
 }
 
 pub(crate) async fn decide(
@@ -212,7 +173,7 @@ pub(crate) async fn decide(
             StatusCode::UNPROCESSABLE_ENTITY,
             axum::Json(json!({
                 "requestId": id,
-                "error": {"status": 422, "code": failure_code(failure), "message": failure.to_string()},
+                "error": unprocessable(failure).json(),
                 "bundle": bundle,
                 "decision": decision,
             })),

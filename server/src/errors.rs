@@ -1,8 +1,13 @@
-//! Error answers: one JSON shape, a code, the request id; reading and parsing bodies.
+//! Error answers: one type, one JSON shape (a code, a message, the request
+//! id); reading and parsing bodies.
 
 use super::*;
 
-/// A JSON error answer.
+/// A JSON error answer. Handlers return it as their `Err`; as a response it
+/// carries itself in the response's extensions, and the service's
+/// [`observe`](crate::observe) middleware renders it with the request's id
+/// ([`ApiError::render`]).
+#[derive(Clone, Debug)]
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) code: &'static str,
@@ -18,20 +23,27 @@ impl ApiError {
         }
     }
 
-    pub(crate) fn into_response(self, request_id: &str) -> Response {
+    /// The answer: the status and `{requestId, error: {status, code, message}}`.
+    pub(crate) fn render(&self, request_id: &str) -> Response {
         let body = json!({
             "requestId": request_id,
-            "error": {"status": self.status.as_u16(), "code": self.code, "message": self.message},
+            "error": self.json(),
         });
-        with_id((self.status, axum::Json(body)).into_response(), request_id)
+        (self.status, axum::Json(body)).into_response()
+    }
+
+    /// The `error` member of an answer.
+    pub(crate) fn json(&self) -> Value {
+        json!({"status": self.status.as_u16(), "code": self.code, "message": self.message})
     }
 }
 
-pub(crate) fn with_id(mut response: Response, request_id: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(request_id) {
-        response.headers_mut().insert("x-request-id", value);
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
     }
-    response
 }
 
 /// The body of a JSON request, or the 4xx it deserves.
@@ -138,6 +150,16 @@ pub(crate) fn request_caused(failure: &Failure) -> bool {
     matches!(
         failure,
         Failure::InvalidRequest(_) | Failure::UnknownEntity(_) | Failure::SchemaViolation(_)
+    )
+}
+
+/// The error of an answer whose request was decided but could not be
+/// evaluated because of what it says (a 422).
+pub(crate) fn unprocessable(failure: &Failure) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        failure_code(failure),
+        failure.to_string(),
     )
 }
 

@@ -13,10 +13,11 @@ pub(crate) struct GrantBody {
 
 pub(crate) async fn grants(
     State(state): State<AppState>,
+    RequestId(id): RequestId,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(state, headers, raw, "sol003/grants", grant).await
+) -> Result<Response, ApiError> {
+    grant(state, id, body(&headers, raw)?).await
 }
 
 pub(crate) async fn grant(state: AppState, id: String, bytes: Bytes) -> Result<Response, ApiError> {

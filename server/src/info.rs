@@ -2,11 +2,9 @@
 
 use super::*;
 
-pub(crate) async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let started = Instant::now();
-    let id = state.request_id(&headers);
+pub(crate) async fn bundle(State(state): State<AppState>, RequestId(id): RequestId) -> Response {
     let reload = state.inner.slot.status();
-    let response = match state.inner.slot.current() {
+    match state.inner.slot.current() {
         None => {
             // Not ready: still say what reloading has seen.
             let e = not_ready(&state);
@@ -14,7 +12,7 @@ pub(crate) async fn bundle(State(state): State<AppState>, headers: HeaderMap) ->
                 e.status,
                 axum::Json(json!({
                     "requestId": id,
-                    "error": {"status": e.status.as_u16(), "code": e.code, "message": e.message},
+                    "error": e.json(),
                     "source": state.inner.config.source,
                     "reload": reload,
                 })),
@@ -38,8 +36,7 @@ pub(crate) async fn bundle(State(state): State<AppState>, headers: HeaderMap) ->
             }))
             .into_response()
         }
-    };
-    finish(&state, "bundle", started, &id, Ok(response))
+    }
 }
 
 pub(crate) async fn healthz() -> Response {
@@ -75,11 +72,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
 
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.inner.metrics.render(&state.inner.slot),
+        [(header::CONTENT_TYPE, metrics::CONTENT_TYPE)],
+        state.inner.metrics.render(),
     )
         .into_response()
 }
@@ -88,39 +82,29 @@ pub(crate) async fn openapi_yaml() -> Response {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML).into_response()
 }
 
-pub(crate) async fn openapi_json() -> Response {
+pub(crate) async fn openapi_json() -> Result<Response, ApiError> {
     match serde_norway::from_str::<Value>(OPENAPI_YAML) {
-        Ok(value) => axum::Json(value).into_response(),
-        Err(e) => ApiError::new(
+        Ok(value) => Ok(axum::Json(value).into_response()),
+        Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             format!("the built-in OpenAPI document does not parse: {e}"),
-        )
-        .into_response(""),
+        )),
     }
 }
 
-pub(crate) async fn not_found(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let id = state.request_id(&headers);
+pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "not-found",
         format!("no such endpoint: {}; see /openapi.yaml", uri.path()),
     )
-    .into_response(&id)
 }
 
 pub(crate) async fn method_not_allowed(
-    State(state): State<AppState>,
-    headers: HeaderMap,
     method: axum::http::Method,
     uri: axum::http::Uri,
-) -> Response {
-    let id = state.request_id(&headers);
+) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
@@ -129,5 +113,4 @@ pub(crate) async fn method_not_allowed(
             uri.path()
         ),
     )
-    .into_response(&id)
 }

@@ -82,9 +82,9 @@ impl AppState {
         let workers = Semaphore::new(config.workers.max(1));
         AppState {
             inner: Arc::new(Inner {
-                slot,
+                slot: slot.clone(),
                 config,
-                metrics: Metrics::default(),
+                metrics: Metrics::new(slot.clone()),
                 workers,
                 next_id: AtomicU64::new(1),
                 started: SystemTime::now()
@@ -99,15 +99,6 @@ impl AppState {
         &self.inner.metrics
     }
 
-    /// The request's id: set by the request-id layers of [`router`] (the
-    /// caller's when it is a safe token, a new one otherwise).
-    fn request_id(&self, headers: &HeaderMap) -> String {
-        match headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
-            Some(id) if safe_request_id(id) => id.to_string(),
-            _ => self.new_request_id(),
-        }
-    }
-
     fn new_request_id(&self) -> String {
         format!(
             "{:x}-{}",
@@ -119,6 +110,68 @@ impl AppState {
 
 /// The request-id header, read from callers and set on every answer.
 const REQUEST_ID: &str = "x-request-id";
+
+/// The request's id, as the request-id layers of [`router`] set it (the
+/// caller's when it is a safe token, a new one otherwise).
+pub(crate) struct RequestId(pub(crate) String);
+
+impl RequestId {
+    fn of(headers: &HeaderMap) -> String {
+        headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string()
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestId(RequestId::of(&parts.headers)))
+    }
+}
+
+/// The metrics label of a route: its path without the leading `/` or `/v1/`
+/// (`decisions`, `plans:check`, `healthz`); `unmatched` for no route.
+fn endpoint(request: &axum::extract::Request) -> String {
+    request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |path| {
+            let path = path.as_str();
+            path.strip_prefix("/v1/")
+                .or_else(|| path.strip_prefix('/'))
+                .unwrap_or(path)
+        })
+        .to_string()
+}
+
+/// The middleware every route answers through: renders an [`ApiError`]
+/// answer with the request's id, and records the answer's status and time
+/// in the metrics.
+async fn observe(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = Instant::now();
+    let endpoint = endpoint(&request);
+    let id = RequestId::of(request.headers());
+    let mut response = next.run(request).await;
+    if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = error.render(&id);
+    }
+    state
+        .inner
+        .metrics
+        .response(&endpoint, response.status().as_u16(), started.elapsed());
+    response
+}
 
 /// A caller's request id is kept only when it is a short token that logs
 /// and headers carry safely.
@@ -175,6 +228,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .layer(
             // Outermost first: a request id for every request (the

@@ -4,10 +4,11 @@ use super::*;
 
 pub(crate) async fn plans_check(
     State(state): State<AppState>,
+    RequestId(id): RequestId,
     headers: HeaderMap,
     raw: Result<Bytes, BytesRejection>,
-) -> Response {
-    answer(state, headers, raw, "plans:check", check_plan).await
+) -> Result<Response, ApiError> {
+    check_plan(state, id, body(&headers, raw)?).await
 }
 
 pub(crate) fn plan_summary(result: &PlanResult) -> LoggedDecision {
@@ -99,8 +100,7 @@ pub(crate) async fn check_plan(
     };
     let mut body = json!({"requestId": id, "bundle": bundle, "result": result});
     if let Some(failure) = result.failure.as_ref().filter(|f| request_caused(f)) {
-        body["error"] =
-            json!({"status": 422, "code": failure_code(failure), "message": failure.to_string()});
+        body["error"] = unprocessable(failure).json();
     }
     Ok((status, axum::Json(body)).into_response())
 }

@@ -1307,3 +1307,104 @@ async fn slow_and_numerous_clients_do_not_take_the_service_down() {
         .unwrap()
         .unwrap();
 }
+
+/// Every error answer, from every route and from no route, is one shape
+/// rendered in one place: the request id once in the header and the same
+/// in the body; and every answer is counted under its route in the metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_carries_its_request_id_once_and_every_route_is_measured() {
+    let service = service();
+    let state = &service.state;
+    let cases: [(&str, &str, Option<(&str, Vec<u8>)>, StatusCode, &str); 8] = [
+        ("GET", "/nope", None, StatusCode::NOT_FOUND, "unmatched"),
+        (
+            "DELETE",
+            "/healthz",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "healthz",
+        ),
+        (
+            "GET",
+            "/v1/decisions",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "decisions",
+        ),
+        (
+            "POST",
+            "/v1/decisions",
+            Some(("text/plain", b"{}".to_vec())),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "decisions",
+        ),
+        (
+            "POST",
+            "/v1/decisions",
+            Some(("application/json", b"{".to_vec())),
+            StatusCode::BAD_REQUEST,
+            "decisions",
+        ),
+        (
+            "POST",
+            "/v1/plans:check",
+            Some(("application/json", b"[]".to_vec())),
+            StatusCode::BAD_REQUEST,
+            "plans:check",
+        ),
+        (
+            "POST",
+            "/v1/sol003/grants",
+            Some(("application/json", b"{}".to_vec())),
+            StatusCode::BAD_REQUEST,
+            "sol003/grants",
+        ),
+        (
+            "POST",
+            "/v1/sol003/grants",
+            Some(("application/json", b"null".to_vec())),
+            StatusCode::BAD_REQUEST,
+            "sol003/grants",
+        ),
+    ];
+    for (i, (method, path, body, status, _)) in cases.iter().enumerate() {
+        let id = format!("err-{i}");
+        let request = {
+            let mut request = Request::builder()
+                .method(*method)
+                .uri(*path)
+                .header("x-request-id", &id);
+            if let Some((kind, _)) = body {
+                request = request.header("content-type", *kind);
+            }
+            request
+                .body(
+                    body.as_ref()
+                        .map_or_else(Body::empty, |(_, b)| Body::from(b.clone())),
+                )
+                .unwrap()
+        };
+        let response = router(state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), *status, "{method} {path}");
+        let ids: Vec<_> = response.headers().get_all("x-request-id").iter().collect();
+        assert_eq!(ids, [id.as_str()], "{method} {path}");
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["requestId"], json!(id), "{method} {path}: {body}");
+        assert_eq!(body["error"]["status"], json!(status.as_u16()), "{body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    let metrics = get(state, "/metrics").await.text;
+    for (_, _, _, status, endpoint) in &cases {
+        let line = format!(
+            "slicegate_http_responses_total{{endpoint=\"{endpoint}\",status=\"{}\"}}",
+            status.as_u16()
+        );
+        assert!(metrics.contains(&line), "no `{line}` in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("slicegate_request_duration_seconds_count{endpoint=\"unmatched\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.ends_with("# EOF\n"), "{metrics}");
+}
