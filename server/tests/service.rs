@@ -1315,7 +1315,14 @@ async fn slow_and_numerous_clients_do_not_take_the_service_down() {
 async fn every_error_carries_its_request_id_once_and_every_route_is_measured() {
     let service = service();
     let state = &service.state;
-    let cases: [(&str, &str, Option<(&str, Vec<u8>)>, StatusCode, &str); 8] = [
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<(&'a str, Vec<u8>)>,
+        StatusCode,
+        &'a str,
+    );
+    let cases: [Case; 8] = [
         ("GET", "/nope", None, StatusCode::NOT_FOUND, "unmatched"),
         (
             "DELETE",
