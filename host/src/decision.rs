@@ -11,6 +11,7 @@ use crate::placement::EvaluationTime;
 
 /// A policy that determined a decision.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DeterminingPolicy {
     /// The policy id (its `@id`, or Cedar's positional id).
@@ -30,6 +31,7 @@ pub struct DeterminingPolicy {
 
 /// A policy whose evaluation errored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyError {
     /// The policy id.
@@ -42,6 +44,7 @@ pub struct PolicyError {
 
 /// Why a request was denied other than by a policy. Every variant is a deny.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "detail", rename_all = "kebab-case")]
 pub enum Failure {
     /// Cedar allowed, but a `forbid` errored and might have denied.
@@ -104,6 +107,7 @@ impl From<wit::Error> for Failure {
 /// The answer to one request. `allowed` is the only field to enforce; the
 /// rest explains it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Decision {
     /// Allow (true) or deny (false).

@@ -31,6 +31,7 @@ impl Default for Limits {
 
 /// The limit a failed call ran into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum LimitKind {
     /// The fuel budget ran out.

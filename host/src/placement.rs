@@ -8,6 +8,7 @@ use crate::bindings::exports::slicegate::policy::placement as wit;
 
 /// What the orchestrator wants to do with the equipment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Operation {
     /// Instantiate.
@@ -30,6 +31,7 @@ pub enum Operation {
 
 /// The customer a slice serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CustomerCategory {
     /// Consumer.
@@ -50,6 +52,7 @@ pub enum CustomerCategory {
 
 /// A BSI Act critical-component notification (German networks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CriticalComponentNotice {
     /// When the operator notified the Interior Ministry (RFC 3339).
@@ -64,6 +67,7 @@ pub struct CriticalComponentNotice {
 ///
 /// Omitted `softwareSigned` and `sbom` read as `false`, which can only deny.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Equipment {
     /// The orchestrator's id for the item.
@@ -92,6 +96,7 @@ pub struct Equipment {
 
 /// The slice served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Slice {
     /// The orchestrator's id for the slice.
@@ -109,6 +114,7 @@ pub struct Slice {
 
 /// The site.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Site {
     /// The orchestrator's id for the site.
@@ -124,6 +130,7 @@ pub struct Site {
 
 /// A remote-management session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoteSession {
     /// ISO 3166-1 alpha-2 code of the country the session comes from.
@@ -137,6 +144,7 @@ pub struct RemoteSession {
 
 /// One placement question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlacementRequest {
     /// What to do.
@@ -164,6 +172,7 @@ pub struct PlacementRequest {
 
 /// Which clock a decision is evaluated at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", content = "at", rename_all = "kebab-case")]
 pub enum EvaluationTime {
     /// The host's clock, at this instant.

@@ -17,6 +17,7 @@ use crate::placement::{Equipment, EvaluationTime, Operation, RemoteSession, Site
 
 /// What a share counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ShareMetric {
     /// Radio sites.
@@ -30,6 +31,7 @@ pub enum ShareMetric {
 /// An item of a plan: equipment where it runs, and its weight in the
 /// plan's metric.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanItem {
     /// The equipment.
@@ -44,6 +46,7 @@ pub struct PlanItem {
 
 /// A change a plan makes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PlanChange {
     /// The operation.
@@ -61,6 +64,7 @@ pub struct PlanChange {
 /// A deployment plan for a network. Shares and caps are the whole
 /// network's: a plan cannot narrow them to one slice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeploymentPlan {
     /// The network's id in the bundle's registry.
@@ -78,6 +82,7 @@ pub struct DeploymentPlan {
 
 /// The decision on one item of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ItemDecision {
     /// The equipment's id.
@@ -90,6 +95,7 @@ pub struct ItemDecision {
 
 /// A share of the access network.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Share {
     /// A designation list or a vendor group.
@@ -100,6 +106,7 @@ pub struct Share {
 
 /// The result of checking a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanResult {
     /// Every item and the plan-level rules allow.

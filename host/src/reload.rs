@@ -76,6 +76,7 @@ impl ActiveBundle {
 
 /// A refused reload, as kept for `/v1/bundle` and the metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReloadFailure {
     /// When (RFC 3339).
@@ -86,6 +87,7 @@ pub struct ReloadFailure {
 
 /// What reloading has done so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ReloadStatus {
     /// Bundles swapped in after the first.

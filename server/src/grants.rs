@@ -4,10 +4,12 @@ use super::*;
 
 /// A SOL003 Grant as the service takes it: the NFVO's `GrantRequest` and
 /// what it does not say (package identity, network, site, slice).
-#[derive(Deserialize, serde::Serialize)]
+#[derive(Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct GrantBody {
+pub struct GrantBody {
+    /// The NFVO's SOL003 `GrantRequest`.
     pub(crate) grant_request: GrantRequest,
+    /// The package's identity and where the VNF runs.
     pub(crate) context: GrantContext,
 }
 

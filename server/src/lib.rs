@@ -24,6 +24,7 @@ mod grants;
 mod info;
 mod logging;
 pub mod metrics;
+pub mod openapi;
 mod plans;
 
 pub use config::{Config, ConnectionLimits};
@@ -57,8 +58,8 @@ use tokio::sync::Semaphore;
 
 pub use metrics::Metrics;
 
-/// The OpenAPI document of this service (also in the repository at
-/// `server/openapi.yaml`).
+/// The OpenAPI document of this service, as checked in at
+/// `server/openapi.yaml` (made by [`openapi::document`]).
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
 
 struct Inner {

@@ -1415,3 +1415,33 @@ async fn every_error_carries_its_request_id_once_and_every_route_is_measured() {
     );
     assert!(metrics.ends_with("# EOF\n"), "{metrics}");
 }
+
+/// Every example request in the document is a valid request body for its
+/// operation (the schemas come from the Rust types, the examples are
+/// written by hand: this keeps them together).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_request_in_the_document_matches_its_schema() {
+    let service = service();
+    let mut checked = 0;
+    for (path, item) in openapi()["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let content = &operation["requestBody"]["content"]["application/json"];
+            for (name, example) in content["examples"].as_object().into_iter().flatten() {
+                assert!(
+                    request_valid(method, path, &example["value"]),
+                    "example `{name}` of {method} {path} does not match its schema"
+                );
+                // And the service decides it (an answer the document lists,
+                // not a refusal of the request).
+                let answer = post(&service.state, path, &example["value"]).await;
+                assert!(
+                    [200, 201, 403].contains(&answer.status.as_u16()),
+                    "example `{name}` of {method} {path}: {}",
+                    answer.text
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 3, "only {checked} examples checked");
+}

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The bundle that decided.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = BundleRef))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoggedBundle {
     /// The bundle's name.
@@ -11,6 +12,7 @@ pub struct LoggedBundle {
     /// Its revision.
     pub revision: u64,
     /// sha256 of its signed content.
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-f]{64}$"))]
     pub sha256: String,
 }
 

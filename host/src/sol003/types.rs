@@ -11,6 +11,7 @@ use crate::placement::{RemoteSession, Site, Slice};
 /// does not parse: a resource the adapter cannot classify could hide
 /// compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ResourceType {
     /// A virtual machine or container: the capacity the rules judge.
@@ -26,6 +27,7 @@ pub enum ResourceType {
 /// Which resource in the VIM a definition names (SOL003 `ResourceHandle`):
 /// what is removed or modified is this, not the grant-local `id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceHandle {
     /// The VIM connection.
@@ -44,6 +46,7 @@ pub struct ResourceHandle {
 /// A resource the grant asks to add, remove, modify or create for the
 /// operation's duration (SOL003 `ResourceDefinition`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceDefinition {
     /// The resource definition id, unique in the request.
@@ -71,9 +74,10 @@ impl ResourceDefinition {
     }
 }
 
-/// The SOL003 `GrantRequest` fields the adapter reads; the rest are kept
-/// but not interpreted.
+/// The SOL003 `GrantRequest` fields the adapter reads; fields not listed
+/// are accepted and not interpreted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GrantRequest {
     /// The VNF instance.
@@ -83,19 +87,30 @@ pub struct GrantRequest {
     /// The VNFD.
     pub vnfd_id: String,
     /// `INSTANTIATE`, `SCALE`, `SCALE_TO_LEVEL`, `CHANGE_FLAVOUR`, `HEAL`,
-    /// `OPERATE`, `CHANGE_EXT_CONN`, `CHANGE_VNFPKG`, `TERMINATE`.
+    /// `OPERATE`, `CHANGE_EXT_CONN`, `CHANGE_VNFPKG`, `TERMINATE`; anything
+    /// else is rejected.
     pub operation: String,
-    /// Resources to add.
+    /// New resources. Only `INSTANTIATE` and `SCALE` (`SCALE_TO_LEVEL`,
+    /// `CHANGE_FLAVOUR`) may add capacity; `HEAL` and `CHANGE_VNFPKG` may
+    /// add, per VDU, at most as many compute resources as they remove of
+    /// distinct VIM resources of that VDU (a replacement; added compute
+    /// must name its `vduId`); any other operation with `addResources` is
+    /// rejected. Each compute resource is one decision.
     #[serde(default)]
     pub add_resources: Vec<ResourceDefinition>,
     /// Resources created for the operation's duration only: new capacity
-    /// all the same.
+    /// all the same, so temporary compute is decided as a new installation
+    /// (place) in every operation.
     #[serde(default)]
     pub temp_resources: Vec<ResourceDefinition>,
-    /// Resources to remove (a heal or a package change replaces them).
+    /// Resources to remove (a heal or a package change replaces them);
+    /// each must name its VIM resource (`resource`), and no VIM resource
+    /// twice.
     #[serde(default)]
     pub remove_resources: Vec<ResourceDefinition>,
-    /// Resources to modify.
+    /// Resources to modify; each must name its VIM resource. Modified
+    /// compute is decided under the operation; a `TERMINATE` with
+    /// `updateResources` is rejected.
     #[serde(default)]
     pub update_resources: Vec<ResourceDefinition>,
     /// Placement constraints, as sent.
@@ -109,6 +124,7 @@ pub struct GrantRequest {
 /// What the Grant does not say: the VNF package's identity and where the
 /// VNF runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrantContext {
     /// The package's `vnfProvider`.
@@ -159,6 +175,7 @@ pub struct GrantContext {
 /// `vnfProductName` to a model id in the bundle's catalog. Names are matched
 /// exactly; an unmapped provider or product is rejected.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PackageMap {
     /// `vnfProvider` → vendor id.
@@ -169,13 +186,11 @@ pub struct PackageMap {
 
 /// The answer to a Grant.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(
-    tag = "outcome",
-    rename_all = "SCREAMING_SNAKE_CASE",
-    rename_all_fields = "camelCase"
-)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "outcome", rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum GrantOutcome {
     /// Granted: every placement the operation implies is allowed.
+    #[serde(rename_all = "camelCase")]
     Granted {
         /// The VNF instance.
         vnf_instance_id: String,
@@ -185,6 +200,7 @@ pub enum GrantOutcome {
         decisions: Vec<Decision>,
     },
     /// Rejected, with a reason per refused placement.
+    #[serde(rename_all = "camelCase")]
     Rejected {
         /// The VNF instance.
         vnf_instance_id: String,
