@@ -224,18 +224,32 @@ impl Operation {
         }
     }
 
-    /// The operation's name (`remote-manage`).
+    /// Every operation, in declaration order.
+    pub const ALL: [Operation; 8] = [
+        Operation::Place,
+        Operation::Scale,
+        Operation::Upgrade,
+        Operation::Heal,
+        Operation::Operate,
+        Operation::RemoteManage,
+        Operation::Interconnect,
+        Operation::Terminate,
+    ];
+
+    /// The operation's name (`remote-manage`): its serde name, which is the
+    /// WIT enum's case name, written once (the `rename_all` above).
     pub fn name(self) -> &'static str {
-        match self {
-            Operation::Place => "place",
-            Operation::Scale => "scale",
-            Operation::Upgrade => "upgrade",
-            Operation::Heal => "heal",
-            Operation::Operate => "operate",
-            Operation::RemoteManage => "remote-manage",
-            Operation::Interconnect => "interconnect",
-            Operation::Terminate => "terminate",
-        }
+        static NAMES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        let names = NAMES.get_or_init(|| {
+            Operation::ALL
+                .iter()
+                .map(|op| match serde_json::to_value(op) {
+                    Ok(serde_json::Value::String(name)) => &*Box::leak(name.into_boxed_str()),
+                    _ => "unknown",
+                })
+                .collect()
+        });
+        names[self as usize]
     }
 }
 
@@ -315,5 +329,37 @@ impl PlacementRequest {
             remote: self.remote.as_ref().map(RemoteSession::to_wit),
             at: at.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_its_serde_name_and_survives_the_wit_crossing() {
+        for (i, op) in Operation::ALL.into_iter().enumerate() {
+            // `ALL` is in declaration order, so `name` indexes it right.
+            assert_eq!(op as usize, i);
+            let name = op.name();
+            assert_eq!(serde_json::to_value(op).unwrap(), name);
+            assert_eq!(
+                serde_json::from_value::<Operation>(name.into()).unwrap(),
+                op
+            );
+            assert_eq!(Operation::from_wit(op.to_wit()), op);
+        }
+        // Exhaustive: a new operation must be added to `ALL`.
+        let count = |op: Operation| match op {
+            Operation::Place
+            | Operation::Scale
+            | Operation::Upgrade
+            | Operation::Heal
+            | Operation::Operate
+            | Operation::RemoteManage
+            | Operation::Interconnect
+            | Operation::Terminate => Operation::ALL.len(),
+        };
+        assert_eq!(count(Operation::Place), 8);
     }
 }
