@@ -55,6 +55,12 @@ enum Command {
     ///
     /// The last line is `N passed, M failed`; exit 1 on any failure.
     Test(commands::test::Args),
+    /// Prove the library's invariants for every request and every entity
+    /// store the schema admits (cedar-policy-symcc with the cvc5 solver).
+    ///
+    /// The last line is `N proved, M refuted`; exit 0 when all hold, 2 when
+    /// one is refuted (its counterexample is printed), 1 on an error.
+    Prove(commands::prove::Args),
     /// Show a bundle's manifest, policies, signatures, interface and sizes.
     Inspect(commands::verify::InspectArgs),
     /// Generate an Ed25519 signing key pair.
@@ -138,6 +144,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
         Command::Test(args) => commands::test::run(args),
+        Command::Prove(args) => commands::prove::run(args),
         Command::Inspect(args) => commands::verify::inspect(args),
         Command::Keygen(args) => commands::keys::keygen(args),
         Command::Sign(args) => commands::keys::sign(args),

@@ -13,4 +13,5 @@ pub mod conformance;
 pub mod explain;
 pub mod mutate;
 pub mod native;
+pub mod prove;
 pub mod testing;

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod explain;
 pub mod keys;
 pub mod log;
+pub mod prove;
 pub mod serve;
 pub mod test;
 pub mod verify;
