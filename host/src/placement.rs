@@ -101,10 +101,12 @@ pub struct Equipment {
 pub struct Slice {
     /// The orchestrator's id for the slice.
     pub id: String,
-    /// Slice/service type.
+    /// Slice/service type (0–255).
+    #[cfg_attr(feature = "openapi", schema(maximum = 255))]
     pub sst: u8,
-    /// Slice differentiator (24 bits).
+    /// Slice differentiator (24 bits: 0–16777215).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(maximum = 16777215))]
     pub sd: Option<u32>,
     /// Customer category.
     pub category: CustomerCategory,
@@ -163,7 +165,8 @@ pub struct PlacementRequest {
     /// The remote session (required for `remote-manage`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<RemoteSession>,
-    /// A what-if evaluation time (RFC 3339). Honoured only where the
+    /// A what-if evaluation time (RFC 3339, `T` and `Z` in capitals, at
+    /// most millisecond precision; anything else is refused). Honoured only where the
     /// embedder permits what-if evaluation; otherwise the host's clock is used
     /// and a supplied time is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]

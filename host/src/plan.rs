@@ -40,7 +40,10 @@ pub struct PlanItem {
     pub slice: Slice,
     /// Where it runs.
     pub site: Site,
-    /// Units of the plan's metric it carries (0 leaves it out of shares).
+    /// Units of the plan's metric it carries (0–4294967295). 0 leaves a
+    /// core or other item out of shares; an access-network item with weight
+    /// 0 is refused (it must count).
+    #[cfg_attr(feature = "openapi", schema(maximum = 4294967295u32))]
     pub weight: u32,
 }
 

@@ -379,3 +379,65 @@ fn a_request_kind_the_schema_refuses_is_still_checked_at_each_decision() {
     let plain = self::decider().decide(&placement("ericsson", "ericsson-gnb", "place", at));
     assert!(plain.allowed, "{plain:?}");
 }
+
+/// One site, slice or item is one id in a plan: ids that differ only in
+/// letter case or spacing (which would count one site twice in a share)
+/// are refused, and so is a second change to the same item.
+#[test]
+fn a_plan_naming_one_thing_two_ways_is_refused_whole() {
+    let refused = |plan: &slicegate::DeploymentPlan, expected: &str| {
+        let result = decider().check_plan(plan);
+        assert!(!result.allowed);
+        assert!(result.items.is_empty());
+        assert!(
+            matches!(result.failure, Some(Failure::InvalidRequest(ref m)) if m.contains(expected)),
+            "{expected}: {:?}",
+            result.failure
+        );
+    };
+    let base = example_plan("fr-example-telecom.json");
+    assert!(base.installed.len() >= 2 && !base.changes.is_empty());
+    let site = base.installed[0].site.id.clone();
+    for spelling in [site.to_uppercase(), format!(" {site}"), format!("{site} ")] {
+        if spelling == site {
+            continue;
+        }
+        let mut plan = base.clone();
+        let mut other = plan.installed[0].clone();
+        other.equipment.id = "another-radio".into();
+        other.site.id = spelling.clone();
+        plan.installed.push(other);
+        refused(&plan, "differ only in letter case or spacing");
+    }
+    let mut plan = base.clone();
+    let mut other = plan.installed[1].clone();
+    other.equipment.id = plan.installed[0].equipment.id.to_uppercase();
+    plan.installed.push(other);
+    refused(&plan, "equipment ids");
+    let mut plan = base.clone();
+    let mut slice = plan.installed[1].clone();
+    slice.equipment.id = "third-radio".into();
+    slice.slice.id = plan.installed[0].slice.id.to_uppercase();
+    if slice.slice.id != plan.installed[0].slice.id {
+        plan.installed.push(slice);
+        refused(&plan, "slice ids");
+    }
+    // Two changes to one installed item.
+    let mut plan = base.clone();
+    let installed = plan.installed[0].clone();
+    plan.changes = vec![
+        slicegate::plan::PlanChange {
+            operation: slicegate::Operation::Scale,
+            item: installed.clone(),
+            peer: None,
+            remote: None,
+        },
+        slicegate::plan::PlanChange {
+            operation: slicegate::Operation::Terminate,
+            item: installed,
+            peer: None,
+            remote: None,
+        },
+    ];
+    refused(&plan, "two changes in one plan");
+}

@@ -13,10 +13,7 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     let limits = state.inner.config.connections;
     let metrics = state.clone();
-    let app = router(state).layer(tower_http::timeout::TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        limits.request_timeout,
-    ));
+    let app = router(state);
     let connections = Arc::new(Connections::new(limits.max_connections.max(1)));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     tokio::pin!(shutdown);
@@ -42,7 +39,11 @@ pub async fn serve(
             }
             Admitted::No => {
                 metrics.inner.metrics.connection_refused();
-                tokio::spawn(refuse_connection(stream, limits.max_connections));
+                tokio::spawn(refuse_connection(
+                    stream,
+                    limits.max_connections,
+                    metrics.new_request_id(),
+                ));
                 continue;
             }
         };
@@ -269,15 +270,20 @@ impl Connections {
     }
 }
 
-/// Answers a connection over the cap with `503` and closes it, within a
-/// second whatever the client does.
-pub(crate) async fn refuse_connection(mut stream: tokio::net::TcpStream, cap: usize) {
+/// Answers a connection over the cap with `503` (the error shape of every
+/// answer, under a request id the service makes: the request is never
+/// read) and closes it, within a second whatever the client does.
+pub(crate) async fn refuse_connection(
+    mut stream: tokio::net::TcpStream,
+    cap: usize,
+    request_id: String,
+) {
     use tokio::io::AsyncWriteExt;
-    let body = json!({"error": {"status": 503, "code": "too-many-connections",
-        "message": format!("the service holds its maximum of {cap} connections; retry shortly")}})
+    let body = json!({"requestId": request_id, "error": {"status": 503, "code": "too-many-connections",
+        "message": format!("the service holds its maximum of {cap} connections, each answering a request; retry shortly")}})
     .to_string();
     let answer = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-request-id: {request_id}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
@@ -335,5 +341,32 @@ mod connection_tests {
         let open = table.lock();
         assert!(open.contains_key(&first) && open.contains_key(&third));
         assert!(!open.contains_key(&second));
+    }
+}
+
+#[cfg(test)]
+mod refuse_tests {
+    /// A connection refused at the cap gets the shape of every error: a
+    /// request id in the header and the body, and a documented code.
+    #[tokio::test]
+    async fn a_refused_connection_gets_an_error_with_a_request_id() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            let mut out = String::new();
+            stream.read_to_string(&mut out).await.unwrap();
+            out
+        });
+        let (stream, _) = listener.accept().await.unwrap();
+        super::refuse_connection(stream, 4, "abc-7".to_string()).await;
+        let answer = client.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("x-request-id: abc-7\r\n"), "{answer}");
+        let body: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["requestId"], "abc-7");
+        assert_eq!(body["error"]["code"], "too-many-connections");
     }
 }

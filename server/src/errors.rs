@@ -76,6 +76,19 @@ pub(crate) fn body(
             },
         ));
     }
+    // A body we cannot read as sent is refused, not read as something else.
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("(not text)");
+        if !encoding.trim().eq_ignore_ascii_case("identity") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-encoding",
+                format!(
+                    "the body must not be encoded (Content-Encoding `{encoding}`); send plain JSON"
+                ),
+            ));
+        }
+    }
     body.map_err(|rejection| {
         let status = rejection.status();
         let code = if status == StatusCode::PAYLOAD_TOO_LARGE {

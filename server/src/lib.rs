@@ -100,7 +100,7 @@ impl AppState {
         &self.inner.metrics
     }
 
-    fn new_request_id(&self) -> String {
+    pub(crate) fn new_request_id(&self) -> String {
         format!(
             "{:x}-{}",
             self.inner.started,
@@ -152,6 +152,26 @@ fn endpoint(request: &axum::extract::Request) -> String {
         .to_string()
 }
 
+/// An error answer without a body of ours (from a tower layer), as an
+/// [`ApiError`].
+fn unshaped_error(response: &Response) -> Option<ApiError> {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error())
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
+        return None;
+    }
+    let (code, message) = match status {
+        StatusCode::REQUEST_TIMEOUT => (
+            "request-timeout",
+            "the request was not read and answered within the service's request timeout",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "the body is too large"),
+        _ => ("internal", "the request could not be answered"),
+    };
+    Some(ApiError::new(status, code, message))
+}
+
 /// The middleware every route answers through: renders an [`ApiError`]
 /// answer with the request's id, and records the answer's status and time
 /// in the metrics.
@@ -165,6 +185,10 @@ async fn observe(
     let id = RequestId::of(request.headers());
     let mut response = next.run(request).await;
     if let Some(error) = response.extensions_mut().remove::<ApiError>() {
+        response = error.render(&id);
+    } else if let Some(error) = unshaped_error(&response) {
+        // An error made by a layer (the request timeout, the body limit):
+        // the same shape as every other.
         response = error.render(&id);
     }
     state
@@ -229,6 +253,11 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi_json))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Inside `observe`: a timeout's 408 is rendered and measured too.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.inner.config.connections.request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .layer(DefaultBodyLimit::max(limit))
         .layer(

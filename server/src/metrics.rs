@@ -94,8 +94,9 @@ impl Metrics {
         let evicted_connections = Counter::default();
         registry.register(
             "slicegate_connections_evicted",
-            "Idle connections (no request in flight: waiting for headers or for their next \
-             request) closed to make room for a new one at the connection cap",
+            "Idle connections (no whole request being answered: waiting for headers, for the \
+             rest of a body, or for their next request) closed to make room for a new one at \
+             the connection cap",
             evicted_connections.clone(),
         );
         registry.register_collector(Box::new(BundleState(slot)));

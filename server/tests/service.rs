@@ -1445,3 +1445,150 @@ async fn every_example_request_in_the_document_matches_its_schema() {
     }
     assert!(checked >= 3, "only {checked} examples checked");
 }
+
+/// A grant is refused (400), never decided without what it says, when a
+/// field SOL003 does not define is present: a misspelled resource list
+/// would otherwise read as no resources and turn a rejection into a grant.
+/// Every field SOL003 defines is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_with_a_field_sol003_does_not_define_is_refused() {
+    let service = service();
+    let state = &service.state;
+    let resources = json!([{"id": "a1", "type": "COMPUTE", "vduId": "upf"}]);
+    // An OPERATE that adds capacity is rejected; without the list, granted.
+    let mut operate = grant_body("Ericsson AB");
+    operate["grantRequest"]["operation"] = json!("OPERATE");
+    let mut body = operate.clone();
+    body["grantRequest"]["addResources"] = resources.clone();
+    let answer = post(state, "/v1/sol003/grants", &body).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
+    for key in [
+        "AddResources",
+        "addresources",
+        "add_resources",
+        "addResource",
+        "TempResources",
+        "temp_resources",
+        "RemoveResources",
+        "updateresources",
+    ] {
+        let mut body = operate.clone();
+        body["grantRequest"]
+            .as_object_mut()
+            .unwrap()
+            .remove("addResources");
+        body["grantRequest"][key] = resources.clone();
+        let answer = post(state, "/v1/sol003/grants", &body).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::BAD_REQUEST,
+            "{key}: {}",
+            answer.text
+        );
+        assert!(answer.text.contains(key), "{key}: {}", answer.text);
+    }
+    let mut body = grant_body("Ericsson AB");
+    for (key, value) in [
+        ("dstVnfdId", json!("vnfd-2")),
+        ("flavourId", json!("small")),
+        ("isAutomaticInvocation", json!(false)),
+        ("instantiationLevelId", json!("l1")),
+        ("additionalParams", json!({"a": 1})),
+        (
+            "_links",
+            json!({"vnfLcmOpOcc": {"href": "http://nfvo/op-1"}}),
+        ),
+        ("placementConstraints", json!([])),
+        ("vimConstraints", json!([])),
+    ] {
+        body["grantRequest"][key] = value;
+    }
+    let answer = post(state, "/v1/sol003/grants", &body).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+}
+
+/// A request not read in time is answered 408 in the shape of every error,
+/// with its request id in the header and the body, and is measured.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_is_a_json_408_with_its_request_id() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let service = service_with(|_| Config {
+        connections: slicegate_server::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_millis(300),
+            max_connections: 8,
+            max_requests_per_connection: 10,
+        },
+        ..Config::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(slicegate_server::serve(
+        listener,
+        service.state.clone(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v1/decisions HTTP/1.1\r\nHost: t\r\nX-Request-Id: slow-body-1\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+    let answer = read_some(&mut stream, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("x-request-id: slow-body-1"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["requestId"], "slow-body-1", "{answer}");
+    assert_eq!(body["error"]["code"], "request-timeout", "{answer}");
+    let metrics = get_over_tcp(addr, "/metrics").await;
+    assert!(
+        metrics.contains("slicegate_http_responses_total{endpoint=\"decisions\",status=\"408\"} 1"),
+        "{metrics}"
+    );
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}
+
+/// An encoded body (gzip and the like) is refused, not read as plain JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encoded_body_is_refused() {
+    let service = service();
+    for encoding in ["gzip", "br", "deflate, gzip"] {
+        let request = Request::builder()
+            .method("POST")
+            .uri("/v1/decisions")
+            .header("content-type", "application/json")
+            .header("content-encoding", encoding)
+            .body(Body::from(allowed_placement().to_string()))
+            .unwrap();
+        let response = router(service.state.clone())
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "{encoding}"
+        );
+    }
+    let request = Request::builder()
+        .method("POST")
+        .uri("/v1/decisions")
+        .header("content-type", "application/json")
+        .header("content-encoding", "identity")
+        .body(Body::from(allowed_placement().to_string()))
+        .unwrap();
+    let response = router(service.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}

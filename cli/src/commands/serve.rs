@@ -32,7 +32,9 @@ pub struct Args {
     #[arg(long)]
     bundle: String,
     /// The trust store (TOML) every bundle is verified against: signatures,
-    /// threshold, validity window, revision.
+    /// threshold, validity window, revision. The highest revision accepted
+    /// per bundle name is recorded beside it (`<trust>.state.json`, or the
+    /// store's `state` path), so a restart cannot roll back.
     #[arg(long)]
     trust: PathBuf,
     /// Address to listen on (port 0 picks a free port; the address is
@@ -113,7 +115,10 @@ pub struct Args {
     /// How long a request may take to be read and answered (408 after).
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     request_timeout: Duration,
-    /// Connections open at once; one more is answered 503 and closed.
+    /// Connections open at once. A new one takes the place of the
+    /// connection idle longest (waiting for its headers, for the rest of its
+    /// body, or for its next request); only when every connection has a
+    /// whole request being answered is the newcomer answered 503 and closed.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// Requests one keep-alive connection may carry before it is closed.

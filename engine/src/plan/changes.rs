@@ -21,6 +21,13 @@ pub fn consistent_records(plan: &DeploymentPlan) -> Result<(), Error> {
         .installed
         .iter()
         .chain(plan.changes.iter().map(|change| &change.item));
+    one_spelling("site", items.clone().map(|item| item.site.id.as_str()))?;
+    one_spelling("slice", items.clone().map(|item| item.slice.id.as_str()))?;
+    one_spelling(
+        "equipment",
+        items.clone().map(|item| item.equipment.id.as_str()),
+    )?;
+    one_change_per_item(plan)?;
     let mut sites: HashMap<&str, &Site> = HashMap::new();
     let mut slices: HashMap<&str, &Slice> = HashMap::new();
     for item in items {
@@ -40,6 +47,42 @@ pub fn consistent_records(plan: &DeploymentPlan) -> Result<(), Error> {
                 "slice `{}` is described two ways (equipment `{}` among them); one slice is one \
                  record in a plan",
                 item.slice.id, item.equipment.id
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Ids that differ only in letter case or surrounding white space would
+/// name one site, slice or item two ways (and count it twice in a share):
+/// refused.
+fn one_spelling<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for id in ids {
+        if let Some(other) = seen.insert(id.trim().to_lowercase(), id)
+            && other != id
+        {
+            return Err(invalid(format!(
+                "{what} ids `{other}` and `{id}` differ only in letter case or spacing; one \
+                 {what} is one id in a plan"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A plan changes each item at most once: two changes to one item (a scale
+/// and a terminate) leave what it decides on to the order they are read in.
+fn one_change_per_item(plan: &DeploymentPlan) -> Result<(), Error> {
+    let mut seen: HashMap<&str, Operation> = HashMap::new();
+    for change in &plan.changes {
+        let id = change.item.equipment.id.as_str();
+        if let Some(first) = seen.insert(id, change.operation) {
+            return Err(invalid(format!(
+                "equipment `{id}` has two changes in one plan (`{}` and `{}`); a plan changes \
+                 each item once: send one plan per step",
+                operation_name(first),
+                operation_name(change.operation)
             )));
         }
     }

@@ -74,11 +74,14 @@ impl ResourceDefinition {
     }
 }
 
-/// The SOL003 `GrantRequest` fields the adapter reads; fields not listed
-/// are accepted and not interpreted.
+/// A SOL003 `GrantRequest` (ETSI GS NFV-SOL 003, the fields of v2.x to
+/// v4.x). The adapter reads the operation and the resource lists; the other
+/// SOL003 fields are accepted as sent and not interpreted. A field SOL003
+/// does not define is refused: a misspelled resource list (`AddResources`)
+/// must not be read as no resources at all.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GrantRequest {
     /// The VNF instance.
     pub vnf_instance_id: String,
@@ -119,6 +122,24 @@ pub struct GrantRequest {
     /// VIM constraints, as sent.
     #[serde(default)]
     pub vim_constraints: Vec<serde_json::Value>,
+    /// The VNFD after a package change (SOL003), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dst_vnfd_id: Option<serde_json::Value>,
+    /// The deployment flavour (SOL003), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavour_id: Option<serde_json::Value>,
+    /// Whether the operation was invoked automatically (SOL003), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_automatic_invocation: Option<serde_json::Value>,
+    /// The instantiation level (SOL003), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instantiation_level_id: Option<serde_json::Value>,
+    /// Additional parameters (SOL003), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub additional_params: Option<serde_json::Value>,
+    /// Links (SOL003 `_links`), as sent.
+    #[serde(default, rename = "_links", skip_serializing_if = "Option::is_none")]
+    pub links: Option<serde_json::Value>,
 }
 
 /// What the Grant does not say: the VNF package's identity and where the
