@@ -10,6 +10,7 @@
 pub mod bench;
 pub mod cases;
 pub mod conformance;
+pub mod diff;
 pub mod explain;
 pub mod mutate;
 pub mod native;

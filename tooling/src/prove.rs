@@ -248,7 +248,7 @@ pub fn ensure_solver() -> Result<(), ProveError> {
 }
 
 /// A new solver session.
-fn solver() -> Result<CedarSymCompiler<LocalSolver>, ProveError> {
+pub(crate) fn solver() -> Result<CedarSymCompiler<LocalSolver>, ProveError> {
     let local = LocalSolver::cvc5().map_err(|e| {
         ProveError::Solver(format!("cvc5 could not be started ({e}): {INSTALL_HINT}"))
     })?;
@@ -361,12 +361,12 @@ fn scope_may_match(policy: &Policy, env: &RequestEnv) -> bool {
     }
 }
 
-fn describe_env(env: &RequestEnv) -> String {
+pub(crate) fn describe_env(env: &RequestEnv) -> String {
     format!("{}, {}, {}", env.principal(), env.action(), env.resource())
 }
 
 /// A counterexample a person (and `slicegate authorize`) can read.
-fn counterexample(env: &RequestEnv, found: &Env, library: &PolicySet) -> Counterexample {
+pub(crate) fn counterexample(env: &RequestEnv, found: &Env, library: &PolicySet) -> Counterexample {
     let answer =
         cedar_policy::Authorizer::new().is_authorized(&found.request, library, &found.entities);
     let mut determining: Vec<String> = answer
@@ -445,6 +445,11 @@ fn offset_instant(extn: &serde_json::Value) -> Option<String> {
         .strip_suffix("ms")?
         .parse()
         .ok()?;
+    // RFC 3339 has four-digit years: later instants stay as the solver wrote them.
+    const YEAR_10000_MS: u64 = 253_402_300_800_000;
+    if ms >= YEAR_10000_MS {
+        return None;
+    }
     let at = std::time::UNIX_EPOCH.checked_add(Duration::from_millis(ms))?;
     Some(humantime::format_rfc3339_millis(at).to_string())
 }

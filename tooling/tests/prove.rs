@@ -250,6 +250,11 @@ fn solver_instants_are_written_as_datetimes() {
         v["at"],
         serde_json::json!({"__extn": {"fn": "datetime", "arg": "2024-12-31T22:59:59.999Z"}})
     );
-    // Before 1970: left as the solver wrote it (still exact).
+    // Before 1970, or after 9999: left as the solver wrote it (still exact).
     assert_eq!(v["before"]["__extn"]["fn"], "offset");
+    let mut far = serde_json::json!({"__extn": {"fn": "offset", "args": [
+        {"__extn": {"fn": "datetime", "arg": "1970-01-01"}},
+        {"__extn": {"fn": "duration", "arg": "9223372036854775807ms"}}]}});
+    prove::readable_datetimes(&mut far);
+    assert_eq!(far["__extn"]["fn"], "offset");
 }
