@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Longer property-based fuzzing than CI's fixed budget: every parser, the
 # decision path and the differential against native cedar-policy
-# (tooling/tests/fuzz.rs). A failing input is shrunk and added to
+# (tooling/tests/fuzz/). A failing input is shrunk and added to
 # tooling/tests/fuzz.proptest-regressions: commit it, it is replayed first on
 # every later run.
 #

@@ -1,7 +1,7 @@
 //! The typed placement interface on the default library, through the
 //! component: evaluation time rules, batches, plans refused as a whole, and
 //! policy sets that must not load. Rule-by-rule boundaries are in the case
-//! files under `policies/` (see `policy_library.rs`).
+//! files under `policies/` (see `tooling/tests/policy_library/`).
 
 use std::path::Path;
 use std::sync::OnceLock;

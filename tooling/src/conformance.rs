@@ -281,6 +281,25 @@ struct TestOutcome {
 }
 
 fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, ConformanceError> {
+    let (test, sources, requests) = load_test(path, root)?;
+    let (native_validates, native_answers) = run_native(&sources, &requests);
+    let (component_validates, component_answers) = run_component(runtime, &sources, &requests);
+    // Name tests relative to the corpus root, not a temporary folder.
+    let path = path.strip_prefix(root).unwrap_or(path);
+    Ok(compare(
+        path,
+        &test,
+        (native_validates, &native_answers),
+        (component_validates, &component_answers),
+    ))
+}
+
+/// Reads the test at `path` (its files resolved against `root`): the test,
+/// its policy sources and its requests in Cedar form.
+fn load_test(
+    path: &Path,
+    root: &Path,
+) -> Result<(CorpusTest, PolicySources, Vec<CedarRequest>), ConformanceError> {
     let test_err = |message: String| ConformanceError::Test {
         path: path.to_path_buf(),
         message,
@@ -312,10 +331,15 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
         .iter()
         .map(|r| to_cedar_request(r).map_err(|e| test_err(format!("{}: {e}", r.description))))
         .collect::<Result<_, _>>()?;
+    Ok((test, sources, requests))
+}
 
-    let native = NativePolicySet::load(&sources);
-    let native_validates = native.as_ref().map(NativePolicySet::validates).ok();
-    let native_answers: Vec<Answer> = requests
+/// Native Cedar on the test's sources: whether the policies validate (None
+/// when the set did not load) and one answer per request.
+fn run_native(sources: &PolicySources, requests: &[CedarRequest]) -> (Option<bool>, Vec<Answer>) {
+    let native = NativePolicySet::load(sources);
+    let validates = native.as_ref().map(NativePolicySet::validates).ok();
+    let answers = requests
         .iter()
         .map(|request| match &native {
             Ok(set) => match set.authorize(request) {
@@ -329,12 +353,19 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
             Err(e) => Answer::Failed(e.clone()),
         })
         .collect();
+    (validates, answers)
+}
 
-    let (component_validates, component_answers) = run_component(runtime, &sources, &requests);
-
+/// Compares the component with native Cedar, and native Cedar with the
+/// corpus's recorded expectations, on the test (named `path`). Each side is
+/// whether the policies validate and one answer per request.
+fn compare(
+    path: &Path,
+    test: &CorpusTest,
+    (native_validates, native_answers): (Option<bool>, &[Answer]),
+    (component_validates, component_answers): (Option<bool>, &[Answer]),
+) -> TestOutcome {
     let mut outcome = TestOutcome::default();
-    // Name tests relative to the corpus root, not a temporary folder.
-    let path = path.strip_prefix(root).unwrap_or(path);
     let validation_agrees = component_validates == native_validates;
     if !validation_agrees {
         outcome.disagreements.push(Difference {
@@ -355,8 +386,8 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
     for ((request, native), component) in test
         .requests
         .iter()
-        .zip(&native_answers)
-        .zip(&component_answers)
+        .zip(native_answers)
+        .zip(component_answers)
     {
         if validation_agrees && component.agrees_with(native) {
             outcome.passed += 1;
@@ -385,7 +416,7 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
             });
         }
     }
-    Ok(outcome)
+    outcome
 }
 
 /// Loads the test's sources into a fresh instance and decides its requests

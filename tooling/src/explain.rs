@@ -190,109 +190,16 @@ pub fn explain(
     with_inventory.entities.push(inventory);
     let native = NativePolicySet::load(&with_inventory)?;
     let (policies, schema, entities) = native.parts();
-
-    let principal = uid(&form["principal"]).ok_or("the Cedar form has no principal")?;
-    let action = uid(&form["action"]).ok_or("the Cedar form has no action")?;
-    let resource = uid(&form["resource"]).ok_or("the Cedar form has no resource")?;
-    let context = Context::from_json_value(generic.context.clone(), schema.map(|s| (s, &action)))
-        .map_err(|e| describe(&e))?;
-    let request = Request::new(principal.clone(), action, resource, context, schema)
-        .map_err(|e| describe(&e))?;
+    let request = cedar_request(&form, &generic.context, schema)?;
 
     let determining: BTreeSet<&str> = decision.determining_ids().into_iter().collect();
     let mut explained = Vec::new();
     for policy in policies.policies() {
-        let id = policy.id().to_string();
-        let est = policy.to_json().map_err(|e| describe(&e))?;
-        let effect = est["effect"].as_str().unwrap_or("permit").to_string();
-        let mut scope = est.clone();
-        scope["effect"] = "permit".into();
-        scope["conditions"] = serde_json::json!([]);
-        let (scope_matched, _) = evaluate(scope.clone(), &request, entities)?;
-        let scope_matched = scope_matched == Some(true);
-        let mut conditions = Vec::new();
-        if scope_matched {
-            // Cedar evaluates the clauses in order and each clause's `&&`
-            // left to right, stopping at the first conjunct that is not true
-            // (and at a `when` that fails or an `unless` that holds). Every
-            // conjunct reached had all earlier ones hold, so evaluating it on
-            // its own gives exactly its value in the policy.
-            let mut policy_reached = true;
-            let clauses = est["conditions"].as_array().cloned().unwrap_or_default();
-            for (clause, condition) in clauses.iter().enumerate() {
-                let kind = condition["kind"].as_str().unwrap_or("when").to_string();
-                let mut parts = Vec::new();
-                conjuncts(&condition["body"], &mut parts);
-                let mut reached = policy_reached;
-                let mut body_true = true;
-                let mut errored = false;
-                for part in parts {
-                    let text = condition_text(&scope, &part);
-                    if !reached {
-                        conditions.push(ConditionResult {
-                            clause,
-                            kind: kind.clone(),
-                            text,
-                            value: "not evaluated".to_string(),
-                            error: None,
-                        });
-                        continue;
-                    }
-                    let mut probe = scope.clone();
-                    probe["conditions"] = serde_json::json!([{"kind": "when", "body": part}]);
-                    let (value, error) = evaluate(probe, &request, entities)?;
-                    reached = value == Some(true);
-                    body_true &= value == Some(true);
-                    errored |= value.is_none();
-                    conditions.push(ConditionResult {
-                        clause,
-                        kind: kind.clone(),
-                        text,
-                        value: match value {
-                            Some(true) => "true",
-                            Some(false) => "false",
-                            None => "error",
-                        }
-                        .to_string(),
-                        error,
-                    });
-                }
-                if policy_reached {
-                    policy_reached = !errored && (body_true == (kind == "when"));
-                }
-            }
-        }
-        let applied = determining.contains(id.as_str());
-        let mut summary = summarise(scope_matched, &conditions);
-        if !applied && effect == "permit" && summary.starts_with("all conditions held") {
-            summary = "all conditions held, but a forbid applied and overrides it".to_string();
-        }
-        explained.push(PolicyExplanation {
-            policy_id: id,
-            effect,
-            reason: policy.annotation("reason").map(str::to_string),
-            applied,
-            scope_matched,
-            conditions,
-            summary,
-        });
+        explained.push(explain_policy(policy, &request, entities, &determining)?);
     }
     explained.sort_by_key(|p| (!p.applied, !p.scope_matched, p.policy_id.clone()));
 
-    let maker = form["entities"][0]["attrs"]["vendor"]["__entity"].clone();
-    let mut vendor_chain = Vec::new();
-    if let Some(maker) = uid(&maker) {
-        let mut chain: Vec<(usize, String)> = std::iter::once(maker.clone())
-            .chain(entities.ancestors(&maker).into_iter().flatten().cloned())
-            .map(|v| {
-                let depth = entities.ancestors(&v).map_or(0, Iterator::count);
-                (depth, v.id().unescaped().to_string())
-            })
-            .collect();
-        chain.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
-        vendor_chain = chain.into_iter().map(|(_, id)| id).collect();
-    }
-
+    let vendor_chain = vendor_chain(&form, entities);
     let examples = example_values(&form, entities);
     Ok(Explanation {
         decision,
@@ -301,6 +208,138 @@ pub fn explain(
         examples,
         policies: explained,
     })
+}
+
+/// The Cedar request of the placement whose Cedar form is `form`, with its
+/// `context` (validated against `schema` when there is one).
+fn cedar_request(
+    form: &Value,
+    context: &Value,
+    schema: Option<&cedar_policy::Schema>,
+) -> Result<Request, String> {
+    let principal = uid(&form["principal"]).ok_or("the Cedar form has no principal")?;
+    let action = uid(&form["action"]).ok_or("the Cedar form has no action")?;
+    let resource = uid(&form["resource"]).ok_or("the Cedar form has no resource")?;
+    let context = Context::from_json_value(context.clone(), schema.map(|s| (s, &action)))
+        .map_err(|e| describe(&e))?;
+    Request::new(principal, action, resource, context, schema).map_err(|e| describe(&e))
+}
+
+/// One policy's part in the decision: whether its scope matched, how each
+/// condition evaluated, and whether it applied (is among `determining`).
+fn explain_policy(
+    policy: &Policy,
+    request: &Request,
+    entities: &Entities,
+    determining: &BTreeSet<&str>,
+) -> Result<PolicyExplanation, String> {
+    let id = policy.id().to_string();
+    let est = policy.to_json().map_err(|e| describe(&e))?;
+    let effect = est["effect"].as_str().unwrap_or("permit").to_string();
+    let mut scope = est.clone();
+    scope["effect"] = "permit".into();
+    scope["conditions"] = serde_json::json!([]);
+    let (scope_matched, _) = evaluate(scope.clone(), request, entities)?;
+    let scope_matched = scope_matched == Some(true);
+    let conditions = if scope_matched {
+        evaluate_conditions(&est, &scope, request, entities)?
+    } else {
+        Vec::new()
+    };
+    let applied = determining.contains(id.as_str());
+    let mut summary = summarise(scope_matched, &conditions);
+    if !applied && effect == "permit" && summary.starts_with("all conditions held") {
+        summary = "all conditions held, but a forbid applied and overrides it".to_string();
+    }
+    Ok(PolicyExplanation {
+        policy_id: id,
+        effect,
+        reason: policy.annotation("reason").map(str::to_string),
+        applied,
+        scope_matched,
+        conditions,
+        summary,
+    })
+}
+
+/// Each top-level conjunct of each condition of the policy `est` (in JSON
+/// form; `scope` is its scope alone), and how it evaluated.
+///
+/// Cedar evaluates the clauses in order and each clause's `&&` left to
+/// right, stopping at the first conjunct that is not true (and at a `when`
+/// that fails or an `unless` that holds). Every conjunct reached had all
+/// earlier ones hold, so evaluating it on its own gives exactly its value in
+/// the policy.
+fn evaluate_conditions(
+    est: &Value,
+    scope: &Value,
+    request: &Request,
+    entities: &Entities,
+) -> Result<Vec<ConditionResult>, String> {
+    let mut conditions = Vec::new();
+    let mut policy_reached = true;
+    let clauses = est["conditions"].as_array().cloned().unwrap_or_default();
+    for (clause, condition) in clauses.iter().enumerate() {
+        let kind = condition["kind"].as_str().unwrap_or("when").to_string();
+        let mut parts = Vec::new();
+        conjuncts(&condition["body"], &mut parts);
+        let mut reached = policy_reached;
+        let mut body_true = true;
+        let mut errored = false;
+        for part in parts {
+            let text = condition_text(scope, &part);
+            if !reached {
+                conditions.push(ConditionResult {
+                    clause,
+                    kind: kind.clone(),
+                    text,
+                    value: "not evaluated".to_string(),
+                    error: None,
+                });
+                continue;
+            }
+            let mut probe = scope.clone();
+            probe["conditions"] = serde_json::json!([{"kind": "when", "body": part}]);
+            let (value, error) = evaluate(probe, request, entities)?;
+            reached = value == Some(true);
+            body_true &= value == Some(true);
+            errored |= value.is_none();
+            conditions.push(ConditionResult {
+                clause,
+                kind: kind.clone(),
+                text,
+                value: match value {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "error",
+                }
+                .to_string(),
+                error,
+            });
+        }
+        if policy_reached {
+            policy_reached = !errored && (body_true == (kind == "when"));
+        }
+    }
+    Ok(conditions)
+}
+
+/// The maker's ownership chain, from the maker up (empty when the Cedar
+/// form names no maker).
+fn vendor_chain(form: &Value, entities: &Entities) -> Vec<String> {
+    let maker = form["entities"][0]["attrs"]["vendor"]["__entity"].clone();
+    let Some(maker) = uid(&maker) else {
+        return Vec::new();
+    };
+    let mut chain: Vec<(usize, String)> = std::iter::once(maker.clone())
+        .chain(entities.ancestors(&maker).into_iter().flatten().cloned())
+        .map(|v| {
+            let depth = entities.ancestors(&v).map_or(0, Iterator::count);
+            (depth, v.id().unescaped().to_string())
+        })
+        .collect();
+    chain.sort_by_key(|(depth, _)| std::cmp::Reverse(*depth));
+    chain.into_iter().map(|(_, id)| id).collect()
 }
 
 /// The example values among the facts of the equipment's maker and model:

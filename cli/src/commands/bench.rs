@@ -1,6 +1,6 @@
 //! `slicegate bench`: the component vs native cedar-policy, side by side.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
@@ -40,20 +40,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .map_or_else(crate::library::default_policies, Ok)?;
     let sources = PolicySources::from_dir(&policies)
         .with_context(|| format!("reading policies from {}", policies.display()))?;
-    // The first demo placement (a Huawei UPF in a UK core) is the benchmark
-    // request: it reads the ownership chain, the network's regimes and a
-    // deadline.
-    let demo_path = policies.join("examples/demo-placements.json");
-    let demo: Vec<DemoPlacement> = serde_json::from_str(
-        &std::fs::read_to_string(&demo_path)
-            .with_context(|| format!("reading {}", demo_path.display()))?,
-    )
-    .with_context(|| format!("parsing {}", demo_path.display()))?;
-    let request = demo
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("{} has no placements", demo_path.display()))?
-        .request;
+    let request = demo_request(&policies)?;
 
     let samples = if args.quick { 500 } else { 20_000 };
     let runtime = CompileCache::default_location()
@@ -67,53 +54,89 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     )?);
 
     if !args.no_scale {
-        let (inventories, policy_counts): (&[usize], &[usize]) = if args.quick {
-            (&[100, 1_000], &[10, 100])
-        } else {
-            (&[100, 1_000, 10_000, 100_000], &[10, 100, 1_000])
-        };
-        let scales = inventories
-            .iter()
-            .map(|&inventory| bench::Scale {
-                inventory,
-                policies: 0,
-                all_apply: false,
-            })
-            .chain(policy_counts.iter().map(|&policies| bench::Scale {
-                inventory: 100,
-                policies,
-                all_apply: false,
-            }))
-            .chain(policy_counts.last().map(|&policies| bench::Scale {
-                inventory: 100,
-                policies,
-                all_apply: true,
-            }));
-        let scale_samples = if args.quick { 100 } else { 2_000 };
-        // Loading 100k generated models takes more than the default memory
-        // cap; decisions are unaffected by the cap.
-        let big = CompileCache::default_location()
-            .engine_runtime(Limits {
-                memory_bytes: SCALE_MEMORY,
-                ..Limits::default()
-            })
-            .context("starting the policy runtime for the scale-ups")?;
-        for scale in scales {
-            eprintln!("scale-up: {} ...", scale.label());
-            rows.push(bench::scaled_decision(
-                &big,
-                &sources,
-                &request,
-                scale,
-                scale_samples,
-            )?);
-        }
+        rows.extend(scale_ups(&sources, &request, args.quick)?);
     }
 
     if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
+    print_table(&rows, &policies);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The benchmark request: the first demo placement (a Huawei UPF in a UK
+/// core), which reads the ownership chain, the network's regimes and a
+/// deadline.
+fn demo_request(policies: &Path) -> anyhow::Result<PlacementRequest> {
+    let demo_path = policies.join("examples/demo-placements.json");
+    let demo: Vec<DemoPlacement> = serde_json::from_str(
+        &std::fs::read_to_string(&demo_path)
+            .with_context(|| format!("reading {}", demo_path.display()))?,
+    )
+    .with_context(|| format!("parsing {}", demo_path.display()))?;
+    Ok(demo
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{} has no placements", demo_path.display()))?
+        .request)
+}
+
+/// The generated scale-ups: larger inventories, more policies, and the
+/// most policies all applying (smaller with `quick`).
+fn scale_ups(
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    quick: bool,
+) -> anyhow::Result<Vec<bench::BenchRow>> {
+    let (inventories, policy_counts): (&[usize], &[usize]) = if quick {
+        (&[100, 1_000], &[10, 100])
+    } else {
+        (&[100, 1_000, 10_000, 100_000], &[10, 100, 1_000])
+    };
+    let scales = inventories
+        .iter()
+        .map(|&inventory| bench::Scale {
+            inventory,
+            policies: 0,
+            all_apply: false,
+        })
+        .chain(policy_counts.iter().map(|&policies| bench::Scale {
+            inventory: 100,
+            policies,
+            all_apply: false,
+        }))
+        .chain(policy_counts.last().map(|&policies| bench::Scale {
+            inventory: 100,
+            policies,
+            all_apply: true,
+        }));
+    let scale_samples = if quick { 100 } else { 2_000 };
+    // Loading 100k generated models takes more than the default memory
+    // cap; decisions are unaffected by the cap.
+    let big = CompileCache::default_location()
+        .engine_runtime(Limits {
+            memory_bytes: SCALE_MEMORY,
+            ..Limits::default()
+        })
+        .context("starting the policy runtime for the scale-ups")?;
+    let mut rows = Vec::new();
+    for scale in scales {
+        eprintln!("scale-up: {} ...", scale.label());
+        rows.push(bench::scaled_decision(
+            &big,
+            sources,
+            request,
+            scale,
+            scale_samples,
+        )?);
+    }
+    Ok(rows)
+}
+
+/// The rows as a table, with the sample counts, where the policies came
+/// from and what the ratios and fuel mean.
+fn print_table(rows: &[bench::BenchRow], policies: &Path) {
     let mut table = Table::new();
     table.set_header([
         "scenario",
@@ -122,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         "ratio",
         "guest fuel",
     ]);
-    for row in &rows {
+    for row in rows {
         table.add_row([
             row.scenario.clone(),
             human(row.component_median_ns),
@@ -161,7 +184,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             1e9 / batch.component_median_ns.max(1) as f64
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Nanoseconds as µs or ms.

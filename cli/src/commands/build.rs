@@ -1,7 +1,7 @@
 //! `slicegate build`: policies → a pre-initialised, unsigned bundle, tested
 //! through its own component before it is written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -72,25 +72,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let sources = PolicySources::from_dir_with_packs(&dir, args.packs.as_deref())
         .with_context(|| format!("reading policies from {}", dir.display()))?;
-    let name = match args.name {
-        Some(name) => name,
-        None => dir
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "policies".to_string()),
-    };
-    let options = BuildOptions {
-        name: BundleName(name),
-        revision: Revision(args.revision),
-        created_at: match args.created_at {
-            Some(t) => t,
-            None => default_created_at()?,
-        },
-        not_before: args.not_before,
-        not_after: args.not_after,
-        tests: None,
-    };
+    let options = build_options(&dir, &args)?;
     eprintln!(
         "building {} revision {} from {} ({} policy file(s), packs: {})",
         options.name,
@@ -99,6 +81,61 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         sources.policies.len(),
         sources.packs().join(", ")
     );
+    note_unenforced(&sources);
+    // Warnings first (the build's own check stops only on errors).
+    let warnings = print_warnings(&sources);
+    if warnings > 0 && args.deny_warnings {
+        eprintln!("{warnings} warning(s) and --deny-warnings; no bundle written");
+        return Ok(ExitCode::from(1));
+    }
+    let built = if args.no_test {
+        build_untested(&sources, &options)?
+    } else {
+        build_and_test(&dir, &sources, &options)?
+    };
+    let Some(bytes) = built else {
+        return Ok(ExitCode::from(1));
+    };
+    std::fs::write(&args.output, &bytes)
+        .with_context(|| format!("writing {}", args.output.display()))?;
+    let inspection = bundle::inspect(&bytes, None)?;
+    println!(
+        "wrote {} ({} bytes, {} policies, {warnings} warning(s), content sha256 {}); unsigned: sign it with `slicegate sign`",
+        args.output.display(),
+        bytes.len(),
+        inspection.manifest.policy_count,
+        inspection.content_sha256
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The build options: the name (--name, else the folder's), revision,
+/// creation time and validity window.
+fn build_options(dir: &Path, args: &Args) -> anyhow::Result<BuildOptions> {
+    let name = match &args.name {
+        Some(name) => name.clone(),
+        None => dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "policies".to_string()),
+    };
+    Ok(BuildOptions {
+        name: BundleName(name),
+        revision: Revision(args.revision),
+        created_at: match &args.created_at {
+            Some(t) => t.clone(),
+            None => default_created_at()?,
+        },
+        not_before: args.not_before.clone(),
+        not_after: args.not_after.clone(),
+        tests: None,
+    })
+}
+
+/// Notes the networks and slice kinds under regimes the build leaves out
+/// (the bundle refuses every decision on them).
+fn note_unenforced(sources: &PolicySources) {
     let unenforced = sources.networks_without_their_packs();
     if !unenforced.is_empty() {
         eprintln!(
@@ -122,69 +159,78 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!("  {category} (needs {})", missing.join(", "));
         }
     }
-    // Warnings first (the build's own check stops only on errors).
+}
+
+/// Prints the check's warnings and returns how many there were (none when
+/// the check fails: the build reports its errors).
+fn print_warnings(sources: &PolicySources) -> usize {
     let mut warnings = 0;
-    if let Ok(checked) = bundle::check(&sources) {
+    if let Ok(checked) = bundle::check(sources) {
         for warning in &checked.warnings {
             eprintln!("warning: {warning}\n");
         }
         warnings = checked.warnings.len();
     }
-    if warnings > 0 && args.deny_warnings {
-        eprintln!("{warnings} warning(s) and --deny-warnings; no bundle written");
-        return Ok(ExitCode::from(1));
+    warnings
+}
+
+/// Reports the problems that stopped the build.
+fn check_failed(problems: &bundle::CheckError) {
+    for problem in &problems.0 {
+        eprintln!("error: {problem}\n");
     }
-    let check_failed = |problems: &bundle::CheckError| {
-        for problem in &problems.0 {
-            eprintln!("error: {problem}\n");
+    eprintln!("{} problem(s); no bundle written", problems.0.len());
+}
+
+/// Builds the bundle without running its tests; `None` when the policies do
+/// not check (reported).
+fn build_untested(
+    sources: &PolicySources,
+    options: &BuildOptions,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let step =
+        crate::progress::Step::start("building the bundle (pre-initialising the engine) ...");
+    let built = bundle::build(sources, options);
+    drop(step);
+    match built {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(BuildError::Check(problems)) => {
+            check_failed(&problems);
+            Ok(None)
         }
-        eprintln!("{} problem(s); no bundle written", problems.0.len());
-        ExitCode::from(1)
-    };
-    let bytes = if args.no_test {
-        let step =
-            crate::progress::Step::start("building the bundle (pre-initialising the engine) ...");
-        let built = bundle::build(&sources, &options);
-        drop(step);
-        match built {
-            Ok(bytes) => bytes,
-            Err(BuildError::Check(problems)) => return Ok(check_failed(&problems)),
-            Err(other) => return Err(other).context("building the bundle"),
+        Err(other) => Err(other).context("building the bundle"),
+    }
+}
+
+/// Builds the bundle and runs the case files under `dir` through it; `None`
+/// when the policies do not check or a test fails (reported).
+fn build_and_test(
+    dir: &Path,
+    sources: &PolicySources,
+    options: &BuildOptions,
+) -> anyhow::Result<Option<Vec<u8>>> {
+    let files = CaseFile::discover_for_packs(dir, &sources.packs())?;
+    let step = crate::progress::Step::start(format!(
+        "testing the build with {} case file(s) under {} (--no-test skips) ...",
+        files.len(),
+        dir.display()
+    ));
+    let built = slicegate_tooling::testing::build_tested(sources, options, &files);
+    drop(step);
+    match built {
+        Ok((bytes, suite)) => {
+            eprintln!("tests: {}", suite.manifest_summary());
+            Ok(Some(bytes))
         }
-    } else {
-        let files = CaseFile::discover_for_packs(&dir, &sources.packs())?;
-        let step = crate::progress::Step::start(format!(
-            "testing the build with {} case file(s) under {} (--no-test skips) ...",
-            files.len(),
-            dir.display()
-        ));
-        let built = slicegate_tooling::testing::build_tested(&sources, &options, &files);
-        drop(step);
-        match built {
-            Ok((bytes, suite)) => {
-                eprintln!("tests: {}", suite.manifest_summary());
-                bytes
-            }
-            Err(TestedBuildError::Build(BuildError::Check(problems))) => {
-                return Ok(check_failed(&problems));
-            }
-            Err(TestedBuildError::Failed(suite)) => {
-                eprint!("{}", suite.to_human());
-                eprintln!("tests failed; no bundle written");
-                return Ok(ExitCode::from(1));
-            }
-            Err(other) => return Err(other).context("building the bundle"),
+        Err(TestedBuildError::Build(BuildError::Check(problems))) => {
+            check_failed(&problems);
+            Ok(None)
         }
-    };
-    std::fs::write(&args.output, &bytes)
-        .with_context(|| format!("writing {}", args.output.display()))?;
-    let inspection = bundle::inspect(&bytes, None)?;
-    println!(
-        "wrote {} ({} bytes, {} policies, {warnings} warning(s), content sha256 {}); unsigned: sign it with `slicegate sign`",
-        args.output.display(),
-        bytes.len(),
-        inspection.manifest.policy_count,
-        inspection.content_sha256
-    );
-    Ok(ExitCode::SUCCESS)
+        Err(TestedBuildError::Failed(suite)) => {
+            eprint!("{}", suite.to_human());
+            eprintln!("tests failed; no bundle written");
+            Ok(None)
+        }
+        Err(other) => Err(other).context("building the bundle"),
+    }
 }

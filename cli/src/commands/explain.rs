@@ -144,8 +144,16 @@ fn policy_lines(out: &mut String, policy: &PolicyExplanation) {
 }
 
 fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> String {
-    use std::fmt::Write;
     let mut out = String::new();
+    header_lines(&mut out, request, explanation);
+    fact_lines(&mut out, explanation);
+    policy_sections(&mut out, explanation, all);
+    out
+}
+
+/// The verdict with its evaluation time, and the request on one line.
+fn header_lines(out: &mut String, request: &PlacementRequest, explanation: &Explanation) {
+    use std::fmt::Write;
     let decision = &explanation.decision;
     let when = match &decision.evaluated_at {
         Some(slicegate::EvaluationTime::WhatIf(at)) => format!("what-if time {at}"),
@@ -171,6 +179,13 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
         request.site.country,
         request.network
     );
+}
+
+/// The facts the decision read: the vendor chain, the components, each
+/// party group's trust, example values and the software facts.
+fn fact_lines(out: &mut String, explanation: &Explanation) {
+    use std::fmt::Write;
+    let equipment = &explanation.cedar_form["entities"][0]["attrs"];
     let _ = writeln!(out, "facts read:");
     let _ = writeln!(
         out,
@@ -189,6 +204,22 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
             components.join(", ")
         );
     }
+    trust_lines(out, explanation);
+    for line in &explanation.examples {
+        let _ = writeln!(out, "  example value: {line}");
+    }
+    let _ = writeln!(
+        out,
+        "  software signed: {}, SBOM: {}, subsidy-funded: {}",
+        equipment["softwareSigned"], equipment["sbom"], equipment["subsidyFunded"]
+    );
+}
+
+/// Each party group's trust facts, one line per group on record, and a
+/// line for a peer whose carrier is not on record.
+fn trust_lines(out: &mut String, explanation: &Explanation) {
+    use std::fmt::Write;
+    let equipment = &explanation.cedar_form["entities"][0]["attrs"];
     let context = &explanation.cedar_form["context"];
     let site = explanation.cedar_form["entities"]
         .as_array()
@@ -224,14 +255,13 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
             "  peer carrier: not on record (the peer network's carrier is unknown)"
         );
     }
-    for line in &explanation.examples {
-        let _ = writeln!(out, "  example value: {line}");
-    }
-    let _ = writeln!(
-        out,
-        "  software signed: {}, SBOM: {}, subsidy-funded: {}",
-        equipment["softwareSigned"], equipment["sbom"], equipment["subsidyFunded"]
-    );
+}
+
+/// The failure, if any, then the policies: those that applied, those in
+/// scope that did not, and those out of scope (listed with `all`, counted
+/// otherwise).
+fn policy_sections(out: &mut String, explanation: &Explanation, all: bool) {
+    use std::fmt::Write;
     let applied: Vec<&PolicyExplanation> =
         explanation.policies.iter().filter(|p| p.applied).collect();
     let matched: Vec<&PolicyExplanation> = explanation
@@ -244,21 +274,21 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
         .iter()
         .filter(|p| !p.scope_matched)
         .collect();
-    if let Some(failure) = &decision.failure {
+    if let Some(failure) = &explanation.decision.failure {
         let _ = writeln!(out, "failure: {failure}");
     }
     let _ = writeln!(out, "applied ({}):", applied.len());
     for policy in applied {
-        policy_lines(&mut out, policy);
+        policy_lines(out, policy);
     }
     let _ = writeln!(out, "in scope but did not apply ({}):", matched.len());
     for policy in matched {
-        policy_lines(&mut out, policy);
+        policy_lines(out, policy);
     }
     if all {
         let _ = writeln!(out, "out of scope ({}):", out_of_scope.len());
         for policy in out_of_scope {
-            policy_lines(&mut out, policy);
+            policy_lines(out, policy);
         }
     } else {
         let _ = writeln!(
@@ -267,5 +297,4 @@ fn render(request: &PlacementRequest, explanation: &Explanation, all: bool) -> S
             out_of_scope.len()
         );
     }
-    out
 }

@@ -2,13 +2,14 @@
 //! (a bundle built from a policy folder, or a given bundle) and through
 //! native Cedar, with per-policy coverage.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use slicegate::PolicySources;
 use slicegate::bundle::{self, BuildOptions, BundleName, Revision};
-use slicegate_tooling::cases::CaseFile;
+use slicegate_tooling::cases::{CaseFile, Suite};
+use slicegate_tooling::mutate::MutationReport;
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -59,43 +60,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => crate::library::default_policies()?,
     };
     let (bundle_bytes, sources, cases_dir) = if path.is_dir() {
-        let sources = PolicySources::from_dir(&path)
-            .with_context(|| format!("reading policies from {}", path.display()))?;
-        let _step = crate::progress::Step::start(format!(
-            "building {} for the test run ...",
-            path.display()
-        ));
-        let options = BuildOptions {
-            name: BundleName("slicegate-test".to_string()),
-            revision: Revision(1),
-            created_at: "2026-01-01T00:00:00Z".to_string(),
-            not_before: None,
-            not_after: None,
-            tests: None,
-        };
-        let bytes = bundle::build(&sources, &options).map_err(|e| match e {
-            bundle::BuildError::Check(problems) => anyhow::anyhow!(
-                "the policies do not check:\n{}",
-                problems
-                    .0
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            ),
-            other => anyhow::Error::new(other).context("building the bundle"),
-        })?;
-        let cases = args.cases.clone().unwrap_or_else(|| path.clone());
-        (bytes, sources, cases)
+        build_folder(&path, &args)?
     } else {
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let sources = bundle::embedded_sources(&bytes)
-            .with_context(|| format!("testing {}", path.display()))?;
-        let cases = args
-            .cases
-            .clone()
-            .map_or_else(crate::library::default_policies, Ok)?;
-        (bytes, sources, cases)
+        read_bundle(&path, &args)?
     };
     // Only the cases of the packs the bundle holds (and the shared fixtures).
     let files = CaseFile::discover_for_packs(&cases_dir, &sources.packs())?;
@@ -124,14 +91,72 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
-    match args.format {
+    print_report(args.format, &suite, mutations.as_ref())?;
+    Ok(if passed(&args, &suite, mutations.as_ref()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The bundle built from the policy folder `path`, its sources, and where
+/// its cases are (--cases, else the folder itself).
+fn build_folder(path: &Path, args: &Args) -> anyhow::Result<(Vec<u8>, PolicySources, PathBuf)> {
+    let sources = PolicySources::from_dir(path)
+        .with_context(|| format!("reading policies from {}", path.display()))?;
+    let _step =
+        crate::progress::Step::start(format!("building {} for the test run ...", path.display()));
+    let options = BuildOptions {
+        name: BundleName("slicegate-test".to_string()),
+        revision: Revision(1),
+        created_at: "2026-01-01T00:00:00Z".to_string(),
+        not_before: None,
+        not_after: None,
+        tests: None,
+    };
+    let bytes = bundle::build(&sources, &options).map_err(|e| match e {
+        bundle::BuildError::Check(problems) => anyhow::anyhow!(
+            "the policies do not check:\n{}",
+            problems
+                .0
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
+        other => anyhow::Error::new(other).context("building the bundle"),
+    })?;
+    let cases = args.cases.clone().unwrap_or_else(|| path.to_path_buf());
+    Ok((bytes, sources, cases))
+}
+
+/// The bundle at `path`, the sources embedded in it, and where its cases
+/// are (--cases, else the default policy folder).
+fn read_bundle(path: &Path, args: &Args) -> anyhow::Result<(Vec<u8>, PolicySources, PathBuf)> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let sources =
+        bundle::embedded_sources(&bytes).with_context(|| format!("testing {}", path.display()))?;
+    let cases = args
+        .cases
+        .clone()
+        .map_or_else(crate::library::default_policies, Ok)?;
+    Ok((bytes, sources, cases))
+}
+
+/// Prints the suite (and the mutation report, if any) in `format`.
+fn print_report(
+    format: Format,
+    suite: &Suite,
+    mutations: Option<&MutationReport>,
+) -> anyhow::Result<()> {
+    match format {
         Format::Human => {
             print!("{}", suite.to_human());
-            if let Some(report) = &mutations {
+            if let Some(report) = mutations {
                 print!("{}", report.to_human());
             }
         }
-        Format::Json => match &mutations {
+        Format::Json => match mutations {
             Some(report) => println!(
                 "{}",
                 serde_json::to_string_pretty(&serde_json::json!({
@@ -139,17 +164,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "mutations": report,
                 }))?
             ),
-            None => println!("{}", serde_json::to_string_pretty(&suite)?),
+            None => println!("{}", serde_json::to_string_pretty(suite)?),
         },
         Format::Junit => {
             print!("{}", suite.to_junit());
-            if let Some(report) = &mutations {
+            if let Some(report) = mutations {
                 eprint!("{}", report.to_human());
             }
         }
     }
+    Ok(())
+}
+
+/// Whether the run passed: every case passed (and at least one ran), no
+/// mutation failed open and coverage is at least --coverage-min. Says on
+/// stderr why not.
+fn passed(args: &Args, suite: &Suite, mutations: Option<&MutationReport>) -> bool {
     let mut ok = suite.failed == 0 && suite.passed > 0;
-    if let Some(report) = &mutations
+    if let Some(report) = mutations
         && !report.fail_open.is_empty()
     {
         eprintln!(
@@ -170,9 +202,5 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         ok = false;
     }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    ok
 }

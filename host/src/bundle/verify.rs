@@ -126,15 +126,7 @@ pub fn verify(
     now: SystemTime,
 ) -> Result<VerifiedBundle, BundleError> {
     let parsed = sections::parse(bytes).map_err(|e| BundleError::Malformed(e.to_string()))?;
-    let embedded =
-        signature::embedded(bytes, &parsed).map_err(|e| BundleError::Tampered(e.to_string()))?;
-    let raw = match (detached, embedded.as_deref()) {
-        (Some(detached), _) => detached,
-        (None, Some(embedded)) => embedded,
-        (None, None) => return Err(BundleError::Unsigned),
-    };
-    let data = SignatureData::decode(raw)
-        .map_err(|e| BundleError::Tampered(format!("the signature data is corrupt: {e}")))?;
+    let data = signature_data(bytes, &parsed, detached)?;
     let hashes = signature::part_hashes(bytes, &parsed);
     let entries = signature::covering(&data, &hashes);
     if entries.is_empty() {
@@ -142,78 +134,11 @@ pub fn verify(
             "its content does not match the hashes it was signed over".to_string(),
         ));
     }
-
-    let mut valid: BTreeSet<KeyId> = BTreeSet::new();
-    // Distinct keys, not distinct ids: one key listed under two ids is one
-    // signer (a store built in code could list it so).
-    let mut valid_keys: BTreeSet<[u8; 32]> = BTreeSet::new();
-    let mut unknown = Vec::new();
-    let mut not_valid = None;
-    let mut bad = None;
+    let mut signatures = Signatures::default();
     for entry in entries {
-        let id = String::from_utf8_lossy(&entry.key_id).into_owned();
-        // A signature without a key id may be from any trusted key.
-        let candidates: Vec<_> = if id.is_empty() {
-            trust.keys.iter().collect()
-        } else {
-            trust.key(&id).into_iter().collect()
-        };
-        if candidates.is_empty() {
-            unknown.push(if id.is_empty() {
-                "(no key id)".to_string()
-            } else {
-                id
-            });
-            continue;
-        }
-        let mut verified_by = None;
-        for key in candidates {
-            if signature::is_valid(entry, &key.key, &hashes) {
-                verified_by = Some(key);
-                break;
-            }
-        }
-        match verified_by {
-            Some(key) => match key.valid_at(now) {
-                Ok(()) => {
-                    if valid_keys.insert(key.key.to_bytes()) {
-                        valid.insert(key.id.clone());
-                    }
-                }
-                Err(why) => not_valid = Some((key.id.clone(), why)),
-            },
-            None if id.is_empty() => unknown.push("(no key id)".to_string()),
-            None => bad = Some(id),
-        }
+        signatures.check(entry, trust, &hashes, now);
     }
-
-    // A store built in code (its fields are public) could say 0; no bundle
-    // is ever accepted on fewer than one valid trusted signature.
-    let required = trust.threshold.max(1);
-    if valid.len() < required as usize {
-        if valid.is_empty() {
-            if let Some(id) = bad {
-                return Err(BundleError::Tampered(format!(
-                    "the signature by key `{id}` does not verify"
-                )));
-            }
-            if let Some((key, why)) = not_valid {
-                return Err(BundleError::KeyNotValid { key, why });
-            }
-            if !unknown.is_empty() {
-                return Err(BundleError::UnknownKey(unknown.join(", ")));
-            }
-        }
-        return Err(BundleError::BelowThreshold {
-            valid: valid.len(),
-            signers: valid
-                .iter()
-                .map(|k| k.0.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-            required,
-        });
-    }
+    let valid = signatures.enough_for(trust)?;
 
     let manifest = manifest::read_manifest(bytes, &parsed)?;
     check_window(&manifest, now)?;
@@ -223,6 +148,122 @@ pub fn verify(
         manifest,
         signers: valid.into_iter().collect(),
     })
+}
+
+/// The signature data: the detached signature when one is given, else the
+/// one embedded in the bundle.
+fn signature_data(
+    bytes: &[u8],
+    parsed: &[sections::Section],
+    detached: Option<&[u8]>,
+) -> Result<SignatureData, BundleError> {
+    let embedded =
+        signature::embedded(bytes, parsed).map_err(|e| BundleError::Tampered(e.to_string()))?;
+    let raw = match (detached, embedded.as_deref()) {
+        (Some(detached), _) => detached,
+        (None, Some(embedded)) => embedded,
+        (None, None) => return Err(BundleError::Unsigned),
+    };
+    SignatureData::decode(raw)
+        .map_err(|e| BundleError::Tampered(format!("the signature data is corrupt: {e}")))
+}
+
+/// The signatures over a bundle's content, by what checking them showed.
+#[derive(Default)]
+struct Signatures {
+    /// The trusted keys with a valid signature, valid now.
+    valid: BTreeSet<KeyId>,
+    /// Their key bytes. Distinct keys, not distinct ids: one key listed
+    /// under two ids is one signer (a store built in code could list it so).
+    valid_keys: BTreeSet<[u8; 32]>,
+    /// Key ids the trust store does not list (`(no key id)` for a
+    /// signature without one that no trusted key verifies).
+    unknown: Vec<String>,
+    /// A trusted key whose signature verifies, outside its validity window.
+    not_valid: Option<(KeyId, &'static str)>,
+    /// A trusted key whose signature does not verify.
+    bad: Option<String>,
+}
+
+impl Signatures {
+    /// Checks one signature `entry` over `hashes` against `trust` at `now`.
+    fn check(
+        &mut self,
+        entry: &signature::SignatureEntry,
+        trust: &TrustStore,
+        hashes: &[[u8; 32]],
+        now: SystemTime,
+    ) {
+        let id = String::from_utf8_lossy(&entry.key_id).into_owned();
+        // A signature without a key id may be from any trusted key.
+        let candidates: Vec<_> = if id.is_empty() {
+            trust.keys.iter().collect()
+        } else {
+            trust.key(&id).into_iter().collect()
+        };
+        if candidates.is_empty() {
+            self.unknown.push(if id.is_empty() {
+                "(no key id)".to_string()
+            } else {
+                id
+            });
+            return;
+        }
+        let mut verified_by = None;
+        for key in candidates {
+            if signature::is_valid(entry, &key.key, hashes) {
+                verified_by = Some(key);
+                break;
+            }
+        }
+        match verified_by {
+            Some(key) => match key.valid_at(now) {
+                Ok(()) => {
+                    if self.valid_keys.insert(key.key.to_bytes()) {
+                        self.valid.insert(key.id.clone());
+                    }
+                }
+                Err(why) => self.not_valid = Some((key.id.clone(), why)),
+            },
+            None if id.is_empty() => self.unknown.push("(no key id)".to_string()),
+            None => self.bad = Some(id),
+        }
+    }
+
+    /// The valid signers when there are at least as many as `trust`
+    /// requires; else why the bundle is refused (with no valid signer at
+    /// all, the most telling reason).
+    fn enough_for(self, trust: &TrustStore) -> Result<BTreeSet<KeyId>, BundleError> {
+        // A store built in code (its fields are public) could say 0; no bundle
+        // is ever accepted on fewer than one valid trusted signature.
+        let required = trust.threshold.max(1);
+        if self.valid.len() >= required as usize {
+            return Ok(self.valid);
+        }
+        if self.valid.is_empty() {
+            if let Some(id) = self.bad {
+                return Err(BundleError::Tampered(format!(
+                    "the signature by key `{id}` does not verify"
+                )));
+            }
+            if let Some((key, why)) = self.not_valid {
+                return Err(BundleError::KeyNotValid { key, why });
+            }
+            if !self.unknown.is_empty() {
+                return Err(BundleError::UnknownKey(self.unknown.join(", ")));
+            }
+        }
+        Err(BundleError::BelowThreshold {
+            valid: self.valid.len(),
+            signers: self
+                .valid
+                .iter()
+                .map(|k| k.0.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            required,
+        })
+    }
 }
 
 fn check_window(manifest: &BundleManifest, now: SystemTime) -> Result<(), BundleError> {

@@ -82,102 +82,121 @@ fn rechained(lines: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Opens the log at `path`, with the log key when `signed`.
+fn reopen(path: &Path, signed: bool) -> Result<DecisionLog, LogError> {
+    DecisionLog::open_with(path, Durability::Sync, signed.then(signer))
+}
+
+/// A forged record (an allow) numbered `seq`, chained after `prev`.
+fn forged_record(seq: usize, prev: &str) -> String {
+    format!(
+        "{{\"seq\":{seq},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{prev}\"}}",
+        "0".repeat(64)
+    )
+}
+
+/// What a rewrite could make of the anchored log `all` while the service
+/// is stopped, each named.
+fn changes_while_stopped(all: &[String]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut changes: Vec<(&str, Vec<u8>)> = Vec::new();
+    // Every record flipped to an allow, checkpoints dropped, the
+    // chain recomputed: consistent on its own.
+    let flipped: Vec<String> = all
+        .iter()
+        .filter(|l| !l.contains("\"checkpoint\""))
+        .map(|l| l.replace("\"allowed\":false", "\"allowed\":true"))
+        .collect();
+    changes.push(("rewritten and re-chained", joined(&rechained(&flipped))));
+    // Cut back to the first interval checkpoint (lines 1-5).
+    changes.push(("cut back to an earlier checkpoint", joined(&all[..5])));
+    // One record changed inside the anchored part.
+    let mut one = all.to_vec();
+    one[5] = one[5].replace("\"r3\"", "\"rX\"");
+    // Forged records appended after the final checkpoint, chained.
+    let mut appended = all.to_vec();
+    let prev = sha256_hex(appended.last().unwrap().as_bytes());
+    appended.push(forged_record(appended.len() + 1, &prev));
+    changes.push((
+        "a record appended after the final checkpoint",
+        joined(&appended),
+    ));
+    // The final checkpoint deleted and a record appended in its place.
+    let mut replaced: Vec<String> = all[..all.len() - 1].to_vec();
+    let prev = sha256_hex(replaced.last().unwrap().as_bytes());
+    replaced.push(forged_record(all.len(), &prev));
+    changes.push((
+        "the final checkpoint replaced by a record",
+        joined(&replaced),
+    ));
+    changes.push(("one record changed", joined(&one)));
+    // Emptied.
+    changes.push(("emptied", Vec::new()));
+    changes
+}
+
+/// Every change made while the service was stopped is refused at open
+/// (with the key when `signed`, else without it), nothing appended or
+/// signed over it; so is a deleted log; the untouched log reopens with its
+/// key.
+fn a_restart_refuses_every_change(signed: bool) {
+    let (_dir, path, _) = anchored();
+    let all = lines(&path);
+    let side = side_path(&path);
+    let original_side = std::fs::read(&side).unwrap();
+    for (what, bytes) in changes_while_stopped(&all) {
+        std::fs::write(&path, &bytes).unwrap();
+        std::fs::write(&side, &original_side).unwrap();
+        let Err(error) = reopen(&path, signed) else {
+            panic!("signed {signed}: {what}: reopened");
+        };
+        assert!(
+            matches!(error, LogError::Untrusted { .. }),
+            "signed {signed}: {what}: {error}"
+        );
+        // Nothing was appended or signed over it.
+        assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}");
+        assert_eq!(std::fs::read(&side).unwrap(), original_side, "{what}");
+    }
+    // The log deleted, its side file left.
+    std::fs::remove_file(&path).unwrap();
+    assert!(matches!(
+        reopen(&path, signed),
+        Err(LogError::Untrusted { .. })
+    ));
+    assert!(!path.exists(), "no empty log created in its place");
+    // The untouched log reopens with its key (without it, a signed
+    // log is not continued).
+    std::fs::write(&path, joined(&all)).unwrap();
+    match reopen(&path, signed) {
+        Ok(log) => assert!(signed, "{}", log.path().display()),
+        Err(error) => assert!(
+            !signed && error.to_string().contains("continue it with its log key"),
+            "{error}"
+        ),
+    }
+}
+
 /// A restart is where a rewrite would be laundered: the service would
 /// sign a new checkpoint over whatever the file holds. Every change made
 /// while it was stopped is refused at open, with the key and without
 /// it; a stop before the last checkpoint (records after it) is not.
 #[test]
 fn a_restart_never_continues_or_signs_over_a_log_changed_while_stopped() {
-    let open = |path: &Path, signed: bool| {
-        DecisionLog::open_with(path, Durability::Sync, signed.then(signer))
-    };
     for signed in [true, false] {
-        let (_dir, path, _) = anchored();
-        let all = lines(&path);
-        let side = side_path(&path);
-        let original_side = std::fs::read(&side).unwrap();
-        let mut changes: Vec<(&str, Vec<u8>)> = Vec::new();
-        // Every record flipped to an allow, checkpoints dropped, the
-        // chain recomputed: consistent on its own.
-        let flipped: Vec<String> = all
-            .iter()
-            .filter(|l| !l.contains("\"checkpoint\""))
-            .map(|l| l.replace("\"allowed\":false", "\"allowed\":true"))
-            .collect();
-        changes.push(("rewritten and re-chained", joined(&rechained(&flipped))));
-        // Cut back to the first interval checkpoint (lines 1-5).
-        changes.push(("cut back to an earlier checkpoint", joined(&all[..5])));
-        // One record changed inside the anchored part.
-        let mut one = all.clone();
-        one[5] = one[5].replace("\"r3\"", "\"rX\"");
-        // Forged records appended after the final checkpoint, chained.
-        let mut appended = all.clone();
-        let forged = appended.len() as u64 + 1;
-        let prev = sha256_hex(appended.last().unwrap().as_bytes());
-        appended.push(format!(
-            "{{\"seq\":{forged},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{prev}\"}}",
-            "0".repeat(64)
-        ));
-        changes.push((
-            "a record appended after the final checkpoint",
-            joined(&appended),
-        ));
-        // The final checkpoint deleted and a record appended in its place.
-        let mut replaced: Vec<String> = all[..all.len() - 1].to_vec();
-        let prev = sha256_hex(replaced.last().unwrap().as_bytes());
-        replaced.push(format!(
-            "{{\"seq\":{},\"time\":\"2026-01-01T00:00:00Z\",\"requestId\":\"forged\",\"kind\":\"placement\",\"requestSha256\":\"{}\",\"decision\":{{\"allowed\":true,\"determining\":[]}},\"whatIf\":false,\"prev\":\"{prev}\"}}",
-            all.len(),
-            "0".repeat(64)
-        ));
-        changes.push((
-            "the final checkpoint replaced by a record",
-            joined(&replaced),
-        ));
-        changes.push(("one record changed", joined(&one)));
-        // Emptied.
-        changes.push(("emptied", Vec::new()));
-        for (what, bytes) in changes {
-            std::fs::write(&path, &bytes).unwrap();
-            std::fs::write(&side, &original_side).unwrap();
-            let Err(error) = open(&path, signed) else {
-                panic!("signed {signed}: {what}: reopened");
-            };
-            assert!(
-                matches!(error, LogError::Untrusted { .. }),
-                "signed {signed}: {what}: {error}"
-            );
-            // Nothing was appended or signed over it.
-            assert_eq!(std::fs::read(&path).unwrap(), bytes, "{what}");
-            assert_eq!(std::fs::read(&side).unwrap(), original_side, "{what}");
-        }
-        // The log deleted, its side file left.
-        std::fs::remove_file(&path).unwrap();
-        assert!(matches!(
-            open(&path, signed),
-            Err(LogError::Untrusted { .. })
-        ));
-        assert!(!path.exists(), "no empty log created in its place");
-        // The untouched log reopens with its key (without it, a signed
-        // log is not continued).
-        std::fs::write(&path, joined(&all)).unwrap();
-        match open(&path, signed) {
-            Ok(log) => assert!(signed, "{}", log.path().display()),
-            Err(error) => assert!(
-                !signed && error.to_string().contains("continue it with its log key"),
-                "{error}"
-            ),
-        }
+        a_restart_refuses_every_change(signed);
     }
     // With the key, a log whose side file is gone is refused.
     let (_dir, path, _) = anchored();
     std::fs::remove_file(side_path(&path)).unwrap();
-    assert!(matches!(open(&path, true), Err(LogError::Untrusted { .. })));
+    assert!(matches!(
+        reopen(&path, true),
+        Err(LogError::Untrusted { .. })
+    ));
     // Without the key, a log that carries signed checkpoints is not
     // continued.
     let (_dir, path, _) = anchored();
     assert!(matches!(
-        open(&path, false),
+        reopen(&path, false),
         Err(LogError::Untrusted { .. })
     ));
     // A crash after records but before their checkpoint (the writer
@@ -185,10 +204,10 @@ fn a_restart_never_continues_or_signs_over_a_log_changed_while_stopped() {
     // in the signed start, which anchors them from then on.
     let (_dir, path, options) = anchored();
     {
-        let log = open(&path, true).unwrap();
+        let log = reopen(&path, true).unwrap();
         log.append(vec![entry("late-1"), entry("late-2")]).unwrap();
     }
-    let log = open(&path, true).unwrap();
+    let log = reopen(&path, true).unwrap();
     assert_eq!(log.resumed_unanchored(), 2);
     assert!(!log.checkpoint().unwrap(), "the start anchors them");
     drop(log);

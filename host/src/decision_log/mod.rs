@@ -95,104 +95,24 @@ impl DecisionLog {
         durability: Durability,
         signer: Option<CheckpointSigner>,
     ) -> Result<Self, LogError> {
-        let io = |e: std::io::Error| LogError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        };
-        let untrusted = |message: String| LogError::Untrusted {
-            path: path.display().to_string(),
-            message,
-        };
+        let io = |e: std::io::Error| io_error_at(path, e);
         let side_file = side_path(path);
-        let side = read_side(&side_file).map_err(untrusted)?;
+        let side = read_side(&side_file).map_err(|m| untrusted(path, m))?;
         if side.is_some() && !path.exists() {
-            return Err(untrusted(format!(
-                "it is missing, but its side file {} names a signed checkpoint: the log was \
-                 deleted or moved",
-                side_file.display()
-            )));
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        lock_exclusive(&file).map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock => LogError::Locked {
-                path: path.display().to_string(),
-            },
-            _ => io(e),
-        })?;
-        let (last_line, complete_len) = last_complete_line(&mut file).map_err(io)?;
-        // The past, checked before anything is added to it.
-        let mut existing = Vec::new();
-        file.seek(SeekFrom::Start(0)).map_err(io)?;
-        file.read_to_end(&mut existing).map_err(io)?;
-        let report = verify_with(
-            &existing,
-            &VerifyOptions {
-                key: signer.as_ref().map(|s| s.key.verifying_key()),
-                side: side.clone(),
-            },
-        );
-        if let Some(broken) = &report.broken {
-            return Err(untrusted(format!(
-                "line {}: {}",
-                broken.line, broken.reason
-            )));
-        }
-        if signer.is_none() && report.unchecked_checkpoints > 0 {
             return Err(untrusted(
-                "it carries signed checkpoints: continue it with its log key (--log-key), so \
-                 that its past is checked and its future anchored"
-                    .to_string(),
+                path,
+                format!(
+                    "it is missing, but its side file {} names a signed checkpoint: the log was \
+                     deleted or moved",
+                    side_file.display()
+                ),
             ));
         }
-        if signer.is_some() && report.verified > 0 && side.is_none() {
-            return Err(untrusted(format!(
-                "it has {} line(s) but no signed checkpoint beside it ({}): its end cannot be \
-                 vouched for (if it was never checkpointed, start a new log)",
-                report.verified,
-                side_file.display()
-            )));
-        }
-        let resumed_unanchored = if signer.is_some() {
-            report.unanchored
-        } else {
-            0
-        };
-        if resumed_unanchored > 0 {
-            tracing::warn!(
-                log = %path.display(), records = resumed_unanchored,
-                "decision log: records after the last checkpoint (a crash before it was \
-                 written); the next checkpoint covers them"
-            );
-        }
-        let len = file.metadata().map_err(io)?.len();
-        let truncated_bytes = len - complete_len;
-        if truncated_bytes > 0 {
-            tracing::warn!(
-                log = %path.display(), bytes = truncated_bytes,
-                "decision log ends in an incomplete record (a write cut short); cutting it off"
-            );
-            file.set_len(complete_len).map_err(io)?;
-            file.sync_all().map_err(io)?;
-        }
-        let (seq, prev, since_checkpoint) = match last_line {
-            None => (0, GENESIS.to_string(), 0),
-            Some(line) => match parse_line(&line) {
-                Ok(Line::Record(record)) => (record.seq, sha256_hex(&line), 1),
-                Ok(Line::Checkpoint(checkpoint)) => (checkpoint.seq, sha256_hex(&line), 0),
-                Err(e) => {
-                    return Err(LogError::BadTail {
-                        path: path.display().to_string(),
-                        line: count_lines(&mut file, complete_len).map_err(io)?,
-                        message: e.to_string(),
-                    });
-                }
-            },
-        };
+        let mut file = open_locked(path)?;
+        let (last_line, complete_len) = last_complete_line(&mut file).map_err(io)?;
+        let resumed_unanchored = check_past(path, &mut file, signer.as_ref(), side.as_ref())?;
+        let truncated_bytes = cut_incomplete_tail(path, &file, complete_len)?;
+        let (seq, prev, since_checkpoint) = chain_end(path, &mut file, last_line, complete_len)?;
         let sync_handle = file.try_clone().map_err(io)?;
         let log = DecisionLog {
             path: path.to_path_buf(),
@@ -400,6 +320,146 @@ fn checkpoint_line(
     })?;
     bytes.push(b'\n');
     Ok((bytes, checkpoint))
+}
+
+/// An I/O error on the log at `path`.
+fn io_error_at(path: &Path, e: std::io::Error) -> LogError {
+    LogError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The log at `path` cannot be continued: `message` says why.
+fn untrusted(path: &Path, message: String) -> LogError {
+    LogError::Untrusted {
+        path: path.display().to_string(),
+        message,
+    }
+}
+
+/// Opens (or creates) the log file at `path` for reading and appending,
+/// locked against a second writer ([`LogError::Locked`]).
+fn open_locked(path: &Path) -> Result<File, LogError> {
+    let io = |e: std::io::Error| io_error_at(path, e);
+    let file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .map_err(io)?;
+    lock_exclusive(&file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::WouldBlock => LogError::Locked {
+            path: path.display().to_string(),
+        },
+        _ => io(e),
+    })?;
+    Ok(file)
+}
+
+/// The past, checked before anything is added to it: the whole log in
+/// `file` verified as `slicegate log verify` would (with the log key of
+/// `signer`, against the side file's checkpoint `side`), and refused when
+/// it does not verify, carries checkpoints no key checks, or (with a
+/// signer) has lines but no side file. Returns the records after the last
+/// checkpoint, which a signer adopts (0 without one).
+fn check_past(
+    path: &Path,
+    file: &mut File,
+    signer: Option<&CheckpointSigner>,
+    side: Option<&Checkpoint>,
+) -> Result<u64, LogError> {
+    let io = |e: std::io::Error| io_error_at(path, e);
+    let mut existing = Vec::new();
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    file.read_to_end(&mut existing).map_err(io)?;
+    let report = verify_with(
+        &existing,
+        &VerifyOptions {
+            key: signer.map(|s| s.key.verifying_key()),
+            side: side.cloned(),
+        },
+    );
+    if let Some(broken) = &report.broken {
+        return Err(untrusted(
+            path,
+            format!("line {}: {}", broken.line, broken.reason),
+        ));
+    }
+    if signer.is_none() && report.unchecked_checkpoints > 0 {
+        return Err(untrusted(
+            path,
+            "it carries signed checkpoints: continue it with its log key (--log-key), so \
+             that its past is checked and its future anchored"
+                .to_string(),
+        ));
+    }
+    if signer.is_some() && report.verified > 0 && side.is_none() {
+        return Err(untrusted(
+            path,
+            format!(
+                "it has {} line(s) but no signed checkpoint beside it ({}): its end cannot be \
+                 vouched for (if it was never checkpointed, start a new log)",
+                report.verified,
+                side_path(path).display()
+            ),
+        ));
+    }
+    let resumed_unanchored = if signer.is_some() {
+        report.unanchored
+    } else {
+        0
+    };
+    if resumed_unanchored > 0 {
+        tracing::warn!(
+            log = %path.display(), records = resumed_unanchored,
+            "decision log: records after the last checkpoint (a crash before it was \
+             written); the next checkpoint covers them"
+        );
+    }
+    Ok(resumed_unanchored)
+}
+
+/// Cuts off an incomplete last line (a write cut short by a crash) after
+/// the first `complete_len` bytes of `file`; returns the bytes cut.
+fn cut_incomplete_tail(path: &Path, file: &File, complete_len: u64) -> Result<u64, LogError> {
+    let io = |e: std::io::Error| io_error_at(path, e);
+    let len = file.metadata().map_err(io)?.len();
+    let truncated_bytes = len - complete_len;
+    if truncated_bytes > 0 {
+        tracing::warn!(
+            log = %path.display(), bytes = truncated_bytes,
+            "decision log ends in an incomplete record (a write cut short); cutting it off"
+        );
+        file.set_len(complete_len).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    Ok(truncated_bytes)
+}
+
+/// Where the chain continues from the log's last complete line: its
+/// sequence number, its hash, and the lines since the last checkpoint (1
+/// after a record, else 0).
+fn chain_end(
+    path: &Path,
+    file: &mut File,
+    last_line: Option<Vec<u8>>,
+    complete_len: u64,
+) -> Result<(u64, String, u64), LogError> {
+    Ok(match last_line {
+        None => (0, GENESIS.to_string(), 0),
+        Some(line) => match parse_line(&line) {
+            Ok(Line::Record(record)) => (record.seq, sha256_hex(&line), 1),
+            Ok(Line::Checkpoint(checkpoint)) => (checkpoint.seq, sha256_hex(&line), 0),
+            Err(e) => {
+                return Err(LogError::BadTail {
+                    path: path.display().to_string(),
+                    line: count_lines(file, complete_len).map_err(|e| io_error_at(path, e))?,
+                    message: e.to_string(),
+                });
+            }
+        },
+    })
 }
 
 /// One line of the log.

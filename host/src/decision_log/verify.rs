@@ -83,134 +83,179 @@ pub fn verify_with(bytes: &[u8], options: &VerifyOptions) -> LogReport {
         Some(i) => (&bytes[..=i], bytes.len() - i - 1),
         None => (&bytes[..0], bytes.len()),
     };
-    let mut report = LogReport {
-        verified: 0,
-        records: 0,
-        checkpoints: 0,
-        unchecked_checkpoints: 0,
-        unanchored: 0,
-        side_checked: false,
-        adopted: 0,
-        clean_stop: false,
-        broken: None,
-        incomplete_tail_bytes: tail as u64,
-    };
-    // The hash of each line, for the side file's check.
-    let mut hashes: Vec<String> = Vec::new();
-    // The last line was a final checkpoint: only a start may follow.
-    let mut closed = false;
-    // The last line, when it is a checkpoint.
-    let mut last_checkpoint: Option<Checkpoint> = None;
-    // The side file's checkpoint stands in the log on its own line.
-    let mut side_seen = false;
-    let mut prev = GENESIS.to_string();
+    let mut walk = Walk::new(options, tail as u64);
     let lines = complete
         .split(|&b| b == b'\n')
         .take(complete.iter().filter(|&&b| b == b'\n').count());
     for (index, line) in lines.enumerate() {
-        let number = index as u64 + 1;
+        if let Err(broken) = walk.line(index as u64 + 1, line) {
+            walk.report.broken = Some(broken);
+            return walk.report;
+        }
+    }
+    walk.finish()
+}
+
+/// A walk down the log's complete lines, checking each against the ones
+/// before it.
+struct Walk<'a> {
+    /// What to check besides the chain.
+    options: &'a VerifyOptions,
+    /// What was found so far.
+    report: LogReport,
+    /// The hash of each line, for the side file's check.
+    hashes: Vec<String>,
+    /// The last line was a final checkpoint: only a start may follow.
+    closed: bool,
+    /// The last line, when it is a checkpoint.
+    last_checkpoint: Option<Checkpoint>,
+    /// The side file's checkpoint stands in the log on its own line.
+    side_seen: bool,
+    /// The hash of the last line (of the genesis before the first).
+    prev: String,
+}
+
+impl<'a> Walk<'a> {
+    /// A walk from the log's start; `tail` bytes of an incomplete last line
+    /// follow the complete lines.
+    fn new(options: &'a VerifyOptions, tail: u64) -> Self {
+        Walk {
+            options,
+            report: LogReport {
+                verified: 0,
+                records: 0,
+                checkpoints: 0,
+                unchecked_checkpoints: 0,
+                unanchored: 0,
+                side_checked: false,
+                adopted: 0,
+                clean_stop: false,
+                broken: None,
+                incomplete_tail_bytes: tail,
+            },
+            hashes: Vec::new(),
+            closed: false,
+            last_checkpoint: None,
+            side_seen: false,
+            prev: GENESIS.to_string(),
+        }
+    }
+
+    /// Checks line `number` (1-based): a record or a checkpoint, numbered
+    /// in turn and chained to the line before.
+    fn line(&mut self, number: u64, line: &[u8]) -> Result<(), Broken> {
         let broken = |reason: String| Broken {
             line: number,
             reason,
         };
         let (seq, line_prev) = match parse_line(line) {
             Ok(Line::Record(record)) => {
-                last_checkpoint = None;
-                if closed {
-                    report.broken = Some(broken(
+                self.last_checkpoint = None;
+                if self.closed {
+                    return Err(broken(
                         "a record after the writer's final checkpoint: a writer adds nothing \
                          after closing the log, and the next one starts with a signed start"
                             .to_string(),
                     ));
-                    return report;
                 }
                 (record.seq, record.prev.clone())
             }
             Ok(Line::Checkpoint(checkpoint)) => {
-                let c = &checkpoint.checkpoint;
-                if let Err(reason) = check_event(c, closed, report.unanchored, options) {
-                    report.broken = Some(broken(reason));
-                    return report;
-                }
-                closed = c.event == Event::Final;
-                side_seen |= options
-                    .side
-                    .as_ref()
-                    .is_some_and(|side| side.lines + 1 == number && side == c);
-                last_checkpoint = Some(c.clone());
-                report.adopted += if c.event == Event::Start {
-                    c.adopted
-                } else {
-                    0
-                };
-                if c.lines != number - 1 || c.head != prev {
-                    report.broken = Some(broken(format!(
-                        "a checkpoint that does not cover the lines before it (it says {} \
-                         lines ending in {}; there are {} ending in {prev})",
-                        c.lines,
-                        c.head,
-                        number - 1
-                    )));
-                    return report;
-                }
-                match &options.key {
-                    Some(key) if c.verify(key) => {
-                        report.checkpoints += 1;
-                        report.unanchored = 0;
-                    }
-                    Some(_) => {
-                        report.broken = Some(broken(format!(
-                            "a checkpoint not signed by the log key (key id `{}`): forged, \
-                             or the log was rewritten and re-signed by another key",
-                            c.key_id
-                        )));
-                        return report;
-                    }
-                    None => report.unchecked_checkpoints += 1,
-                }
+                self.checkpoint(number, &checkpoint.checkpoint)?;
                 (checkpoint.seq, checkpoint.prev.clone())
             }
-            Err(e) => {
-                report.broken = Some(broken(format!("not a decision record: {e}")));
-                return report;
-            }
+            Err(e) => return Err(broken(format!("not a decision record: {e}"))),
         };
+        let prev = &self.prev;
         if seq != number {
-            report.broken = Some(broken(format!(
+            return Err(broken(format!(
                 "sequence number {seq} where {number} was expected (a record was removed, added or reordered)"
             )));
-            return report;
         }
-        if line_prev != prev {
-            report.broken = Some(broken(format!(
+        if line_prev != *prev {
+            return Err(broken(format!(
                 "prev {line_prev} is not the hash of the record before ({prev}): that record was changed, or records are missing"
             )));
-            return report;
         }
-        prev = sha256_hex(line);
-        hashes.push(prev.clone());
-        report.verified = number;
+        self.prev = sha256_hex(line);
+        self.hashes.push(self.prev.clone());
+        self.report.verified = number;
         if matches!(parse_line(line), Ok(Line::Record(_))) {
-            report.records += 1;
-            if report.checkpoints > 0 || options.key.is_some() {
-                report.unanchored += 1;
+            self.report.records += 1;
+            if self.report.checkpoints > 0 || self.options.key.is_some() {
+                self.report.unanchored += 1;
             }
         }
+        Ok(())
     }
-    report.clean_stop = closed;
-    if let Some(side) = &options.side
-        && let Err(broken) = check_side(
-            &mut report,
-            side,
-            options.key.as_ref(),
-            &hashes,
-            last_checkpoint.as_ref(),
-            side_seen,
-        )
-    {
-        report.broken = Some(broken);
+
+    /// Checks the checkpoint `c` on line `number`: its event where it
+    /// stands, that it covers exactly the lines before it, and (with a key)
+    /// its signature.
+    fn checkpoint(&mut self, number: u64, c: &Checkpoint) -> Result<(), Broken> {
+        let broken = |reason: String| Broken {
+            line: number,
+            reason,
+        };
+        let report = &mut self.report;
+        check_event(c, self.closed, report.unanchored, self.options).map_err(broken)?;
+        self.closed = c.event == Event::Final;
+        self.side_seen |= self
+            .options
+            .side
+            .as_ref()
+            .is_some_and(|side| side.lines + 1 == number && side == c);
+        self.last_checkpoint = Some(c.clone());
+        report.adopted += if c.event == Event::Start {
+            c.adopted
+        } else {
+            0
+        };
+        let prev = &self.prev;
+        if c.lines != number - 1 || c.head != *prev {
+            return Err(broken(format!(
+                "a checkpoint that does not cover the lines before it (it says {} \
+                 lines ending in {}; there are {} ending in {prev})",
+                c.lines,
+                c.head,
+                number - 1
+            )));
+        }
+        match &self.options.key {
+            Some(key) if c.verify(key) => {
+                report.checkpoints += 1;
+                report.unanchored = 0;
+            }
+            Some(_) => {
+                return Err(broken(format!(
+                    "a checkpoint not signed by the log key (key id `{}`): forged, \
+                     or the log was rewritten and re-signed by another key",
+                    c.key_id
+                )));
+            }
+            None => report.unchecked_checkpoints += 1,
+        }
+        Ok(())
     }
-    report
+
+    /// The report once every complete line verified: whether the log ends
+    /// closed, and the side file's checkpoint checked against it.
+    fn finish(mut self) -> LogReport {
+        self.report.clean_stop = self.closed;
+        if let Some(side) = &self.options.side
+            && let Err(broken) = check_side(
+                &mut self.report,
+                side,
+                self.options.key.as_ref(),
+                &self.hashes,
+                self.last_checkpoint.as_ref(),
+                self.side_seen,
+            )
+        {
+            self.report.broken = Some(broken);
+        }
+        self.report
+    }
 }
 
 /// The side file's checkpoint against the log: signed by the log key, naming

@@ -114,7 +114,32 @@ pub fn cold_start(
         .clone()
         .unwrap_or_else(|| "2026-01-01T00:00:00Z".to_string());
     let bundle = SignedBundle::new(sources)?;
-    let loaded = &bundle.loaded;
+    let loads = time_loads(&bundle, samples, uncached_samples);
+    let instances = time_first_decisions(runtime, sources, request, &bundle, &at, samples);
+    let native_parse = time_native_parse(runtime, sources, request, samples)?;
+    Ok(cold_rows(
+        samples,
+        uncached_samples,
+        &loads,
+        &instances,
+        native_parse,
+    ))
+}
+
+/// Medians of verifying and loading the signed bundle to ready.
+struct LoadTimes {
+    /// Through the compiled-code cache, with a new loader each time.
+    cached: Duration,
+    /// Through the cache, the loader (and its engine) reused.
+    reloaded: Duration,
+    /// Without the cache: the code compiled each time.
+    uncached: Duration,
+}
+
+/// Times verifying and loading `bundle` to ready: cached with a new loader,
+/// cached with one loader reused, and uncached (`uncached_samples`, at
+/// least one).
+fn time_loads(bundle: &SignedBundle, samples: usize, uncached_samples: usize) -> LoadTimes {
     let cached = median(samples, || {
         let _ = std::hint::black_box(bundle.reload(true));
     });
@@ -126,9 +151,40 @@ pub fn cold_start(
     let uncached = median(uncached_samples.max(1), || {
         let _ = std::hint::black_box(bundle.reload(false));
     });
+    LoadTimes {
+        cached,
+        reloaded,
+        uncached,
+    }
+}
 
+/// Medians of a fresh instance's first decision, and of its parts.
+struct FirstDecisionTimes {
+    /// A fresh instance of the pre-initialised bundle, first decision.
+    preinitialised: Duration,
+    /// Instantiating the pre-initialised bundle alone.
+    instantiate_only: Duration,
+    /// sha256 of the whole signed bundle (the signature check's share).
+    hashing: Duration,
+    /// The bare engine parsing the policy set at instantiation, first
+    /// decision.
+    parsing: Duration,
+}
+
+/// Times a fresh instance + first decision of `request` (at `at`) for the
+/// pre-initialised `bundle` and for the bare engine of `runtime` parsing
+/// `sources`, with instantiating and hashing the bundle on their own.
+fn time_first_decisions(
+    runtime: &Runtime,
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    bundle: &SignedBundle,
+    at: &str,
+    samples: usize,
+) -> FirstDecisionTimes {
+    let loaded = &bundle.loaded;
     let preinitialised = median(samples, || {
-        let _ = std::hint::black_box(bundle.fresh_decision(request, &at));
+        let _ = std::hint::black_box(bundle.fresh_decision(request, at));
     });
     let instantiate_only = median(samples, || {
         let _ = std::hint::black_box(loaded.runtime().instantiate());
@@ -138,68 +194,91 @@ pub fn cold_start(
         std::hint::black_box(sha2::Sha256::digest(&bundle.signed));
     });
     let mut at_request = request.clone();
-    at_request.at = Some(at.clone());
+    at_request.at = Some(at.to_string());
     let parsing = median(samples, || {
         if let Ok(decider) = Decider::new(runtime, sources) {
             let mut decider = decider.permit_what_if(true);
             let _ = std::hint::black_box(decider.decide(&at_request));
         }
     });
+    FirstDecisionTimes {
+        preinitialised,
+        instantiate_only,
+        hashing,
+        parsing,
+    }
+}
 
-    // Native Cedar parsing the same policies and entities, then deciding.
+/// Times native Cedar parsing the same policies and entities, then
+/// deciding.
+fn time_native_parse(
+    runtime: &Runtime,
+    sources: &PolicySources,
+    request: &PlacementRequest,
+    samples: usize,
+) -> Result<Duration, BenchError> {
     let Prepared {
         generic,
         with_inventory,
         ..
     } = Prepared::new(runtime, sources, request)?;
-    let native_parse = median(samples, || {
+    Ok(median(samples, || {
         if let Ok(set) = NativePolicySet::load(&with_inventory) {
             let _ = std::hint::black_box(set.authorize(&generic));
         }
-    });
+    }))
+}
 
-    Ok(vec![
+/// The cold-start rows, in the report's order.
+fn cold_rows(
+    samples: usize,
+    uncached_samples: usize,
+    loads: &LoadTimes,
+    instances: &FirstDecisionTimes,
+    native_parse: Duration,
+) -> Vec<BenchRow> {
+    vec![
         row(
             "verify + load to ready, compiled code cached, new loader (a first load)",
             samples,
-            cached,
+            loads.cached,
             None,
         ),
         row(
             "  of which: sha256 of the whole bundle (signature check)",
             samples,
-            hashing,
+            instances.hashing,
             None,
         ),
         row(
             "verify + load to ready, cached, engine reused (a reload)",
             samples,
-            reloaded,
+            loads.reloaded,
             None,
         ),
         row(
             "verify + load to ready, uncached (compiles)",
             uncached_samples.max(1),
-            uncached,
+            loads.uncached,
             None,
         ),
         row(
             "fresh instance + first decision, pre-initialised bundle",
             samples,
-            preinitialised,
+            instances.preinitialised,
             Some(native_parse),
         ),
         row(
             "  of which: instantiating alone",
             samples,
-            instantiate_only,
+            instances.instantiate_only,
             None,
         ),
         row(
             "fresh instance + first decision, parsing policies at instantiation",
             samples,
-            parsing,
+            instances.parsing,
             Some(native_parse),
         ),
-    ])
+    ]
 }

@@ -1,0 +1,14 @@
+//! The `slicegate` binary as a user runs it.
+//!
+//! One test binary (`cli`); the tests are grouped by command in the modules
+//! below, with the shared helpers (running the binary, writing files, the
+//! library built once) in `support`.
+
+mod authorize;
+mod bundles;
+mod conformance;
+mod decisions;
+mod mutate;
+mod process;
+mod support;
+mod testing;

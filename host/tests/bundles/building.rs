@@ -1,0 +1,95 @@
+//! Building bundles: reproducible, loaded and deciding without parsing, and
+//! never a bundle of policies that do not check or that the engine refuses.
+
+use slicegate::PolicyIdMode;
+use slicegate::bundle::{self, BuildOptions, BundleLoader, KeyId, KeyPair};
+
+use crate::support::{huawei_core_after_deadline, options, sources, trust, trusted, unsigned};
+
+#[test]
+fn builds_are_reproducible() {
+    let again = bundle::build(&sources(), &options(1)).unwrap();
+    assert!(again == unsigned(), "two builds of the same inputs differ");
+    let later = BuildOptions {
+        created_at: "2026-01-02T00:00:00Z".to_string(),
+        ..options(1)
+    };
+    assert!(bundle::build(&sources(), &later).unwrap() != unsigned());
+}
+
+#[test]
+fn a_signed_bundle_loads_and_decides_without_parsing() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(unsigned(), &key, "ops").unwrap();
+    let mut loader = BundleLoader::new(trust(dir.path(), 1, vec![trusted("ops", &key)]));
+    let loaded = loader.load(&signed, None).expect("accepted");
+    assert_eq!(loaded.manifest.name.0, "test-bundle");
+    assert_eq!(loaded.signers, [KeyId("ops".to_string())]);
+    assert_eq!(loader.components_prepared(), 1);
+
+    let mut decider = loaded.decider().unwrap().permit_what_if(true);
+    assert_eq!(decider.load_report().policy_count, 40);
+    let decision = decider.decide(&huawei_core_after_deadline());
+    assert!(!decision.allowed);
+    assert_eq!(decision.determining_ids(), ["uk-hrv/out-of-core"]);
+    assert_eq!(decision.bundle_revision, Some(1));
+
+    let inspection = bundle::inspect(&signed, None).unwrap();
+    assert!(inspection.embedded_signature);
+    assert_eq!(inspection.signatures.len(), 1);
+    assert!(inspection.signatures[0].covers_content);
+    assert!(
+        inspection
+            .manifest
+            .policies
+            .iter()
+            .any(|p| p.id == "uk-hrv/out-of-core")
+    );
+    assert!(
+        inspection
+            .sources
+            .iter()
+            .any(|(path, _)| path == "schema.cedarschema")
+    );
+    assert!(
+        inspection
+            .exports
+            .iter()
+            .any(|e| e.starts_with("slicegate:policy/placement"))
+    );
+}
+
+#[test]
+fn policies_that_do_not_check_are_a_build_error_with_file_and_line() {
+    let mut broken = sources();
+    let file = broken
+        .policies
+        .iter_mut()
+        .find(|f| f.name.ends_with("uk-hrv.cedar"))
+        .unwrap();
+    file.text = file.text.replace(
+        "principal.domain == \"core\"",
+        "principal.domian == \"core\"",
+    );
+    let error = bundle::build(&broken, &options(1)).unwrap_err();
+    let bundle::BuildError::Check(problems) = error else {
+        panic!("expected a check error, got {error}");
+    };
+    let problem = &problems.0[0];
+    assert_eq!(problem.file, "packs/uk-hrv/uk-hrv.cedar");
+    assert!(problem.line.is_some_and(|l| l > 1), "{problem}");
+    assert!(problem.to_string().contains("domian"), "{problem}");
+}
+
+#[test]
+fn a_failed_engine_load_is_never_a_bundle() {
+    // Bypass the native check: the engine's own refusal must surface.
+    let mut broken = sources();
+    broken.policies[0]
+        .text
+        .push_str("\npermit(principal, action, resource) when { ;\n");
+    broken.policy_ids = PolicyIdMode::Annotation;
+    let error = bundle::preinitialise(slicegate::ENGINE_COMPONENT, &broken).unwrap_err();
+    assert!(error.to_string().contains("refused"), "{error}");
+}
