@@ -61,6 +61,19 @@ enum Command {
     /// The last line is `N proved, M refuted`; exit 0 when all hold, 2 when
     /// one is refuted (its counterexample is printed), 1 on an error.
     Prove(commands::prove::Args),
+    /// Compare two bundles or policy folders by meaning: for every request
+    /// the schema admits, do they decide alike? Where not, a witness
+    /// request with the policies that decide it on each side.
+    ///
+    /// Exit 0 when equivalent, 2 when they differ, 1 on an error.
+    Diff(commands::diff::Args),
+    /// Re-decide the operator's network (plans or an inventory) under the
+    /// current and the proposed policies and list every decision that
+    /// changes, by policy; with one bundle and --at FROM..TO, a compliance
+    /// calendar.
+    ///
+    /// Exit 0 when nothing changes, 2 when something does, 1 on an error.
+    Impact(commands::impact::Args),
     /// Show a bundle's manifest, policies, signatures, interface and sizes.
     Inspect(commands::verify::InspectArgs),
     /// Generate an Ed25519 signing key pair.
@@ -145,6 +158,8 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::run(args),
         Command::Test(args) => commands::test::run(args),
         Command::Prove(args) => commands::prove::run(args),
+        Command::Diff(args) => commands::diff::run(args),
+        Command::Impact(args) => commands::impact::run(args),
         Command::Inspect(args) => commands::verify::inspect(args),
         Command::Keygen(args) => commands::keys::keygen(args),
         Command::Sign(args) => commands::keys::sign(args),

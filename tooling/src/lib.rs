@@ -12,6 +12,7 @@ pub mod cases;
 pub mod conformance;
 pub mod diff;
 pub mod explain;
+pub mod impact;
 pub mod mutate;
 pub mod native;
 pub mod prove;

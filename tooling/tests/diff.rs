@@ -63,7 +63,7 @@ fn a_deadline_moved_by_a_day_is_exactly_the_difference_with_a_witness_in_that_da
         assert_eq!(at["fn"], "datetime", "{d:#?}");
         let at = at["arg"].as_str().unwrap();
         assert!(
-            ("2024-01-01T00:00:00" <= at) && (at < "2024-01-02T00:00:00"),
+            ("2024-01-01T00:00:00".."2024-01-02T00:00:00").contains(&at),
             "witness at {at}, not in the moved day"
         );
     }

@@ -49,6 +49,10 @@ pub struct Args {
     /// manifest then records no test summary.
     #[arg(long)]
     no_test: bool,
+    /// Prove the invariants (`invariants/` under DIR, see `slicegate
+    /// prove`) first, and write no bundle unless every one holds.
+    #[arg(long)]
+    prove: bool,
 }
 
 /// SOURCE_DATE_EPOCH as RFC 3339, else now.
@@ -88,6 +92,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!("{warnings} warning(s) and --deny-warnings; no bundle written");
         return Ok(ExitCode::from(1));
     }
+    if args.prove && !proved(&dir, &sources)? {
+        return Ok(ExitCode::from(2));
+    }
     let built = if args.no_test {
         build_untested(&sources, &options)?
     } else {
@@ -107,6 +114,43 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         inspection.content_sha256
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether every invariant under `dir/invariants` holds for `sources`
+/// (each verdict printed to stderr).
+fn proved(dir: &Path, sources: &PolicySources) -> anyhow::Result<bool> {
+    use slicegate_tooling::prove::{self, Invariants, Verdict};
+    let invariants = Invariants::read_dir(&dir.join("invariants"))?;
+    if invariants.invariants.is_empty() {
+        anyhow::bail!(
+            "--prove: {} holds no invariant",
+            dir.join("invariants").display()
+        );
+    }
+    prove::ensure_solver()?;
+    let (schema, policies) = prove::load(sources)?;
+    let reports = prove::prove(&schema, &policies, &invariants, |r| {
+        let verdict = match r.verdict {
+            Verdict::Proved => "proved ",
+            Verdict::Refuted(_) => "REFUTED",
+        };
+        eprintln!("{verdict} {} ({:.2} s)", r.id, r.took.as_secs_f64());
+    })?;
+    let refuted: Vec<&str> = reports
+        .iter()
+        .filter(|r| matches!(r.verdict, Verdict::Refuted(_)))
+        .map(|r| r.id.as_str())
+        .collect();
+    if refuted.is_empty() {
+        eprintln!("{} invariant(s) proved", reports.len());
+        return Ok(true);
+    }
+    eprintln!(
+        "refuted: {}; no bundle written (`slicegate prove {}` shows the counterexamples)",
+        refuted.join(", "),
+        dir.display()
+    );
+    Ok(false)
 }
 
 /// The build options: the name (--name, else the folder's), revision,

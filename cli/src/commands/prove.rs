@@ -104,17 +104,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The policy sources of a folder, or those a bundle carries.
+pub(crate) fn policy_sources(path: &Path) -> anyhow::Result<PolicySources> {
+    if path.is_dir() {
+        return PolicySources::from_dir(path)
+            .with_context(|| format!("reading policies from {}", path.display()));
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    slicegate::bundle::embedded_sources(&bytes)
+        .with_context(|| format!("{}: the policy sources it carries", path.display()))
+}
+
 /// The sources to prove and the invariants folder.
 fn sources(path: &Path, invariants: Option<&Path>) -> anyhow::Result<(PolicySources, PathBuf)> {
+    let sources = policy_sources(path)?;
     if path.is_dir() {
-        let sources = PolicySources::from_dir(path)
-            .with_context(|| format!("reading policies from {}", path.display()))?;
         let dir = invariants.map_or_else(|| path.join("invariants"), Path::to_path_buf);
         return Ok((sources, dir));
     }
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let sources = slicegate::bundle::embedded_sources(&bytes)
-        .with_context(|| format!("{}: the policy sources it carries", path.display()))?;
     let dir = match invariants {
         Some(dir) => dir.to_path_buf(),
         None => crate::library::default_policies()?.join("invariants"),

@@ -135,7 +135,7 @@ fn the_library_builds_with_no_warnings_and_a_policy_without_a_reason_warns() {
     ]);
     assert!(build.status.success(), "{}", stderr(&build));
     assert!(
-        stdout(&build).contains("40 policies, 0 warning(s)"),
+        stdout(&build).contains("41 policies, 0 warning(s)"),
         "{}",
         stdout(&build)
     );
@@ -203,7 +203,7 @@ fn build_runs_the_tests_refuses_on_failure_and_records_the_summary() {
     assert_eq!(
         inspection["manifest"]["tests"],
         format!(
-            "{cases} passed, 0 failed; policy coverage 100.0 % (40 of 40 policies determined a case)"
+            "{cases} passed, 0 failed; policy coverage 100.0 % (41 of 41 policies determined a case)"
         )
     );
 

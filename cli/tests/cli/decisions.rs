@@ -131,7 +131,7 @@ fn explain_names_the_condition_that_decided_each_policy_and_the_facts_read() {
         ])
     );
     let policies = explanation["policies"].as_array().unwrap();
-    assert_eq!(policies.len(), 40);
+    assert_eq!(policies.len(), 41);
     let find = |id: &str| policies.iter().find(|p| p["policyId"] == id).unwrap();
     let applied: Vec<&str> = policies
         .iter()

@@ -10,5 +10,6 @@ mod conformance;
 mod decisions;
 mod mutate;
 mod process;
+mod proofs;
 mod support;
 mod testing;

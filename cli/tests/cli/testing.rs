@@ -76,7 +76,7 @@ fn test_writes_junit_that_parses_and_enforces_a_coverage_minimum() {
             .all(|c| c.attribute("line").is_some_and(|l| l != "0"))
     );
 
-    // The UK cases alone determine 6 of the 40 policies: under 90 %.
+    // The UK cases alone determine 6 of the 41 policies: under 90 %.
     let low = slicegate(&[
         "test",
         library_bundle(),

@@ -29,7 +29,7 @@ fn a_signed_bundle_loads_and_decides_without_parsing() {
     assert_eq!(loader.components_prepared(), 1);
 
     let mut decider = loaded.decider().unwrap().permit_what_if(true);
-    assert_eq!(decider.load_report().policy_count, 40);
+    assert_eq!(decider.load_report().policy_count, 41);
     let decision = decider.decide(&huawei_core_after_deadline());
     assert!(!decision.allowed);
     assert_eq!(decision.determining_ids(), ["uk-hrv/out-of-core"]);

@@ -1,0 +1,99 @@
+//! `slicegate diff OLD NEW`: two bundles or policy folders compared by
+//! meaning, for every request the schema admits.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use slicegate_tooling::diff::{self, DiffReport};
+use slicegate_tooling::prove;
+
+use super::prove::policy_sources;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The old policies: a bundle (`.wasm`, the sources it carries) or a
+    /// policy folder.
+    old: PathBuf,
+    /// The new policies, the same way. Its schema is the one both are
+    /// compared under.
+    new: PathBuf,
+    #[command(flatten)]
+    output: crate::format::FormatArg,
+}
+
+/// Exit status: 0 when OLD and NEW decide every request alike, 2 when they
+/// differ, 1 on an error.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let old = prove::load(&policy_sources(&args.old)?)?;
+    let new = prove::load(&policy_sources(&args.new)?)?;
+    prove::ensure_solver()?;
+    let json = args.output.json();
+    let bar = crate::progress::bar("comparing", json);
+    bar.set_length(new.0.request_envs().count() as u64);
+    let report = diff::diff(&new.0, &old.1, &new.1, |_, _| bar.inc(1))?;
+    bar.finish_and_clear();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_human(&report);
+    }
+    Ok(if report.equivalent() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn print_human(report: &DiffReport) {
+    let p = &report.policies;
+    for (what, ids) in [
+        ("added", &p.added),
+        ("removed", &p.removed),
+        ("changed", &p.changed),
+    ] {
+        if !ids.is_empty() {
+            println!("policies {what}: {}", ids.join(", "));
+        }
+    }
+    for d in &report.differences {
+        let side = |allows: bool, by: &[String]| {
+            format!(
+                "{} ({})",
+                if allows { "ALLOWS" } else { "denies" },
+                if by.is_empty() {
+                    "no policy".to_string()
+                } else {
+                    by.join(", ")
+                }
+            )
+        };
+        println!();
+        println!("{}: the two decide differently", d.environment);
+        println!("  OLD {}", side(d.old_allows, &d.old_determining));
+        println!("  NEW {}", side(d.new_allows, &d.new_determining));
+        let r = &d.witness.request;
+        for key in ["principal", "action", "resource"] {
+            println!("  {key}: {}", r[key].as_str().unwrap_or("?"));
+        }
+        if let Some(at) = r["context"]["at"]["__extn"]["arg"].as_str() {
+            println!("  at: {at}");
+        }
+        println!(
+            "  context: {}",
+            serde_json::to_string(&r["context"]).unwrap_or_default()
+        );
+    }
+    if report.equivalent() {
+        println!(
+            "equivalent: the same decision for every request in {} request environments ({:.1} s)",
+            report.environments, report.seconds
+        );
+    } else {
+        println!(
+            "{} of {} request environments differ ({:.1} s)",
+            report.differences.len(),
+            report.environments,
+            report.seconds
+        );
+    }
+}
