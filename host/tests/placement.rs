@@ -440,4 +440,28 @@ fn a_plan_naming_one_thing_two_ways_is_refused_whole() {
         },
     ];
     refused(&plan, "two changes in one plan");
+    // Remote sessions are not changes to the record: two are decided.
+    let mut plan = base.clone();
+    let installed = plan.installed[0].clone();
+    let session = |country: &str| slicegate::plan::PlanChange {
+        operation: slicegate::Operation::RemoteManage,
+        item: installed.clone(),
+        peer: None,
+        remote: Some(slicegate::RemoteSession {
+            from_country: country.into(),
+            provider: "ericsson".into(),
+            authority_approved: true,
+        }),
+    };
+    plan.changes = vec![session("FR"), session("SE")];
+    let result = decider().check_plan(&plan);
+    assert!(result.failure.is_none(), "{:?}", result.failure);
+    assert_eq!(
+        result
+            .items
+            .iter()
+            .filter(|i| i.operation == slicegate::Operation::RemoteManage)
+            .count(),
+        2
+    );
 }

@@ -87,7 +87,7 @@ fn build_sign_verify_inspect_from_the_command_line() {
         serde_json::json!(["baseline-procurement", "uk-hrv"])
     );
     assert_eq!(inspection["signatures"].as_array().map(Vec::len), Some(2));
-    assert_eq!(inspection["manifest"]["policyCount"], 14);
+    assert_eq!(inspection["manifest"]["policyCount"], 15);
 }
 
 #[test]

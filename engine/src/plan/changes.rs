@@ -71,11 +71,20 @@ fn one_spelling<'a>(what: &str, ids: impl Iterator<Item = &'a str>) -> Result<()
     Ok(())
 }
 
-/// A plan changes each item at most once: two changes to one item (a scale
-/// and a terminate) leave what it decides on to the order they are read in.
+/// A plan changes each item's record at most once: two such changes to one
+/// item (a scale and a terminate, an upgrade and a heal) leave what it is
+/// decided on to the order they are read in. Remote sessions and
+/// interconnections are not changes to the record: an item may have
+/// several.
 fn one_change_per_item(plan: &DeploymentPlan) -> Result<(), Error> {
     let mut seen: HashMap<&str, Operation> = HashMap::new();
     for change in &plan.changes {
+        if matches!(
+            change.operation,
+            Operation::RemoteManage | Operation::Interconnect
+        ) {
+            continue;
+        }
         let id = change.item.equipment.id.as_str();
         if let Some(first) = seen.insert(id, change.operation) {
             return Err(invalid(format!(
