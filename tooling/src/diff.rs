@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use cedar_policy::{PolicySet, RequestEnv, Schema};
-use cedar_policy_symcc::CompiledPolicySet;
+use cedar_policy::{Effect, PolicyId, PolicySet, RequestEnv, Schema};
+use cedar_policy_symcc::{CompiledPolicy, CompiledPolicySet};
 use serde::Serialize;
 
 use crate::prove::{Counterexample, ProveError, counterexample, describe_env, solver};
@@ -39,6 +39,11 @@ pub struct Difference {
     pub new_allows: bool,
     /// The policies that decided it in NEW.
     pub new_determining: Vec<String>,
+    /// When the two could not be shown equivalent because a forbid that
+    /// differs between them can error (the engine denies when a forbid
+    /// errors, Cedar skips it): that forbid, erroring on the witness.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erroring_forbid: Option<String>,
 }
 
 /// What `diff` found.
@@ -104,6 +109,21 @@ pub fn diff(
         .map_err(|e| ProveError::Solver(e.to_string()))?;
     let environments: Vec<RequestEnv> = schema.request_envs().collect();
     let mut differences = Vec::new();
+    let changes = policy_changes(old, new);
+    let is_forbid = |id: &String| {
+        [old, new].iter().any(|set| {
+            set.policy(&PolicyId::new(id))
+                .is_some_and(|p| p.effect() == Effect::Forbid)
+        })
+    };
+    let differing_forbids: Vec<String> = changes
+        .added
+        .iter()
+        .chain(&changes.removed)
+        .chain(&changes.changed)
+        .filter(|id| is_forbid(id))
+        .cloned()
+        .collect();
     runtime.block_on(async {
         let mut compiler = solver()?;
         for env in &environments {
@@ -120,26 +140,126 @@ pub fn diff(
                 .check_equivalent_with_counterexample_opt(&o, &n)
                 .await
                 .map_err(|e| ProveError::Solver(e.to_string()))?;
-            progress(&describe_env(env), found.is_none());
-            if let Some(found) = found {
-                let witness = counterexample(env, &found, old);
-                let newly = counterexample(env, &found, new);
-                differences.push(Difference {
-                    environment: describe_env(env),
-                    old_allows: witness.library_allows,
-                    old_determining: witness.determining.clone(),
-                    new_allows: newly.library_allows,
-                    new_determining: newly.determining,
-                    witness,
-                });
+            // A forbid in one and not the other (or written differently)
+            // that can error: the engine denies there and Cedar does not, so
+            // Cedar's equivalence does not carry over. Forbids the two share
+            // error alike on both sides.
+            let mut erroring = None;
+            if found.is_none() {
+                for id in &differing_forbids {
+                    for set in [old, new] {
+                        let Some(policy) = set.policy(&PolicyId::new(id)) else {
+                            continue;
+                        };
+                        let Ok(compiled) = CompiledPolicy::compile(policy, env, schema) else {
+                            continue;
+                        };
+                        if erroring.is_none()
+                            && let Some(cx) = compiler
+                                .check_never_errors_with_counterexample_opt(&compiled)
+                                .await
+                                .map_err(|e| ProveError::Solver(e.to_string()))?
+                        {
+                            erroring = Some((id.clone(), cx));
+                        }
+                    }
+                }
             }
+            progress(&describe_env(env), found.is_none() && erroring.is_none());
+            let (found, erroring_forbid) = match (found, erroring) {
+                (Some(found), _) => (found, None),
+                (None, Some((id, found))) => (found, Some(id)),
+                (None, None) => continue,
+            };
+            let witness = counterexample(env, &found, old);
+            let newly = counterexample(env, &found, new);
+            differences.push(Difference {
+                environment: describe_env(env),
+                old_allows: witness.library_allows,
+                old_determining: witness.determining.clone(),
+                new_allows: newly.library_allows,
+                new_determining: newly.determining,
+                witness,
+                erroring_forbid,
+            });
         }
         Ok::<_, ProveError>(())
     })?;
     Ok(DiffReport {
         environments: environments.len(),
         differences,
-        policies: policy_changes(old, new),
+        policies: changes,
         seconds: (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
     })
+}
+
+/// What changed in the sources besides the policies: the schema (the
+/// comparison runs under NEW's, so a changed action hierarchy or attribute
+/// changes what the policies mean) and the reference data (compared by
+/// entity, not symbolically: `impact` shows what it changes).
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceChanges {
+    /// The schema text differs.
+    pub schema_changed: bool,
+    /// Entities (`Type::"id"`) in NEW only.
+    pub entities_added: Vec<String>,
+    /// Entities in OLD only.
+    pub entities_removed: Vec<String>,
+    /// Entities in both, with different attributes or parents.
+    pub entities_changed: Vec<String>,
+}
+
+impl SourceChanges {
+    /// Whether the schema or any entity differs.
+    pub fn any(&self) -> bool {
+        self.schema_changed
+            || !self.entities_added.is_empty()
+            || !self.entities_removed.is_empty()
+            || !self.entities_changed.is_empty()
+    }
+}
+
+/// The schema and reference-data changes from `old` to `new`.
+pub fn source_changes(
+    old: &slicegate::PolicySources,
+    new: &slicegate::PolicySources,
+) -> SourceChanges {
+    let schema =
+        |s: &slicegate::PolicySources| s.schema.as_ref().map(|f| f.text.trim().to_string());
+    let entities = |s: &slicegate::PolicySources| -> BTreeMap<String, serde_json::Value> {
+        let mut out = BTreeMap::new();
+        for file in &s.entities {
+            if let Ok(serde_json::Value::Array(items)) = serde_json::from_str(&file.text) {
+                for item in items {
+                    let uid = format!(
+                        "{}::{}",
+                        item["uid"]["type"].as_str().unwrap_or("?"),
+                        item["uid"]["id"]
+                    );
+                    out.insert(uid, item);
+                }
+            }
+        }
+        out
+    };
+    let (old_e, new_e) = (entities(old), entities(new));
+    SourceChanges {
+        schema_changed: schema(old) != schema(new),
+        entities_added: new_e
+            .keys()
+            .filter(|k| !old_e.contains_key(*k))
+            .cloned()
+            .collect(),
+        entities_removed: old_e
+            .keys()
+            .filter(|k| !new_e.contains_key(*k))
+            .cloned()
+            .collect(),
+        entities_changed: old_e
+            .iter()
+            .filter(|(k, v)| new_e.get(*k).is_some_and(|w| w != *v))
+            .map(|(k, _)| k.clone())
+            .collect(),
+    }
 }

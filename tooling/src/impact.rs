@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use slicegate::{Decider, Decision, DeploymentPlan, PlacementRequest, PlanFile};
@@ -67,6 +68,9 @@ impl Workload {
 pub struct Item {
     /// The plan or inventory file.
     pub source: String,
+    /// Its place in the file: the inventory's index, or the plan's item
+    /// order (changes, then kept items); the plan-level rules come last.
+    pub position: usize,
     /// The equipment id (`(plan)` for a plan's adoption).
     pub equipment: String,
     /// The operation decided.
@@ -84,6 +88,9 @@ pub struct Outcome {
     /// Why it was denied other than by a policy, if it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure: Option<String>,
+    /// The request itself was refused (malformed, or naming what the
+    /// policies' reference data does not know): not a decision.
+    pub refused: bool,
 }
 
 impl Outcome {
@@ -96,6 +103,23 @@ impl Outcome {
                 .map(|p| p.policy_id.clone())
                 .collect(),
             failure: decision.failure.as_ref().map(ToString::to_string),
+            refused: decision.failure.as_ref().is_some_and(|f| {
+                matches!(
+                    f,
+                    slicegate::Failure::InvalidRequest(_)
+                        | slicegate::Failure::UnknownEntity(_)
+                        | slicegate::Failure::SchemaViolation(_)
+                )
+            }),
+        }
+    }
+
+    fn refused_whole(failure: &slicegate::Failure) -> Self {
+        Outcome {
+            allowed: false,
+            determining: Vec::new(),
+            failure: Some(format!("the whole plan was refused: {failure}")),
+            refused: true,
         }
     }
 }
@@ -110,28 +134,52 @@ pub fn decide_all(decider: &mut Decider, work: &Workload, at: &str) -> Vec<(Item
                 let mut plan = plan.clone();
                 plan.at = Some(at.to_string());
                 let result = decider.check_plan(&plan);
-                for item in &result.items {
+                // A plan refused whole decides no item: each is reported
+                // refused, so the other side's decisions still pair up.
+                let expected = plan.changes.len() + plan.installed.len();
+                let refused = result.failure.as_ref().filter(|_| result.items.is_empty());
+                for (position, item) in result.items.iter().enumerate() {
                     out.push((
                         Item {
                             source: name.clone(),
+                            position,
                             equipment: item.equipment_id.clone(),
                             operation: item.operation.name().to_string(),
                         },
                         Outcome::of(&item.decision),
                     ));
                 }
-                let mut adoption = Outcome::of(&result.plan);
-                adoption.allowed = result.allowed;
+                if let Some(failure) = refused {
+                    let ids = plan
+                        .changes
+                        .iter()
+                        .map(|c| (&c.item.equipment.id, c.operation.name()))
+                        .chain(plan.installed.iter().map(|i| (&i.equipment.id, "operate")));
+                    for (position, (id, operation)) in ids.enumerate() {
+                        out.push((
+                            Item {
+                                source: name.clone(),
+                                position,
+                                equipment: id.clone(),
+                                operation: operation.to_string(),
+                            },
+                            Outcome::refused_whole(failure),
+                        ));
+                    }
+                }
+                // The plan-level rules (shares, caps), on their own.
+                let mut rules = Outcome::of(&result.plan);
                 if let Some(failure) = &result.failure {
-                    adoption.failure = Some(failure.to_string());
+                    rules = Outcome::refused_whole(failure);
                 }
                 out.push((
                     Item {
                         source: name.clone(),
-                        equipment: "(plan)".to_string(),
+                        position: expected.max(result.items.len()),
+                        equipment: "(plan-level rules)".to_string(),
                         operation: "adopt".to_string(),
                     },
-                    adoption,
+                    rules,
                 ));
             }
         }
@@ -145,10 +193,11 @@ pub fn decide_all(decider: &mut Decider, work: &Workload, at: &str) -> Vec<(Item
                 })
                 .collect();
             let decisions = decider.decide_batch(&requests);
-            for (request, decision) in requests.iter().zip(&decisions) {
+            for (position, (request, decision)) in requests.iter().zip(&decisions).enumerate() {
                 out.push((
                     Item {
                         source: name.clone(),
+                        position,
                         equipment: request.equipment.id.clone(),
                         operation: request.operation.name().to_string(),
                     },
@@ -182,28 +231,54 @@ impl Change {
         } else {
             &self.after
         };
-        if deciding.determining.is_empty() {
-            vec!["(no policy)".to_string()]
-        } else {
-            deciding.determining.clone()
+        match &deciding.failure {
+            // A failure (a request refused, a forbid that errored) denies,
+            // whatever permit Cedar named.
+            Some(failure) => vec![format!("(failure: {failure})")],
+            None if deciding.determining.is_empty() => vec!["(no policy)".to_string()],
+            None => deciding.determining.clone(),
         }
     }
 }
 
 /// The items whose decision (allowed or not) differs between `before` and
-/// `after` (the same items, in the same order).
+/// `after`, paired by file and position (so two items with one id are two
+/// items). An item on one side only is an error in the caller's input.
 pub fn changes(before: &[(Item, Outcome)], after: &[(Item, Outcome)]) -> Vec<Change> {
-    let after: BTreeMap<&Item, &Outcome> = after.iter().map(|(i, o)| (i, o)).collect();
+    let after: BTreeMap<(&str, usize), (&Item, &Outcome)> = after
+        .iter()
+        .map(|(i, o)| ((i.source.as_str(), i.position), (i, o)))
+        .collect();
     before
         .iter()
         .filter_map(|(item, old)| {
-            let new = after.get(item)?;
+            let (_, new) = after.get(&(item.source.as_str(), item.position))?;
             (old.allowed != new.allowed).then(|| Change {
                 item: item.clone(),
                 before: old.clone(),
                 after: (*new).clone(),
             })
         })
+        .collect()
+}
+
+/// The items refused (not decided) on both sides: input the policies
+/// cannot judge (an unknown vendor, a malformed request), which a
+/// comparison must not pass over in silence.
+pub fn undecided(before: &[(Item, Outcome)], after: &[(Item, Outcome)]) -> Vec<(Item, String)> {
+    let after: BTreeMap<(&str, usize), &Outcome> = after
+        .iter()
+        .map(|(i, o)| ((i.source.as_str(), i.position), o))
+        .collect();
+    before
+        .iter()
+        .filter(|(item, old)| {
+            old.refused
+                && after
+                    .get(&(item.source.as_str(), item.position))
+                    .is_none_or(|new| new.refused)
+        })
+        .map(|(item, old)| (item.clone(), old.failure.clone().unwrap_or_default()))
         .collect()
 }
 
@@ -227,34 +302,133 @@ pub fn by_policy(changes: &[Change]) -> Vec<(String, Vec<&Change>, Vec<&Change>)
         .collect()
 }
 
-/// Every instant a datetime literal in `texts` (policies, reference data)
-/// names, as RFC 3339 strings, inside `[from, to]`, with `from` first: the
-/// deadlines at which decisions can change.
-pub fn deadlines<'a>(texts: impl Iterator<Item = &'a str>, from: &str, to: &str) -> Vec<String> {
-    let parse = |s: &str| {
-        humantime::parse_rfc3339_weak(s)
-            .ok()
-            .or_else(|| cedar_instant(s))
+/// An instant written as RFC 3339 (`Z` or a `±hh:mm` offset, `T`/`Z` in
+/// either case, fractions of a second) or as Cedar writes datetimes
+/// (`2024-01-01`, `…T00:00:00+0100`), from 1970 on.
+pub fn parse_instant(text: &str) -> Option<SystemTime> {
+    let text = text.trim();
+    if text.len() == 10 {
+        return humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")).ok();
+    }
+    let upper = text.to_ascii_uppercase();
+    if let Some(utc) = upper.strip_suffix('Z') {
+        return humantime::parse_rfc3339_weak(utc).ok();
+    }
+    // `±hh:mm` or `±hhmm` at the end.
+    let (main, offset) = match upper.rfind(['+', '-']) {
+        Some(i) if i > 10 => upper.split_at(i),
+        _ => return None,
     };
-    let (Some(start), Some(end)) = (parse(from), parse(to)) else {
-        return Vec::new();
-    };
+    let digits: String = offset[1..].chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let base = humantime::parse_rfc3339_weak(main).ok()?;
+    let shift = Duration::from_secs(
+        digits[..2].parse::<u64>().ok()? * 3600 + digits[2..].parse::<u64>().ok()? * 60,
+    );
+    if offset.starts_with('+') {
+        base.checked_sub(shift)
+    } else {
+        base.checked_add(shift)
+    }
+}
+
+/// `t` as the RFC 3339 instant decisions are asked at.
+pub fn format_instant(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+/// The instants a calendar decides at inside `[from, to]`: `from`, every
+/// instant a datetime literal in `texts` (policies, reference data) names,
+/// and every `step` from `from` (deadlines that are computed — a
+/// notification plus a waiting period, a designation date plus a grace
+/// period — name no literal). Sorted.
+pub fn deadlines<'a>(
+    texts: impl Iterator<Item = &'a str>,
+    from: SystemTime,
+    to: SystemTime,
+    step: Duration,
+) -> Vec<SystemTime> {
     let mut found = BTreeSet::new();
-    found.insert(start);
+    found.insert(from);
     for text in texts {
         for literal in datetime_literals(text) {
-            if let Some(at) = parse(&literal)
-                && at >= start
-                && at <= end
+            if let Some(at) = parse_instant(&literal)
+                && at >= from
+                && at <= to
             {
                 found.insert(at);
             }
         }
     }
-    found
-        .into_iter()
-        .map(|t| humantime::format_rfc3339_seconds(t).to_string())
-        .collect()
+    if !step.is_zero() {
+        let mut at = from;
+        while let Some(next) = at.checked_add(step).filter(|t| *t <= to) {
+            found.insert(next);
+            at = next;
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// A compliance calendar: the decisions of `work` at each instant of
+/// `instants` (see [`deadlines`]); where they change between two, the
+/// first second they change at is found by bisection. Returns the changes
+/// at each such instant.
+pub fn calendar(
+    decider: &mut Decider,
+    work: &Workload,
+    instants: &[SystemTime],
+) -> Vec<(String, Vec<Change>)> {
+    let Some(first) = instants.first() else {
+        return Vec::new();
+    };
+    let mut steps = Vec::new();
+    let mut at = *first;
+    let mut before = decide_all(decider, work, &format_instant(at));
+    for next in &instants[1..] {
+        let mut after = decide_all(decider, work, &format_instant(*next));
+        // Every change between `at` and `next`, the earliest first.
+        while !changes(&before, &after).is_empty() {
+            let (instant, decided) = first_change(decider, work, &before, at, *next);
+            steps.push((format_instant(instant), changes(&before, &decided)));
+            before = decided;
+            at = instant;
+            if instant == *next {
+                break;
+            }
+            after = decide_all(decider, work, &format_instant(*next));
+        }
+        before = after;
+        at = *next;
+    }
+    steps
+}
+
+/// The first second in `(from, to]` at which the decisions differ from
+/// `before`, and the decisions there.
+fn first_change(
+    decider: &mut Decider,
+    work: &Workload,
+    before: &[(Item, Outcome)],
+    from: SystemTime,
+    to: SystemTime,
+) -> (SystemTime, Vec<(Item, Outcome)>) {
+    let (mut low, mut high) = (from, to);
+    let mut decided = decide_all(decider, work, &format_instant(high));
+    while high.duration_since(low).unwrap_or_default() > Duration::from_secs(1) {
+        let half = high.duration_since(low).unwrap_or_default() / 2;
+        let mid = low + Duration::from_secs(half.as_secs().max(1));
+        let at_mid = decide_all(decider, work, &format_instant(mid));
+        if changes(before, &at_mid).is_empty() {
+            low = mid;
+        } else {
+            high = mid;
+            decided = at_mid;
+        }
+    }
+    (high, decided)
 }
 
 /// The arguments of `datetime("…")` in policy text and of
@@ -276,28 +450,4 @@ fn datetime_literals(text: &str) -> Vec<String> {
         }
     }
     out
-}
-
-/// A Cedar datetime (`2024-01-01`, `2024-01-01T00:00:00Z`, or with a
-/// `+hhmm` offset) as an instant.
-fn cedar_instant(text: &str) -> Option<std::time::SystemTime> {
-    if text.len() == 10 {
-        return humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")).ok();
-    }
-    // `2024-01-01T00:00:00+0100` → shift by the offset.
-    let (main, sign, offset) = match text.len().checked_sub(5).map(|i| text.split_at(i)) {
-        Some((main, offset)) if offset.starts_with('+') || offset.starts_with('-') => {
-            (main, &offset[..1], &offset[1..])
-        }
-        _ => return None,
-    };
-    let base = humantime::parse_rfc3339_weak(main.split('.').next()?).ok()?;
-    let hours: u64 = offset.get(..2)?.parse().ok()?;
-    let minutes: u64 = offset.get(2..)?.parse().ok()?;
-    let shift = std::time::Duration::from_secs(hours * 3600 + minutes * 60);
-    if sign == "+" {
-        base.checked_sub(shift)
-    } else {
-        base.checked_add(shift)
-    }
 }

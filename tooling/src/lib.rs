@@ -8,6 +8,7 @@
 //! ([`conformance`]) and benchmarks ([`bench`]).
 
 pub mod bench;
+pub mod bundled;
 pub mod cases;
 pub mod conformance;
 pub mod diff;

@@ -78,3 +78,63 @@ fn a_deadline_moved_by_a_day_is_exactly_the_difference_with_a_witness_in_that_da
         report.differences
     );
 }
+
+/// A forbid added (or changed) that can error makes the two not provably
+/// equivalent: the engine denies where it errors, Cedar does not.
+#[test]
+fn an_added_forbid_that_can_error_is_not_equivalent() {
+    let (schema, old) = library();
+    let mut new = old.clone();
+    let added: cedar_policy::PolicySet =
+        r#"forbid (principal, action == Action::"terminate", resource)
+        when { principal has criticalNotice &&
+               principal.criticalNotice.filed.offset(duration("9223372036854775807ms"))
+                 == datetime("1900-01-01") };"#
+            .parse()
+            .unwrap();
+    for p in added.policies() {
+        new.add(p.new_id(cedar_policy::PolicyId::new("added/erroring")))
+            .unwrap();
+    }
+    let report = diff::diff(&schema, &old, &new, |_, _| {}).unwrap();
+    assert!(!report.equivalent(), "{report:#?}");
+    assert!(
+        report
+            .differences
+            .iter()
+            .any(|d| d.erroring_forbid.as_deref() == Some("added/erroring")),
+        "{report:#?}"
+    );
+}
+
+/// The schema and the reference data are compared too: a changed action
+/// group or designation is reported, never hidden behind equal policies.
+#[test]
+fn schema_and_reference_data_changes_are_reported() {
+    let old = PolicySources::from_dir(&policies()).unwrap();
+    let mut new = old.clone();
+    assert!(!diff::source_changes(&old, &new).any());
+    let schema = new.schema.as_mut().unwrap();
+    schema.text = schema.text.replace(
+        r#"action "place", "scale" in ["introduce"]"#,
+        r#"action "place" in ["introduce"];
+action "scale" in ["sustain"]"#,
+    );
+    let changes = diff::source_changes(&old, &new);
+    assert!(changes.schema_changed, "{changes:?}");
+    let mut new = old.clone();
+    let file = new
+        .entities
+        .iter_mut()
+        .find(|f| f.name.ends_with("designations.json"))
+        .unwrap();
+    let mut all: Vec<serde_json::Value> = serde_json::from_str(&file.text).unwrap();
+    all.retain(|d| d["uid"]["id"] != "uk-designated/huawei");
+    file.text = serde_json::to_string(&all).unwrap();
+    let changes = diff::source_changes(&old, &new);
+    assert_eq!(
+        changes.entities_removed,
+        ["Designation::\"uk-designated/huawei\""]
+    );
+    assert!(changes.any() && !changes.schema_changed);
+}

@@ -258,3 +258,97 @@ fn solver_instants_are_written_as_datetimes() {
     prove::readable_datetimes(&mut far);
     assert_eq!(far["__extn"]["fn"], "offset");
 }
+
+/// The engine denies when a forbid errors, where Cedar skips the policy: an
+/// always-allowed promise is refuted by a forbid that can error on what it
+/// matches, even one whose condition is never true.
+#[test]
+fn an_always_allowed_promise_is_refuted_by_a_forbid_that_can_error() {
+    let (schema, set) = library();
+    let erroring = changed(
+        &set,
+        |_| false,
+        r#"forbid (principal, action == Action::"terminate", resource)
+           when { principal has criticalNotice &&
+                  principal.criticalNotice.filed.offset(duration("9223372036854775807ms"))
+                    == datetime("1900-01-01") };"#,
+    );
+    let mut baseline = invariants();
+    baseline
+        .invariants
+        .retain(|i| i.id == "baseline/removal-always-allowed");
+    let reports = prove::prove(&schema, &erroring, &baseline, |_| {}).unwrap();
+    let Verdict::Refuted(c) = &reports[0].verdict else {
+        panic!("proved although a forbid can error on a removal");
+    };
+    assert_eq!(c.erroring_forbid.as_deref(), Some("added-0"), "{c:#?}");
+    assert!(
+        c.forbids_erroring.contains(&"added-0".to_string()),
+        "{c:#?}"
+    );
+}
+
+/// An invariant that matches nothing — its condition, its scope or the
+/// assumptions exclude every request — is an error, not a proof.
+#[test]
+fn vacuous_invariants_and_assumptions_are_errors() {
+    let (schema, set) = library();
+    for (what, text) in [
+        (
+            "a condition never true",
+            r#"@id("v") @reason("r") forbid (principal, action in Action::"sustain", resource) when { false };"#,
+        ),
+        (
+            "a scope no request has",
+            r#"@id("v") @reason("r") forbid (principal is Plan, action == Action::"place", resource);"#,
+        ),
+        (
+            "an assumption excluding everything",
+            r#"@id("v") @reason("r") forbid (principal, action in Action::"sustain", resource);
+               @id("all") @reason("r") @assumption("x") forbid (principal, action, resource);"#,
+        ),
+    ] {
+        let mut inv = Invariants::default();
+        inv.add_file("v.cedar", text).unwrap();
+        let err = prove::prove(&schema, &set, &inv, |_| {})
+            .map(|r| format!("{r:?}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("vacuously"), "{what}: {err}");
+    }
+}
+
+/// Every invariant file is read — subfolders, any case of `.cedar` — and a
+/// template is an error, not silently dropped.
+#[test]
+fn invariant_files_are_all_read_and_templates_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("sub")).unwrap();
+    let one = r#"@id("one") @reason("r") forbid (principal, action in Action::"sustain", resource) when { context.parties.unknownParty };"#;
+    std::fs::write(dir.path().join("sub/a.CEDAR"), one).unwrap();
+    std::fs::write(
+        dir.path().join("b.cedar"),
+        one.replace("\"one\"", "\"two\""),
+    )
+    .unwrap();
+    let read = Invariants::read_dir(dir.path()).unwrap();
+    let mut ids: Vec<_> = read.invariants.iter().map(|i| i.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["one", "two"]);
+    std::fs::write(
+        dir.path().join("t.cedar"),
+        r#"@id("t") @reason("r") forbid (principal == ?principal, action, resource);"#,
+    )
+    .unwrap();
+    let err = Invariants::read_dir(dir.path()).unwrap_err().to_string();
+    assert!(err.contains("template"), "{err}");
+    let mut inv = Invariants::default();
+    let err = inv
+        .add_file(
+            "e.cedar",
+            r#"@id("") @reason("r") forbid (principal, action, resource);"#,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("non-empty"), "{err}");
+}

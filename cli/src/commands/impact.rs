@@ -28,10 +28,17 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     inventory: Option<PathBuf>,
     /// When to decide (RFC 3339; default now), or `FROM..TO` for a
-    /// compliance calendar: the items that change at each deadline the
-    /// policies and reference data name inside the range.
+    /// compliance calendar: the items that change inside the range, each at
+    /// the first second it changes (found between the deadlines the
+    /// policies and reference data name and every --step).
     #[arg(long)]
     at: Option<String>,
+    /// For a calendar: decide at least this often between the named
+    /// deadlines, so computed ones (a notification plus its waiting period)
+    /// are found too; a change that reverts within one step and names no
+    /// deadline can be missed.
+    #[arg(long, default_value = "7days", value_parser = humantime::parse_duration)]
+    step: std::time::Duration,
     #[command(flatten)]
     output: crate::format::FormatArg,
 }
@@ -46,19 +53,37 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     .map_err(anyhow::Error::msg)?;
     let runtime = Runtime::new(Limits::default())?;
-    let old_sources = policy_sources(&args.old)?;
-    let mut old = decider(&runtime, &old_sources, &args.old)?;
     let range = args.at.as_deref().and_then(|at| at.split_once(".."));
+    if let (Some(at), None) = (&args.at, range) {
+        instant(at, "--at")?;
+    }
+    let (old_sources, mut old) = decider(&runtime, &args.old)?;
     let json = args.output.json();
+    let undecided;
     let steps = match (&args.new, range) {
         (Some(new), None) => {
             let at = args.at.clone().unwrap_or_else(now);
-            let mut new = decider(&runtime, &policy_sources(new)?, new)?;
+            let (_, mut new) = decider(&runtime, new)?;
             let before = impact::decide_all(&mut old, &work, &at);
             let after = impact::decide_all(&mut new, &work, &at);
+            undecided = impact::undecided(&before, &after);
             vec![(at, impact::changes(&before, &after))]
         }
-        (None, Some((from, to))) => calendar(&mut old, &old_sources, &work, from, to)?,
+        (None, Some((from, to))) => {
+            let (from, to) = (instant(from, "--at FROM")?, instant(to, "--at TO")?);
+            if from >= to {
+                anyhow::bail!("--at FROM..TO: FROM must be before TO");
+            }
+            let texts = old_sources
+                .policies
+                .iter()
+                .chain(&old_sources.entities)
+                .map(|f| f.text.as_str());
+            let instants = impact::deadlines(texts, from, to, args.step);
+            let first = impact::decide_all(&mut old, &work, &impact::format_instant(from));
+            undecided = impact::undecided(&first, &first);
+            impact::calendar(&mut old, &work, &instants)
+        }
         (Some(_), Some(_)) => {
             anyhow::bail!("a time range (--at FROM..TO) takes one bundle: the calendar of OLD")
         }
@@ -72,15 +97,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|(at, changes)| serde_json::json!({"at": at, "changes": changes}))
             .collect();
+        let undecided: Vec<_> = undecided
+            .iter()
+            .map(|(item, why)| serde_json::json!({"item": item, "failure": why}))
+            .collect();
         println!(
             "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"changed": total, "steps": out}))?
+            serde_json::to_string_pretty(&serde_json::json!({
+                "changed": total, "steps": out, "undecided": undecided,
+            }))?
         );
     } else {
         for (at, changes) in &steps {
             print_step(at, changes, args.new.is_some());
         }
+        for (item, why) in &undecided {
+            println!(
+                "NOT DECIDED {} `{}` ({} #{}): {why}",
+                item.operation, item.equipment, item.source, item.position
+            );
+        }
         println!("{total} decision(s) change");
+    }
+    if !undecided.is_empty() {
+        eprintln!(
+            "error: {} item(s) could not be decided on either side (listed above): fix them \
+             and run again",
+            undecided.len()
+        );
+        return Ok(ExitCode::from(1));
     }
     Ok(if total == 0 {
         ExitCode::SUCCESS
@@ -89,50 +134,35 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// An instant from the command line.
+fn instant(text: &str, what: &str) -> anyhow::Result<std::time::SystemTime> {
+    impact::parse_instant(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{what} `{text}` is not an RFC 3339 instant from 1970 on (2026-06-01T00:00:00Z, or \
+             with an offset: 2026-06-01T02:00:00+02:00)"
+        )
+    })
+}
+
 fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-fn decider(
-    runtime: &Runtime,
-    sources: &PolicySources,
-    path: &std::path::Path,
-) -> anyhow::Result<Decider> {
-    Ok(Decider::new(runtime, sources)
-        .map_err(|f| anyhow::anyhow!("{f}"))
-        .with_context(|| format!("loading {}", path.display()))?
-        .permit_what_if(true))
-}
-
-/// The changes at each deadline inside `from..to`, against the instant
-/// before it.
-fn calendar(
-    decider: &mut Decider,
-    sources: &PolicySources,
-    work: &Workload,
-    from: &str,
-    to: &str,
-) -> anyhow::Result<Vec<(String, Vec<Change>)>> {
-    let texts = sources
-        .policies
-        .iter()
-        .chain(&sources.entities)
-        .map(|f| f.text.as_str());
-    let instants = impact::deadlines(texts, from, to);
-    if instants.is_empty() {
-        anyhow::bail!("--at {from}..{to}: both ends must be RFC 3339 instants");
+/// The sources and a decider for a policy folder, or for a bundle its own
+/// compiled component (once its sources are shown to be what it decides
+/// with).
+fn decider(runtime: &Runtime, path: &std::path::Path) -> anyhow::Result<(PolicySources, Decider)> {
+    if path.is_dir() {
+        let sources = policy_sources(path)?;
+        let decider = Decider::new(runtime, &sources)
+            .map_err(|f| anyhow::anyhow!("{f}"))
+            .with_context(|| format!("loading {}", path.display()))?;
+        return Ok((sources, decider.permit_what_if(true)));
     }
-    let mut steps = Vec::new();
-    let mut before = impact::decide_all(decider, work, &instants[0]);
-    for at in &instants[1..] {
-        let after = impact::decide_all(decider, work, at);
-        let changes = impact::changes(&before, &after);
-        if !changes.is_empty() {
-            steps.push((at.clone(), changes));
-        }
-        before = after;
-    }
-    Ok(steps)
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let (sources, decider) = slicegate_tooling::bundled::open(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok((sources, decider.permit_what_if(true)))
 }
 
 fn print_step(at: &str, changes: &[Change], comparing: bool) {

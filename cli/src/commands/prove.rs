@@ -19,9 +19,10 @@ pub struct Args {
     /// the policy folder, or of the default library for a bundle.
     #[arg(long)]
     invariants: Option<PathBuf>,
-    /// Write each counterexample to `DIR/<invariant id>/` as files
-    /// `slicegate authorize` takes (request.json, entities.json,
-    /// policies.cedar, schema.cedarschema).
+    /// Write each counterexample to `DIR/<invariant id>/` (the id with every
+    /// character but letters, digits, `.`, `_` and `-` replaced): the
+    /// request and entities in Cedar's JSON forms, the policies and the
+    /// schema.
     #[arg(long, value_name = "DIR")]
     counterexamples: Option<PathBuf>,
     #[command(flatten)]
@@ -35,6 +36,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => path.clone(),
         None => crate::library::default_policies()?,
     };
+    if let Some(dir) = &args.counterexamples {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--counterexamples {}", dir.display()))?;
+    }
     let (sources, invariants_dir) = sources(&path, args.invariants.as_deref())?;
     let invariants = Invariants::read_dir(&invariants_dir)
         .with_context(|| format!("reading invariants from {}", invariants_dir.display()))?;
@@ -104,15 +109,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// The policy sources of a folder, or those a bundle carries.
+/// The policy sources of a folder, or those a bundle carries once they are
+/// shown to be what its compiled component decides with.
 pub(crate) fn policy_sources(path: &Path) -> anyhow::Result<PolicySources> {
     if path.is_dir() {
         return PolicySources::from_dir(path)
             .with_context(|| format!("reading policies from {}", path.display()));
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    slicegate::bundle::embedded_sources(&bytes)
-        .with_context(|| format!("{}: the policy sources it carries", path.display()))
+    let _step = crate::progress::Step::start(format!(
+        "checking that {}'s sources are what it decides with ...",
+        path.display()
+    ));
+    slicegate_tooling::bundled::open(&bytes)
+        .map(|(sources, _)| sources)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// The sources to prove and the invariants folder.
@@ -166,6 +177,18 @@ fn print_counterexample(report: &InvariantReport, c: &prove::Counterexample) {
     );
     let count = c.entities.as_array().map_or(0, Vec::len);
     println!("  entities: {count} (write them with --counterexamples DIR)");
+    if let Some(forbid) = &c.erroring_forbid {
+        println!(
+            "  the forbid {forbid} errors on this request, and the engine denies a request on \
+             which a forbid errors (fail closed)"
+        );
+    } else if !c.forbids_erroring.is_empty() {
+        println!(
+            "  note: {} errors on this request, so the engine itself would deny it (fail \
+             closed); the invariant still does not follow from the policies",
+            c.forbids_erroring.join(", ")
+        );
+    }
 }
 
 fn list(ids: &[String]) -> String {
@@ -183,13 +206,19 @@ fn write_counterexamples(
     reports: &[InvariantReport],
     sources: &PolicySources,
 ) -> anyhow::Result<()> {
+    let mut used = std::collections::BTreeSet::new();
     for report in reports {
         let Verdict::Refuted(c) = &report.verdict else {
             continue;
         };
-        let folder = dir.join(report.id.replace(['/', '\\'], "_"));
-        std::fs::create_dir_all(&folder)
-            .with_context(|| format!("creating {}", folder.display()))?;
+        let folder = dir.join(folder_name(&report.id, &mut used));
+        if std::fs::symlink_metadata(&folder).is_ok() {
+            anyhow::bail!(
+                "{} already exists: give --counterexamples an empty folder",
+                folder.display()
+            );
+        }
+        std::fs::create_dir(&folder).with_context(|| format!("creating {}", folder.display()))?;
         let write = |name: &str, text: String| {
             let path = folder.join(name);
             std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
@@ -203,11 +232,56 @@ fn write_counterexamples(
         }
         let at = folder.display();
         eprintln!(
-            "counterexample of {}: slicegate authorize --policies {at}/policies.cedar \
-             --schema {at}/schema.cedarschema --entities {at}/entities.json \
-             --request-json {at}/request.json",
+            "counterexample of {} written to {at}/ (request.json, entities.json in Cedar's JSON \
+             forms; policies.cedar; schema.cedarschema)",
             report.id
         );
     }
     Ok(())
+}
+
+/// A folder name for an invariant id: letters, digits, `.`, `_`, `-` kept,
+/// everything else `_`, never `.`/`..`/empty, at most 100 characters, and
+/// unique in the run (`-2`, `-3`, … on a collision).
+fn folder_name(id: &str, used: &mut std::collections::BTreeSet<String>) -> String {
+    let mut name: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    if name.trim_matches('.').is_empty() {
+        name = format!("invariant{name}").replace('.', "_");
+    }
+    let mut unique = name.clone();
+    let mut n = 1;
+    while !used.insert(unique.clone()) {
+        n += 1;
+        unique = format!("{name}-{n}");
+    }
+    unique
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counterexample_folders_stay_inside_and_never_collide() {
+        let mut used = std::collections::BTreeSet::new();
+        let names: Vec<String> = ["..", ".", "", "a/b", "a_b", "../../etc", &"x".repeat(300)]
+            .iter()
+            .map(|id| super::folder_name(id, &mut used))
+            .collect();
+        for name in &names {
+            assert!(!name.is_empty() && name != "." && name != "..", "{name:?}");
+            assert!(!name.contains('/') && name.len() <= 103, "{name:?}");
+        }
+        assert_eq!(names[3], "a_b");
+        assert_eq!(names[4], "a_b-2");
+        assert_eq!(used.len(), names.len());
+    }
 }

@@ -47,6 +47,8 @@ impl Server {
             .arg(dir.join("decisions.jsonl"))
             .args(["--log-mask", "/equipment/softwareVersion"])
             .args(extra)
+            // Its run folder inside the test's: a kill -9 leaves nothing in /tmp.
+            .env("TMPDIR", dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -22,11 +22,11 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use cedar_policy::{Policy, PolicyId, PolicySet, RequestEnv, Schema};
+use cedar_policy::{Policy, PolicyId, PolicySet, Schema};
+use cedar_policy_symcc::CedarSymCompiler;
 use cedar_policy_symcc::solver::LocalSolver;
-use cedar_policy_symcc::{CedarSymCompiler, CompiledPolicySet, Env};
 use serde::Serialize;
 
 use crate::native::{NativePolicySet, describe};
@@ -82,24 +82,25 @@ pub struct Invariants {
 }
 
 impl Invariants {
-    /// Reads every `*.cedar` file of `dir` (sorted), each policy a `forbid`
-    /// with `@id` and `@reason`; those annotated `@assumption` are
-    /// assumptions.
+    /// Reads every `*.cedar` file under `dir` (subfolders included, the
+    /// extension in any case, sorted), each policy a `forbid` or `permit`
+    /// with `@id` and `@reason`; forbids annotated `@assumption` are
+    /// assumptions. A file that is not UTF-8 Cedar, or holds a template, is
+    /// an error.
     pub fn read_dir(dir: &Path) -> Result<Self, ProveError> {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| ProveError::Load(format!("{}: {e}", dir.display())))?
-            .filter_map(|entry| entry.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "cedar"))
-            .collect();
+        let mut files = Vec::new();
+        collect_cedar(dir, &mut files)?;
         files.sort();
+        let label = dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         let mut out = Invariants::default();
         for path in files {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| ProveError::Load(format!("{}: {e}", path.display())))?;
-            let name = path.file_name().map_or_else(String::new, |n| {
-                format!("invariants/{}", n.to_string_lossy())
-            });
-            out.add_file(&name, &text)?;
+            let relative = path.strip_prefix(dir).unwrap_or(&path);
+            out.add_file(&format!("{label}/{}", relative.display()), &text)?;
         }
         Ok(out)
     }
@@ -108,6 +109,12 @@ impl Invariants {
     pub fn add_file(&mut self, name: &str, text: &str) -> Result<(), ProveError> {
         let parsed = PolicySet::from_str(text)
             .map_err(|e| ProveError::Load(format!("{name}: {}", describe(&e))))?;
+        if let Some(template) = parsed.templates().next() {
+            return Err(ProveError::Load(format!(
+                "{name}: an invariant is a policy, not a template (slots `?principal`, \
+                 `?resource`):\n{template}"
+            )));
+        }
         for policy in parsed.policies() {
             let annotation = |key: &str| {
                 policy.annotation(key).map(str::to_string).ok_or_else(|| {
@@ -116,6 +123,11 @@ impl Invariants {
             };
             let id = annotation("id")?;
             let reason = annotation("reason")?;
+            if id.trim().is_empty() || id.chars().any(char::is_control) {
+                return Err(ProveError::Load(format!(
+                    "{name}: @id {id:?} must be a non-empty name without control characters"
+                )));
+            }
             let assumption = policy.annotation("assumption").is_some();
             let promise = match policy.effect() {
                 cedar_policy::Effect::Forbid => Promise::NeverAllowed,
@@ -154,6 +166,7 @@ impl Invariants {
 /// for an always-allowed promise, that the invariant matches and the library
 /// denies).
 #[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counterexample {
     /// The request environment (`Type`, `Action::"…"`, `Type`).
     pub environment: String,
@@ -168,6 +181,15 @@ pub struct Counterexample {
     pub library_allows: bool,
     /// The policies that determined the library's decision.
     pub determining: Vec<String>,
+    /// The forbids that error on it. The engine denies a request on which a
+    /// forbid errors (fail closed), where Cedar skips the policy: a
+    /// never-allowed refutation whose counterexample makes a forbid error
+    /// is Cedar's, and the engine itself would deny that request.
+    pub forbids_erroring: Vec<String>,
+    /// For an always-allowed promise refuted because a forbid can error:
+    /// that forbid.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erroring_forbid: Option<String>,
 }
 
 /// An invariant's verdict.
@@ -265,191 +287,30 @@ pub fn load(sources: &PolicySources) -> Result<(Schema, PolicySet), ProveError> 
     Ok((schema, policies.clone()))
 }
 
-/// Proves each invariant against `policies` under `schema`, calling
-/// `progress` after each.
-pub fn prove(
-    schema: &Schema,
-    policies: &PolicySet,
-    invariants: &Invariants,
-    mut progress: impl FnMut(&InvariantReport),
-) -> Result<Vec<InvariantReport>, ProveError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ProveError::Solver(e.to_string()))?;
-    let assumptions: Vec<&Statement> = invariants.assumptions.iter().collect();
-    let base = with(policies, &assumptions)?;
-    let environments: Vec<RequestEnv> = schema.request_envs().collect();
-    let mut reports = Vec::new();
-    runtime.block_on(async {
-        let mut compiler = solver()?;
-        for invariant in &invariants.invariants {
-            let started = Instant::now();
-            // Never allowed: the library implies the library with the
-            // invariant. Always allowed: the invariant (under the
-            // assumptions) implies the library.
-            let (left, right) = match invariant.promise {
-                Promise::NeverAllowed => (base.clone(), with(&base, &[invariant])?),
-                Promise::AlwaysAllowed => (
-                    with(
-                        &PolicySet::new(),
-                        &[&[invariant], assumptions.as_slice()].concat(),
-                    )?,
-                    base.clone(),
-                ),
-            };
-            let mut verdict = Verdict::Proved;
-            let mut checked = 0;
-            for env in &environments {
-                if !scope_may_match(&invariant.policy, env) {
-                    continue;
-                }
-                checked += 1;
-                let compile = |set: &PolicySet| {
-                    CompiledPolicySet::compile(set, env, schema).map_err(|e| {
-                        ProveError::Load(format!(
-                            "{}: `{}` in {}: {e}",
-                            invariant.file,
-                            invariant.id,
-                            describe_env(env)
-                        ))
-                    })
-                };
-                let (left, right) = (compile(&left)?, compile(&right)?);
-                let found = compiler
-                    .check_implies_with_counterexample_opt(&left, &right)
-                    .await
-                    .map_err(|e| ProveError::Solver(e.to_string()))?;
-                if let Some(found) = found {
-                    verdict = Verdict::Refuted(counterexample(env, &found, &base));
-                    break;
-                }
-            }
-            if checked == 0 {
-                return Err(ProveError::Load(format!(
-                    "{}: `{}` matches no request the schema admits (no action of its scope \
-                     applies to any principal and resource): it would hold vacuously",
-                    invariant.file, invariant.id
-                )));
-            }
-            let report = InvariantReport {
-                id: invariant.id.clone(),
-                reason: invariant.reason.clone(),
-                promise: invariant.promise,
-                file: invariant.file.clone(),
-                verdict,
-                environments: checked,
-                took: started.elapsed(),
-            };
-            progress(&report);
-            reports.push(report);
+/// Every `*.cedar` file (any case) under `dir`, recursively.
+fn collect_cedar(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ProveError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| ProveError::Load(format!("{}: {e}", dir.display())))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| ProveError::Load(format!("{}: {e}", dir.display())))?
+            .path();
+        if path.is_dir() {
+            collect_cedar(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("cedar"))
+        {
+            out.push(path);
         }
-        Ok::<_, ProveError>(())
-    })?;
-    Ok(reports)
+    }
+    Ok(())
 }
 
-/// Whether the invariant's scope can match requests of `env` (a cheap
-/// filter on the action; the solver decides the rest).
-fn scope_may_match(policy: &Policy, env: &RequestEnv) -> bool {
-    use cedar_policy::ActionConstraint;
-    match policy.action_constraint() {
-        ActionConstraint::Any => true,
-        ActionConstraint::Eq(uid) => uid == *env.action(),
-        // `in` reaches groups and their members: leave it to the solver.
-        ActionConstraint::In(_) => true,
-    }
-}
+mod check;
+mod counterexample;
 
-pub(crate) fn describe_env(env: &RequestEnv) -> String {
-    format!("{}, {}, {}", env.principal(), env.action(), env.resource())
-}
-
-/// A counterexample a person (and `slicegate authorize`) can read.
-pub(crate) fn counterexample(env: &RequestEnv, found: &Env, library: &PolicySet) -> Counterexample {
-    let answer =
-        cedar_policy::Authorizer::new().is_authorized(&found.request, library, &found.entities);
-    let mut determining: Vec<String> = answer
-        .diagnostics()
-        .reason()
-        .map(ToString::to_string)
-        .collect();
-    determining.sort();
-    let request = &found.request;
-    let text = |v: Option<String>| v.unwrap_or_default();
-    let context = request
-        .context()
-        .and_then(|c| c.to_json_value().ok())
-        .unwrap_or(serde_json::Value::Null);
-    let entities = {
-        let mut out = Vec::new();
-        let _ = found.entities.write_to_json(&mut out);
-        serde_json::from_slice(&out).unwrap_or(serde_json::Value::Null)
-    };
-    let mut context = context;
-    let mut entities = entities;
-    readable_datetimes(&mut context);
-    readable_datetimes(&mut entities);
-    Counterexample {
-        environment: describe_env(env),
-        request: serde_json::json!({
-            "principal": text(request.principal().map(ToString::to_string)),
-            "action": text(request.action().map(ToString::to_string)),
-            "resource": text(request.resource().map(ToString::to_string)),
-            "context": context,
-        }),
-        entities,
-        library_allows: answer.decision() == cedar_policy::Decision::Allow,
-        determining,
-    }
-}
-
-/// The solver writes instants as `offset(datetime("1970-01-01"),
-/// duration("…ms"))`; this writes them as the datetime they are
-/// (`datetime("2023-12-31T22:59:59.999Z")`), where the arithmetic is exact.
-pub fn readable_datetimes(value: &mut serde_json::Value) {
-    use serde_json::Value;
-    match value {
-        Value::Object(map) => {
-            if let Some(instant) = map.get("__extn").and_then(offset_instant) {
-                map.insert(
-                    "__extn".to_string(),
-                    serde_json::json!({"fn": "datetime", "arg": instant}),
-                );
-                return;
-            }
-            map.values_mut().for_each(readable_datetimes);
-        }
-        Value::Array(items) => items.iter_mut().for_each(readable_datetimes),
-        _ => {}
-    }
-}
-
-/// `offset(datetime("1970-01-01"), duration("Nms"))` as an RFC 3339 instant.
-fn offset_instant(extn: &serde_json::Value) -> Option<String> {
-    if extn["fn"] != "offset" {
-        return None;
-    }
-    let args = extn["args"].as_array()?;
-    let [base, duration] = args.as_slice() else {
-        return None;
-    };
-    if base["__extn"]["fn"] != "datetime" || base["__extn"]["arg"] != "1970-01-01" {
-        return None;
-    }
-    if duration["__extn"]["fn"] != "duration" {
-        return None;
-    }
-    let ms: u64 = duration["__extn"]["arg"]
-        .as_str()?
-        .strip_suffix("ms")?
-        .parse()
-        .ok()?;
-    // RFC 3339 has four-digit years: later instants stay as the solver wrote them.
-    const YEAR_10000_MS: u64 = 253_402_300_800_000;
-    if ms >= YEAR_10000_MS {
-        return None;
-    }
-    let at = std::time::UNIX_EPOCH.checked_add(Duration::from_millis(ms))?;
-    Some(humantime::format_rfc3339_millis(at).to_string())
-}
+pub(crate) use check::describe_env;
+pub use check::prove;
+pub(crate) use counterexample::counterexample;
+pub use counterexample::readable_datetimes;
