@@ -352,3 +352,28 @@ fn invariant_files_are_all_read_and_templates_refused() {
         .to_string();
     assert!(err.contains("non-empty"), "{err}");
 }
+
+/// Invariants name operations, not the schema's action groups: a schema
+/// that moves `place` and `scale` out of `introduce` (so the signed-software
+/// rule no longer reaches them) is refuted, not proved under the new groups.
+#[test]
+fn a_schema_that_regroups_actions_does_not_weaken_an_invariant() {
+    prove::ensure_solver().unwrap();
+    let mut sources = PolicySources::from_dir(&policies()).unwrap();
+    let schema = sources.schema.as_mut().unwrap();
+    let regrouped = schema.text.replace(
+        r#"action "place", "scale" in ["introduce"]"#,
+        r#"action "place", "scale" in ["sustain"]"#,
+    );
+    assert_ne!(regrouped, schema.text);
+    schema.text = regrouped;
+    let (schema, set) = prove::load(&sources).unwrap();
+    let mut baseline = invariants();
+    baseline
+        .invariants
+        .retain(|i| i.id == "baseline/never-unsigned-new-software");
+    assert_eq!(
+        refuted(&schema, &set, &baseline),
+        ["baseline/never-unsigned-new-software"]
+    );
+}

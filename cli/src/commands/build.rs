@@ -120,7 +120,20 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 /// (each verdict printed to stderr).
 fn proved(dir: &Path, sources: &PolicySources) -> anyhow::Result<bool> {
     use slicegate_tooling::prove::{self, Invariants, Verdict};
-    let invariants = Invariants::read_dir(&dir.join("invariants"))?;
+    let mut invariants = Invariants::read_dir(&dir.join("invariants"))?;
+    // With --packs, a pack left out keeps its promises out too (its
+    // invariant file is named after it); other files always apply.
+    let all_packs = PolicySources::from_dir(dir)
+        .map(|all| all.packs())
+        .unwrap_or_default();
+    let built = sources.packs();
+    invariants.invariants.retain(|i| {
+        let stem = Path::new(&i.file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        built.contains(&stem) || !all_packs.contains(&stem)
+    });
     if invariants.invariants.is_empty() {
         anyhow::bail!(
             "--prove: {} holds no invariant",

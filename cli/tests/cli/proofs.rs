@@ -173,6 +173,24 @@ fn diff_reports_a_moved_deadline_with_a_witness_in_the_moved_day() {
 }
 
 #[test]
+fn diff_reports_changed_reference_data_as_a_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = library_copy(dir.path(), "data/designations.json", |text| {
+        let mut all: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        all.retain(|d| d["uid"]["id"] != "uk-designated/huawei");
+        serde_json::to_string_pretty(&all).unwrap()
+    });
+    let out = slicegate(&["diff", "policies", &copy]);
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("reference data removed (1): Designation::\"uk-designated/huawei\""),
+        "{text}"
+    );
+    assert!(text.contains("NOT equivalent"), "{text}");
+}
+
+#[test]
 fn impact_lists_what_a_new_designation_makes_non_compliant() {
     let dir = tempfile::tempdir().unwrap();
     let copy = library_copy(dir.path(), "data/designations.json", |text| {
@@ -242,6 +260,42 @@ fn impact_lists_what_a_new_designation_makes_non_compliant() {
         "2025-01-01T00:00:00Z..2026-01-01T00:00:00Z",
     ]);
     assert_eq!(both.status.code(), Some(1));
+    for at in [
+        "x",
+        "now",
+        "2024-06-01T12:00:00",
+        "2030-01-01T00:00:00Z..2020-01-01T00:00:00Z",
+        "..",
+    ] {
+        let out = slicegate(&["impact", "policies", "--plans", plans, "--at", at]);
+        assert_eq!(out.status.code(), Some(1), "--at {at}: {}", stdout(&out));
+    }
+    // An inventory item no side can decide (an unknown vendor) is an error.
+    let unknown = write(
+        dir.path(),
+        "unknown.json",
+        r#"[{"operation": "operate",
+             "equipment": {"id": "x", "vendor": "acme", "model": "acme-upf", "softwareVersion": "1",
+                           "softwareSigned": true, "sbom": true, "subsidyFunded": false},
+             "slice": {"id": "embb", "sst": 1, "category": "consumer", "usFederal": false},
+             "site": {"id": "lon", "country": "GB", "sensitive": false},
+             "network": "gb-example-mobile"}]"#,
+    );
+    let out = slicegate(&[
+        "impact",
+        "policies",
+        &copy,
+        "--inventory",
+        &unknown,
+        "--at",
+        at,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("NOT DECIDED operate `x`"),
+        "{}",
+        stdout(&out)
+    );
     let bad = write(dir.path(), "inventory.json", "{\"not\": \"a list\"}");
     let out = slicegate(&["impact", "policies", &copy, "--inventory", &bad]);
     assert_eq!(out.status.code(), Some(1));
@@ -283,4 +337,114 @@ fn build_with_prove_refuses_a_library_whose_invariants_do_not_hold() {
     ]);
     assert!(build.status.success(), "{}", stderr(&build));
     assert!(good.is_file());
+}
+
+/// The custom sections of a wasm module, by name: (start, end) of each
+/// whole section.
+fn custom_sections(bytes: &[u8]) -> Vec<(String, usize, usize)> {
+    fn leb(bytes: &[u8], at: &mut usize) -> usize {
+        let (mut value, mut shift) = (0usize, 0);
+        loop {
+            let byte = bytes[*at];
+            *at += 1;
+            value |= ((byte & 0x7f) as usize) << shift;
+            shift += 7;
+            if byte < 0x80 {
+                return value;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut at = 8;
+    while at < bytes.len() {
+        let start = at;
+        let id = bytes[at];
+        at += 1;
+        let size = leb(bytes, &mut at);
+        let end = at + size;
+        if id == 0 {
+            let mut name_at = at;
+            let len = leb(bytes, &mut name_at);
+            let name = String::from_utf8_lossy(&bytes[name_at..name_at + len]).into_owned();
+            out.push((name, start, end));
+        }
+        at = end;
+    }
+    out
+}
+
+/// `target` with its sections named in `names` taken from `donor`.
+fn with_sections_of(target: &[u8], donor: &[u8], names: &[&str]) -> Vec<u8> {
+    let donor_sections = custom_sections(donor);
+    let mut out = target[..8].to_vec();
+    let mut at = 8;
+    let mut replaced = 0;
+    for (name, start, end) in custom_sections(target) {
+        out.extend_from_slice(&target[at..start]);
+        match donor_sections.iter().find(|(n, ..)| n == &name) {
+            Some((_, s, e)) if names.contains(&name.as_str()) => {
+                out.extend_from_slice(&donor[*s..*e]);
+                replaced += 1;
+            }
+            _ => out.extend_from_slice(&target[start..end]),
+        }
+        at = end;
+    }
+    out.extend_from_slice(&target[at..]);
+    assert_eq!(replaced, names.len(), "sections replaced");
+    out
+}
+
+/// A bundle whose carried sources are not what its compiled component
+/// decides with (another bundle's sources and manifest spliced in) is
+/// refused by prove, diff and impact: they would otherwise prove the
+/// sources while the component decides otherwise.
+#[test]
+fn a_bundle_whose_sources_are_not_its_policies_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let weak = library_copy(dir.path(), "packs/uk-hrv/uk-hrv.cedar", |t| {
+        t.replace("2024-01-01T00:00:00+0000", "2034-01-01T00:00:00+0000")
+    });
+    let weak_bundle = dir.path().join("weak.wasm");
+    let build = slicegate(&[
+        "build",
+        &weak,
+        "-o",
+        weak_bundle.to_str().unwrap(),
+        "--no-test",
+    ]);
+    assert!(build.status.success(), "{}", stderr(&build));
+    let honest = std::fs::read(library_bundle()).unwrap();
+    let spliced = with_sections_of(
+        &std::fs::read(&weak_bundle).unwrap(),
+        &honest,
+        &["slicegate-manifest", "slicegate-sources"],
+    );
+    let evil = write_bytes(dir.path(), "evil.wasm", &spliced);
+    let plans = repo().join("policies/examples/plans");
+    for args in [
+        vec!["prove", evil.as_str()],
+        vec!["diff", library_bundle(), evil.as_str()],
+        vec![
+            "impact",
+            library_bundle(),
+            evil.as_str(),
+            "--plans",
+            plans.to_str().unwrap(),
+        ],
+    ] {
+        let out = slicegate(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        assert!(
+            stderr(&out).contains("not what its compiled component decides with"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path.to_string_lossy().into_owned()
 }

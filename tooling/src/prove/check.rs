@@ -126,7 +126,7 @@ impl Context<'_> {
                 .await
                 .map_err(solver_error)?
             {
-                verdict = Verdict::Refuted(counterexample(env, &found, self.base));
+                verdict = Verdict::Refuted(Box::new(counterexample(env, &found, self.base)));
                 break;
             }
             if invariant.promise == Promise::AlwaysAllowed
@@ -135,7 +135,7 @@ impl Context<'_> {
                     .await
                     .map_err(solver_error)?
             {
-                verdict = Verdict::Refuted(cx);
+                verdict = Verdict::Refuted(Box::new(cx));
                 break;
             }
         }

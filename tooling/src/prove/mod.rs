@@ -200,7 +200,7 @@ pub enum Verdict {
     /// by the invariant.
     Proved,
     /// The library allows what the invariant forbids.
-    Refuted(Counterexample),
+    Refuted(Box<Counterexample>),
 }
 
 /// One invariant's result.
