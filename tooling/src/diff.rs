@@ -173,11 +173,12 @@ pub fn diff(
             };
             let witness = counterexample(env, &found, old);
             let newly = counterexample(env, &found, new);
+            // The engine's decisions: an erroring forbid denies.
             differences.push(Difference {
                 environment: describe_env(env),
-                old_allows: witness.library_allows,
+                old_allows: witness.library_allows && witness.forbids_erroring.is_empty(),
                 old_determining: witness.determining.clone(),
-                new_allows: newly.library_allows,
+                new_allows: newly.library_allows && newly.forbids_erroring.is_empty(),
                 new_determining: newly.determining,
                 witness,
                 erroring_forbid,
@@ -202,6 +203,11 @@ pub fn diff(
 pub struct SourceChanges {
     /// The schema text differs.
     pub schema_changed: bool,
+    /// Packs (from the policies' `@pack`, which is what tells the engine
+    /// which regimes a bundle holds rules for) in NEW only.
+    pub packs_added: Vec<String>,
+    /// Packs in OLD only.
+    pub packs_removed: Vec<String>,
     /// Entities (`Type::"id"`) in NEW only.
     pub entities_added: Vec<String>,
     /// Entities in OLD only.
@@ -214,6 +220,8 @@ impl SourceChanges {
     /// Whether the schema or any entity differs.
     pub fn any(&self) -> bool {
         self.schema_changed
+            || !self.packs_added.is_empty()
+            || !self.packs_removed.is_empty()
             || !self.entities_added.is_empty()
             || !self.entities_removed.is_empty()
             || !self.entities_changed.is_empty()
@@ -244,8 +252,22 @@ pub fn source_changes(
         out
     };
     let (old_e, new_e) = (entities(old), entities(new));
+    let packs = |s: &slicegate::PolicySources| -> std::collections::BTreeSet<String> {
+        s.policies
+            .iter()
+            .filter_map(|f| f.text.parse::<PolicySet>().ok())
+            .flat_map(|set| {
+                set.policies()
+                    .filter_map(|p| p.annotation("pack").map(str::to_string))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (old_p, new_p) = (packs(old), packs(new));
     SourceChanges {
         schema_changed: schema(old) != schema(new),
+        packs_added: new_p.difference(&old_p).cloned().collect(),
+        packs_removed: old_p.difference(&new_p).cloned().collect(),
         entities_added: new_e
             .keys()
             .filter(|k| !old_e.contains_key(*k))

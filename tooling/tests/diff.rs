@@ -138,3 +138,20 @@ action "scale" in ["sustain"]"#,
     );
     assert!(changes.any() && !changes.schema_changed);
 }
+
+/// The packs a library holds come from `@pack`: relabelling a pack's
+/// policies drops its regime from a bundle, which diff reports.
+#[test]
+fn a_relabelled_pack_is_reported() {
+    let old = PolicySources::from_dir(&policies()).unwrap();
+    let mut new = old.clone();
+    let uk = new
+        .policies
+        .iter_mut()
+        .find(|f| f.name.ends_with("uk-hrv.cedar"))
+        .unwrap();
+    uk.text = uk.text.replace("@pack(\"uk-hrv\")", "@pack(\"de-2024\")");
+    let changes = diff::source_changes(&old, &new);
+    assert_eq!(changes.packs_removed, ["uk-hrv"]);
+    assert!(changes.any());
+}

@@ -61,6 +61,18 @@ fn print_sources(sources: &diff::SourceChanges) {
              group or attribute changes what they mean"
         );
     }
+    for (what, packs) in [
+        ("added", &sources.packs_added),
+        ("removed", &sources.packs_removed),
+    ] {
+        if !packs.is_empty() {
+            println!(
+                "packs {what}: {} (a bundle's packs decide which regimes it holds rules for; \
+                 requests under a regime without its pack are refused)",
+                packs.join(", ")
+            );
+        }
+    }
     for (what, ids) in [
         ("added", &sources.entities_added),
         ("removed", &sources.entities_removed),

@@ -62,7 +62,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let undecided;
     let steps = match (&args.new, range) {
         (Some(new), None) => {
-            let at = args.at.clone().unwrap_or_else(now);
+            // Checked above; asked in one normal form.
+            let at = match &args.at {
+                Some(at) => impact::format_instant(instant(at, "--at")?),
+                None => now(),
+            };
             let (_, mut new) = decider(&runtime, new)?;
             let before = impact::decide_all(&mut old, &work, &at);
             let after = impact::decide_all(&mut new, &work, &at);

@@ -448,3 +448,37 @@ fn write_bytes(dir: &Path, name: &str, bytes: &[u8]) -> String {
     std::fs::write(&path, bytes).unwrap();
     path.to_string_lossy().into_owned()
 }
+
+/// A policy claiming another pack than its folder's is refused at build:
+/// the engine reads a bundle's regimes from `@pack`.
+#[test]
+fn build_refuses_a_policy_claiming_another_pack() {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = library_copy(
+        dir.path(),
+        "packs/baseline-procurement/baseline.cedar",
+        |t| {
+            format!(
+                "{t}\n@id(\"t/noop\") @pack(\"uk-hrv\") @reason(\"x\") @source(\"x\")\n\
+             forbid (principal, action == Action::\"terminate\", resource) when {{ false }};\n"
+            )
+        },
+    );
+    let out = dir.path().join("b.wasm");
+    let build = slicegate(&[
+        "build",
+        &copy,
+        "--packs",
+        "baseline-procurement",
+        "--no-test",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(build.status.code(), Some(1), "{}", stderr(&build));
+    assert!(
+        stderr(&build).contains("is in packs/baseline-procurement/ but says @pack(\"uk-hrv\")"),
+        "{}",
+        stderr(&build)
+    );
+    assert!(!out.exists());
+}

@@ -232,6 +232,26 @@ fn check_policies(
                 continue;
             }
             let annotation = |key: &str| policy.annotation(key).map(str::to_string);
+            // The engine reads a bundle's regimes from `@pack`: a policy
+            // claiming another pack than its folder's would make a bundle
+            // built without that pack decide (unruled) where it must refuse.
+            if let (Some(folder), Some(claimed)) = (
+                crate::sources::pack_of(&file.name),
+                policy.annotation("pack"),
+            ) && folder != claimed
+            {
+                let (line, column) = at(offset);
+                problems.push(Problem {
+                    file: file.name.clone(),
+                    line,
+                    column,
+                    rendered: format!(
+                        "policy {id} is in packs/{folder}/ but says @pack(\"{claimed}\"): a \
+                         policy's pack is its folder"
+                    ),
+                });
+                continue;
+            }
             let missing: Vec<&str> = ["pack", "reason", "source"]
                 .into_iter()
                 .filter(|key| policy.annotation(key).is_none_or(str::is_empty))
