@@ -388,17 +388,16 @@ pub fn calendar(
     let mut at = *first;
     let mut before = decide_all(decider, work, &format_instant(at));
     for next in &instants[1..] {
-        let mut after = decide_all(decider, work, &format_instant(*next));
+        let after = decide_all(decider, work, &format_instant(*next));
         // Every change between `at` and `next`, the earliest first.
         while !changes(&before, &after).is_empty() {
-            let (instant, decided) = first_change(decider, work, &before, at, *next);
+            let (instant, decided) = first_change(decider, work, &before, at, (*next, &after));
             steps.push((format_instant(instant), changes(&before, &decided)));
             before = decided;
             at = instant;
             if instant == *next {
                 break;
             }
-            after = decide_all(decider, work, &format_instant(*next));
         }
         before = after;
         at = *next;
@@ -407,16 +406,16 @@ pub fn calendar(
 }
 
 /// The first second in `(from, to]` at which the decisions differ from
-/// `before`, and the decisions there.
+/// `before`, and the decisions there (`to` comes with its decisions).
 fn first_change(
     decider: &mut Decider,
     work: &Workload,
     before: &[(Item, Outcome)],
     from: SystemTime,
-    to: SystemTime,
+    (to, at_to): (SystemTime, &[(Item, Outcome)]),
 ) -> (SystemTime, Vec<(Item, Outcome)>) {
     let (mut low, mut high) = (from, to);
-    let mut decided = decide_all(decider, work, &format_instant(high));
+    let mut decided = at_to.to_vec();
     while high.duration_since(low).unwrap_or_default() > Duration::from_secs(1) {
         let half = high.duration_since(low).unwrap_or_default() / 2;
         let mid = low + Duration::from_secs(half.as_secs().max(1));
