@@ -46,6 +46,45 @@ pub enum RuntimeError {
     /// Pre-initialising the component with a policy set failed.
     #[error("pre-initialising the policy component: {0}")]
     Preinitialise(String),
+    /// The component's initial memory image could not be prepared, even
+    /// after retrying.
+    #[error("preparing the policy component's memory image ({attempts} attempts): {error:#}")]
+    MemoryImage {
+        /// How many times it was tried.
+        attempts: usize,
+        /// The last attempt's error.
+        error: wasmtime::Error,
+    },
+}
+
+/// Pauses between attempts to prepare a component's memory image. On Linux
+/// the image is a sealed memfd, and the kernel refuses the seal (EBUSY)
+/// while another CPU still holds a reference to a page just written: a
+/// transient refusal, seen under load, that a short wait clears.
+const MEMORY_IMAGE_PAUSES: [std::time::Duration; 4] = [
+    std::time::Duration::from_millis(5),
+    std::time::Duration::from_millis(25),
+    std::time::Duration::from_millis(125),
+    std::time::Duration::from_millis(625),
+];
+
+/// Runs `attempt` until it succeeds, pausing `pauses[i]` after the i-th
+/// failure; the last error and the number of attempts when all fail.
+pub(crate) fn with_retries<T, E>(
+    pauses: &[std::time::Duration],
+    mut attempt: impl FnMut() -> Result<T, E>,
+) -> Result<T, (usize, E)> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(error) => match pauses.get(tries - 1) {
+                Some(pause) => std::thread::sleep(*pause),
+                None => return Err((tries, error)),
+            },
+        }
+    }
 }
 
 /// A compiled policy component, ready to instantiate. Cheap to clone; share
@@ -86,6 +125,13 @@ impl Runtime {
         component: Component,
         limits: Limits,
     ) -> Result<Self, RuntimeError> {
+        // The memory image every instance starts from, made now rather than
+        // lazily at the first instantiation, so a transient refusal is
+        // retried here instead of failing a decision.
+        with_retries(&MEMORY_IMAGE_PAUSES, || {
+            component.initialize_copy_on_write_image()
+        })
+        .map_err(|(attempts, error)| RuntimeError::MemoryImage { attempts, error })?;
         let mut linker = Linker::<HostState>::new(&engine);
         link_imports(&mut linker, &component).map_err(RuntimeError::Link)?;
         let instance_pre = linker
@@ -154,4 +200,37 @@ fn engine_config(limits: &Limits) -> Config {
         .max_memory_size(limits.memory_bytes);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::with_retries;
+
+    #[test]
+    fn a_transient_failure_is_retried_until_it_clears() {
+        let mut failures = 2;
+        let result = with_retries(&[Duration::ZERO; 4], || {
+            if failures > 0 {
+                failures -= 1;
+                Err("busy")
+            } else {
+                Ok(7)
+            }
+        });
+        assert_eq!(result, Ok(7));
+        assert_eq!(failures, 0);
+    }
+
+    #[test]
+    fn a_lasting_failure_ends_after_every_pause_with_the_last_error() {
+        let mut calls = 0;
+        let result: Result<(), _> = with_retries(&[Duration::ZERO; 3], || {
+            calls += 1;
+            Err(calls)
+        });
+        assert_eq!(result, Err((4, 4)));
+        assert_eq!(calls, 4);
+    }
 }

@@ -231,7 +231,11 @@ pub fn preinitialise(component: &[u8], sources: &PolicySources) -> Result<Vec<u8
 
 async fn snapshot(component: &[u8], call: &str) -> Result<Vec<u8>, RuntimeError> {
     let failed = |e: wasmtime::Error| RuntimeError::Preinitialise(format!("{e:#}"));
-    let engine = Engine::new(&Config::new()).map_err(RuntimeError::Engine)?;
+    // One instance, once: no copy-on-write memory image (on Linux a sealed
+    // memfd, whose seal the kernel may refuse for a moment under load).
+    let mut config = Config::new();
+    config.memory_init_cow(false);
+    let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
     let mut store = Store::new(&engine, HostState::new(SNAPSHOT_SEED, usize::MAX));
     let mut linker = Linker::<HostState>::new(&engine);
     let parsed = Component::new(&engine, component).map_err(RuntimeError::Compile)?;
