@@ -10,7 +10,7 @@ use cedar_policy::{Effect, PolicyId, PolicySet, RequestEnv, Schema};
 use cedar_policy_symcc::{CompiledPolicy, CompiledPolicySet};
 use serde::Serialize;
 
-use crate::prove::{Counterexample, ProveError, counterexample, describe_env, solver};
+use crate::prove::{Counterexample, ProveError, counterexample, describe_env, engine_form, solver};
 
 /// How the policies changed by id (`@id`), read as text.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -116,12 +116,16 @@ pub fn diff(
                 .is_some_and(|p| p.effect() == Effect::Forbid)
         })
     };
+    // Both sides in the engine's form (an erroring forbid denies), so the
+    // comparison is of the engine's decisions.
+    let (old_engine, new_engine) = (engine_form(old, schema), engine_form(new, schema));
+    let inexact = |id: &String| old_engine.inexact.contains(id) || new_engine.inexact.contains(id);
     let differing_forbids: Vec<String> = changes
         .added
         .iter()
         .chain(&changes.removed)
         .chain(&changes.changed)
-        .filter(|id| is_forbid(id))
+        .filter(|id| is_forbid(id) && inexact(id))
         .cloned()
         .collect();
     runtime.block_on(async {
@@ -135,15 +139,19 @@ pub fn diff(
                     ))
                 })
             };
-            let (o, n) = (compile(old, "OLD")?, compile(new, "NEW")?);
+            let (o, n) = (
+                compile(&old_engine.policies, "OLD")?,
+                compile(&new_engine.policies, "NEW")?,
+            );
             let found = compiler
                 .check_equivalent_with_counterexample_opt(&o, &n)
                 .await
                 .map_err(|e| ProveError::Solver(e.to_string()))?;
             // A forbid in one and not the other (or written differently)
-            // that can error: the engine denies there and Cedar does not, so
-            // Cedar's equivalence does not carry over. Forbids the two share
-            // error alike on both sides.
+            // whose errors the engine forms do not capture exactly and that
+            // can error: the engine denies there, so the equivalence does
+            // not carry over. Forbids the two share error alike on both
+            // sides.
             let mut erroring = None;
             if found.is_none() {
                 for id in &differing_forbids {

@@ -19,8 +19,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::native::{NativePolicySet, describe, placement_as_cedar};
-use slicegate::Decision;
 use slicegate::PolicySources;
+use slicegate::{CedarRequest, EntityRef, SourceFile};
+use slicegate::{Decision, DeterminingPolicy, Failure, PolicyError};
 
 /// One condition of a policy and how it evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -77,6 +78,11 @@ pub struct Explanation {
     /// Every policy: the ones that applied first, then the ones whose scope
     /// matched, then the rest.
     pub policies: Vec<PolicyExplanation>,
+    /// Who decided, when it was not the component on a placement: a Cedar
+    /// request over given entities is decided by native `cedar-policy`
+    /// with the engine's rule for erroring forbids.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
 }
 
 fn uid(reference: &Value) -> Option<EntityUid> {
@@ -207,7 +213,114 @@ pub fn explain(
         vendor_chain,
         examples,
         policies: explained,
+        decided_by: None,
     })
+}
+
+/// How a Cedar request over given entities is decided (see [`explain_cedar`]).
+pub const NATIVE_DECIDER: &str = "native cedar-policy over exactly the given entities (the \
+    reference data is not added and no fact is derived), with the engine's rule that a forbid \
+    which errors denies";
+
+/// Explains a Cedar request decided over exactly `entities` — the whole
+/// entity store, as a counterexample of `slicegate prove` gives it — against
+/// the policies and schema of `sources` (their reference data is not added).
+/// The decision is native Cedar's with the engine's fail-closed rule: when a
+/// forbid errors, the request is denied.
+pub fn explain_cedar(
+    sources: &PolicySources,
+    request: &CedarRequest,
+    entities: &Value,
+) -> Result<Explanation, String> {
+    let mut world = sources.clone();
+    world.entities = vec![SourceFile {
+        name: "entities".to_string(),
+        text: entities.to_string(),
+    }];
+    let native = NativePolicySet::load(&world)?;
+    let (policies, schema, store) = native.parts();
+    let reference = |r: &EntityRef| serde_json::json!({"type": r.type_name, "id": r.id});
+    let form = serde_json::json!({
+        "principal": reference(&request.principal),
+        "action": reference(&request.action),
+        "resource": reference(&request.resource),
+        "context": request.context,
+    });
+    let cedar = cedar_request(&form, &request.context, schema)?;
+    let response = Authorizer::new().is_authorized(&cedar, policies, store);
+    let decision = engine_decision(policies, &response);
+    let determining: BTreeSet<&str> = decision.determining_ids().into_iter().collect();
+    let mut explained = Vec::new();
+    for policy in policies.policies() {
+        explained.push(explain_policy(policy, &cedar, store, &determining)?);
+    }
+    explained.sort_by_key(|p| (!p.applied, !p.scope_matched, p.policy_id.clone()));
+    let mut cedar_form = form;
+    cedar_form["entities"] = entities.clone();
+    Ok(Explanation {
+        decision,
+        cedar_form,
+        vendor_chain: Vec::new(),
+        examples: Vec::new(),
+        policies: explained,
+        decided_by: Some(NATIVE_DECIDER.to_string()),
+    })
+}
+
+/// Native Cedar's answer as the engine gives it: the determining and
+/// erroring policies with their annotations, and a deny when Cedar allowed
+/// but a forbid errored (it might have denied).
+fn engine_decision(policies: &PolicySet, response: &cedar_policy::Response) -> Decision {
+    let policy = |id: &PolicyId| policies.policy(id);
+    let permit =
+        |id: &PolicyId| policy(id).is_some_and(|p| p.effect() == cedar_policy::Effect::Permit);
+    let note = |id: &PolicyId, key: &str| {
+        policy(id)
+            .and_then(|p| p.annotation(key))
+            .map(str::to_string)
+    };
+    let mut determining: Vec<DeterminingPolicy> = response
+        .diagnostics()
+        .reason()
+        .map(|id| DeterminingPolicy {
+            policy_id: id.to_string(),
+            permit: permit(id),
+            pack: note(id, "pack"),
+            reason: note(id, "reason"),
+            source: note(id, "source"),
+        })
+        .collect();
+    determining.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+    let mut errors: Vec<PolicyError> = response
+        .diagnostics()
+        .errors()
+        .map(|e| {
+            let cedar_policy::AuthorizationError::PolicyEvaluationError(e) = e;
+            PolicyError {
+                policy_id: e.policy_id().to_string(),
+                permit: permit(e.policy_id()),
+                message: describe(e.inner()),
+            }
+        })
+        .collect();
+    errors.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
+    let cedar_allows = response.decision() == CedarDecision::Allow;
+    // The engine's own words (engine/src/decision.rs).
+    let failure = errors.iter().find(|e| cedar_allows && !e.permit).map(|e| {
+        Failure::ForbidErrored(format!(
+            "forbid policy `{}` could not be evaluated ({}); an allow that an erroring \
+                 forbid might have prevented is denied",
+            e.policy_id, e.message
+        ))
+    });
+    Decision {
+        allowed: cedar_allows && failure.is_none(),
+        failure,
+        determining,
+        errors,
+        bundle_revision: None,
+        evaluated_at: None,
+    }
 }
 
 /// The Cedar request of the placement whose Cedar form is `form`, with its

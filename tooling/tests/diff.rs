@@ -79,24 +79,39 @@ fn a_deadline_moved_by_a_day_is_exactly_the_difference_with_a_witness_in_that_da
     );
 }
 
-/// A forbid added (or changed) that can error makes the two not provably
-/// equivalent: the engine denies where it errors, Cedar does not.
+/// A forbid added that can error denies where it errors (the engine fails
+/// closed): the engine forms differ there, and the witness is such a request.
 #[test]
 fn an_added_forbid_that_can_error_is_not_equivalent() {
-    let (schema, old) = library();
-    let mut new = old.clone();
-    let added: cedar_policy::PolicySet =
+    let report = with_added(
         r#"forbid (principal, action == Action::"terminate", resource)
         when { principal has criticalNotice &&
                principal.criticalNotice.filed.offset(duration("9223372036854775807ms"))
-                 == datetime("1900-01-01") };"#
-            .parse()
-            .unwrap();
-    for p in added.policies() {
-        new.add(p.new_id(cedar_policy::PolicyId::new("added/erroring")))
-            .unwrap();
-    }
-    let report = diff::diff(&schema, &old, &new, |_, _| {}).unwrap();
+                 == datetime("1900-01-01") };"#,
+    );
+    let difference = report
+        .differences
+        .iter()
+        .find(|d| d.environment.contains("terminate"))
+        .unwrap_or_else(|| panic!("{report:#?}"));
+    // OLD allows every terminate; NEW denies this one, only by erroring
+    // (the condition can never be true).
+    assert!(
+        difference.old_allows && !difference.new_allows,
+        "{difference:#?}"
+    );
+    assert_eq!(difference.erroring_forbid, None);
+}
+
+/// A forbid whose errors the engine form does not capture exactly (Long
+/// `*`) is checked apart: where it can error, the two are not equivalent.
+#[test]
+fn an_added_forbid_with_a_multiplication_that_can_overflow_is_not_equivalent() {
+    let report = with_added(
+        r#"forbid (principal, action == Action::"terminate", resource)
+        when { context.network has hrvAccessCapBp &&
+               context.network.hrvAccessCapBp * 4 == 3 };"#,
+    );
     assert!(!report.equivalent(), "{report:#?}");
     assert!(
         report
@@ -105,6 +120,18 @@ fn an_added_forbid_that_can_error_is_not_equivalent() {
             .any(|d| d.erroring_forbid.as_deref() == Some("added/erroring")),
         "{report:#?}"
     );
+}
+
+/// The library against the library with `text` added as `added/erroring`.
+fn with_added(text: &str) -> diff::DiffReport {
+    let (schema, old) = library();
+    let mut new = old.clone();
+    let added: cedar_policy::PolicySet = text.parse().unwrap();
+    for p in added.policies() {
+        new.add(p.new_id(cedar_policy::PolicyId::new("added/erroring")))
+            .unwrap();
+    }
+    diff::diff(&schema, &old, &new, |_, _| {}).unwrap()
 }
 
 /// The schema and the reference data are compared too: a changed action

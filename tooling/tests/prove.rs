@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use cedar_policy::{Policy, PolicySet, Schema};
 use slicegate::PolicySources;
-use slicegate_tooling::prove::{self, Invariants, Verdict};
+use slicegate_tooling::prove::{self, Invariants, Promise, Verdict};
 
 fn policies() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies")
@@ -34,13 +34,28 @@ fn changed(set: &PolicySet, drop: impl Fn(&Policy) -> bool, add: &str) -> Policy
     out
 }
 
-/// The ids of the invariants refuted against `set`.
+/// The ids of the invariants refuted against `set`. Every counterexample
+/// is one the engine decides as the refutation says: a never-allowed
+/// promise's is allowed with no forbid erroring (the proof is of the
+/// engine's decisions, not Cedar's), an always-allowed promise's is denied.
 fn refuted(schema: &Schema, set: &PolicySet, invariants: &Invariants) -> Vec<String> {
     prove::prove(schema, set, invariants, |_| {})
         .unwrap()
         .into_iter()
-        .filter(|r| matches!(r.verdict, Verdict::Refuted(_)))
-        .map(|r| r.id)
+        .filter_map(|r| {
+            let Verdict::Refuted(c) = &r.verdict else {
+                return None;
+            };
+            match r.promise {
+                Promise::NeverAllowed => assert!(
+                    c.library_allows && c.forbids_erroring.is_empty(),
+                    "{}: {c:#?}",
+                    r.id
+                ),
+                Promise::AlwaysAllowed => assert!(!c.library_allows, "{}: {c:#?}", r.id),
+            }
+            Some(r.id)
+        })
         .collect()
 }
 

@@ -177,17 +177,20 @@ fn print_counterexample(report: &InvariantReport, c: &prove::Counterexample) {
     );
     let count = c.entities.as_array().map_or(0, Vec::len);
     println!("  entities: {count} (write them with --counterexamples DIR)");
-    if let Some(forbid) = &c.erroring_forbid {
-        println!(
+    match (report.promise, &c.erroring_forbid) {
+        (Promise::AlwaysAllowed, Some(forbid)) => println!(
             "  the forbid {forbid} errors on this request, and the engine denies a request on \
              which a forbid errors (fail closed)"
-        );
-    } else if !c.forbids_erroring.is_empty() {
-        println!(
-            "  note: {} errors on this request, so the engine itself would deny it (fail \
-             closed); the invariant still does not follow from the policies",
+        ),
+        // Only a forbid whose errors the engine form leaves out (Long `*`,
+        // `toDate`) can error on a never-allowed counterexample.
+        (Promise::NeverAllowed, Some(_)) => println!(
+            "  note: {} errors on this request (an error the proof's engine form leaves out), \
+             so the engine itself would deny it; the invariant still does not follow from the \
+             policies",
             c.forbids_erroring.join(", ")
-        );
+        ),
+        (_, None) => {}
     }
 }
 

@@ -7,6 +7,7 @@
 mod authorize;
 mod bundles;
 mod conformance;
+mod counterexamples;
 mod decisions;
 mod mutate;
 mod process;

@@ -74,6 +74,7 @@ fn prove_proves_the_library_and_refutes_it_without_a_promise() {
         serde_json::from_str(&std::fs::read_to_string(folder.join("request.json")).unwrap())
             .unwrap();
     assert!(request["context"]["at"].is_object(), "{request}");
+    crate::counterexamples::explain_replays_the_counterexample(&folder, &out);
 }
 
 #[test]

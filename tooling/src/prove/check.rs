@@ -14,10 +14,11 @@ use super::*;
 /// `progress` after each.
 ///
 /// The engine denies whenever a `forbid` errors (fail closed), where Cedar
-/// skips an erroring policy. A never-allowed proof under Cedar's semantics
-/// therefore holds for the engine too (it denies more); an always-allowed
-/// promise additionally needs every `forbid` to be unable to error on the
-/// requests it matches, which is checked. An invariant that matches no
+/// skips an erroring policy: the library is checked in its engine form (see
+/// `engine.rs`), each forbid with a companion that applies where it errors,
+/// so a counterexample is a request the engine itself allows (or denies).
+/// An always-allowed promise additionally needs every `forbid` to be unable
+/// to error on the requests of its environment, which is checked. An invariant that matches no
 /// request (its scope, its condition or the assumptions exclude every one)
 /// is an error: it would hold vacuously.
 pub fn prove(
@@ -32,6 +33,7 @@ pub fn prove(
         .map_err(|e| ProveError::Solver(e.to_string()))?;
     let assumptions: Vec<&Statement> = invariants.assumptions.iter().collect();
     let base = with(policies, &assumptions)?;
+    let engine = super::engine_form(&base, schema);
     let environments: Vec<RequestEnv> = schema.request_envs().collect();
     let mut reports = Vec::new();
     runtime.block_on(async {
@@ -40,6 +42,8 @@ pub fn prove(
             schema,
             library: policies,
             base: &base,
+            engine: &engine.policies,
+            inexact: &engine.inexact,
             assumptions: &assumptions,
         };
         for invariant in &invariants.invariants {
@@ -58,6 +62,10 @@ struct Context<'a> {
     schema: &'a Schema,
     library: &'a PolicySet,
     base: &'a PolicySet,
+    /// `base` in the engine's form: erroring forbids deny.
+    engine: &'a PolicySet,
+    /// The forbids whose errors `engine` does not capture exactly.
+    inexact: &'a [String],
     assumptions: &'a [&'a Statement],
 }
 
@@ -79,13 +87,13 @@ impl Context<'_> {
         // Always allowed: the invariant (under the assumptions) implies the
         // library.
         let (left, right) = match invariant.promise {
-            Promise::NeverAllowed => (self.base.clone(), with(self.base, &[invariant])?),
+            Promise::NeverAllowed => (self.engine.clone(), with(self.engine, &[invariant])?),
             Promise::AlwaysAllowed => (
                 with(
                     &PolicySet::new(),
                     &[&[invariant], self.assumptions].concat(),
                 )?,
-                self.base.clone(),
+                self.engine.clone(),
             ),
         };
         // What the invariant matches, as a permit, under the assumptions.
@@ -162,8 +170,9 @@ impl Context<'_> {
         })
     }
 
-    /// A request of `env` on which one of the library's forbids errors (the
-    /// engine then denies), if there is one.
+    /// A request of `env` on which one of the library's forbids whose errors
+    /// the engine form does not capture exactly errors (the engine then
+    /// denies), if there is one.
     async fn erroring_forbid(
         &self,
         compiler: &mut CedarSymCompiler<LocalSolver>,
@@ -173,6 +182,7 @@ impl Context<'_> {
             .library
             .policies()
             .filter(|p| p.effect() == Effect::Forbid)
+            .filter(|p| self.inexact.contains(&p.id().to_string()))
         {
             let Ok(compiled) = CompiledPolicy::compile(forbid, env, self.schema) else {
                 continue;

@@ -56,10 +56,12 @@ pub(crate) fn counterexample(env: &RequestEnv, found: &Env, library: &PolicySet)
             "context": context,
         }),
         entities,
-        library_allows: answer.decision() == cedar_policy::Decision::Allow,
+        // The engine's decision: Cedar's, denied when a forbid errors.
+        library_allows: answer.decision() == cedar_policy::Decision::Allow
+            && forbids_erroring.is_empty(),
+        erroring_forbid: forbids_erroring.first().cloned(),
         determining,
         forbids_erroring,
-        erroring_forbid: None,
     }
 }
 

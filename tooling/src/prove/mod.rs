@@ -175,19 +175,15 @@ pub struct Counterexample {
     pub request: serde_json::Value,
     /// The entities, as Cedar's entities JSON.
     pub entities: serde_json::Value,
-    /// The library's decision on it, replayed with native `cedar-policy`
-    /// (assumptions included): allowed for a never-allowed promise, denied
-    /// for an always-allowed one.
+    /// The engine's decision on it: native `cedar-policy`'s (assumptions
+    /// included), denied when a forbid errors. Allowed for a never-allowed
+    /// promise, denied for an always-allowed one.
     pub library_allows: bool,
-    /// The policies that determined the library's decision.
+    /// The policies that determined Cedar's decision.
     pub determining: Vec<String>,
-    /// The forbids that error on it. The engine denies a request on which a
-    /// forbid errors (fail closed), where Cedar skips the policy: a
-    /// never-allowed refutation whose counterexample makes a forbid error
-    /// is Cedar's, and the engine itself would deny that request.
+    /// The forbids that error on it (Cedar skips them; the engine denies).
     pub forbids_erroring: Vec<String>,
-    /// For an always-allowed promise refuted because a forbid can error:
-    /// that forbid.
+    /// When the engine denies because a forbid errors: that forbid.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub erroring_forbid: Option<String>,
 }
@@ -309,8 +305,10 @@ fn collect_cedar(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ProveError> {
 
 mod check;
 mod counterexample;
+mod engine;
 
 pub(crate) use check::describe_env;
 pub use check::prove;
 pub(crate) use counterexample::counterexample;
 pub use counterexample::readable_datetimes;
+pub use engine::{EngineForm, companion_id, engine_form};

@@ -1,5 +1,8 @@
 //! `slicegate explain`: one placement, the decision, every policy's part in
-//! it (condition by condition) and the facts it read.
+//! it (condition by condition) and the facts it read; or a Cedar request
+//! over given entities, such as a counterexample of `prove` (see `cedar`).
+
+mod cedar;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,10 +18,22 @@ use crate::output;
 pub struct Args {
     /// The placement request (JSON, as `decide` takes it). Its `at`, if any,
     /// is honoured as a what-if time; without one the host's clock decides.
+    ///
+    /// Or a counterexample folder that `slicegate prove --counterexamples`
+    /// wrote (request.json, entities.json, policies.cedar,
+    /// schema.cedarschema), or, with --entities, a Cedar request as
+    /// `authorize` takes it: decided by native cedar-policy over exactly
+    /// those entities (no reference data added, no fact derived) with the
+    /// engine's rule that an erroring forbid denies.
     request: PathBuf,
-    /// The policy folder. Defaults to the repository's `policies/`.
+    /// The policy folder. Defaults to the repository's `policies/` (for a
+    /// counterexample folder: the policies and schema written in it).
     #[arg(long)]
     policies: Option<PathBuf>,
+    /// Explain REQUEST as a Cedar request over exactly these entities (a
+    /// JSON array in Cedar's entity format: the whole entity store).
+    #[arg(long, value_name = "FILE")]
+    entities: Option<PathBuf>,
     /// List every policy, also those whose scope does not match.
     #[arg(long)]
     all: bool,
@@ -28,10 +43,18 @@ pub struct Args {
 
 /// Exit status: 0 allow, 2 deny, 1 error (as `authorize`).
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.request.is_dir() || args.entities.is_some() {
+        return cedar::run(&args);
+    }
     let text = std::fs::read_to_string(&args.request)
         .with_context(|| format!("reading {}", args.request.display()))?;
-    let request: PlacementRequest = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a placement request", args.request.display()))?;
+    let request: PlacementRequest = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a placement request (a Cedar request needs --entities FILE; a \
+             counterexample of `prove` is explained by naming its folder)",
+            args.request.display()
+        )
+    })?;
     let (decider, sources) = super::demo::folder_decider(args.policies.as_deref())?;
     let mut decider = decider.permit_what_if(true);
     let decision = decider.decide(&request);
@@ -260,7 +283,7 @@ fn trust_lines(out: &mut String, explanation: &Explanation) {
 /// The failure, if any, then the policies: those that applied, those in
 /// scope that did not, and those out of scope (listed with `all`, counted
 /// otherwise).
-fn policy_sections(out: &mut String, explanation: &Explanation, all: bool) {
+pub(super) fn policy_sections(out: &mut String, explanation: &Explanation, all: bool) {
     use std::fmt::Write;
     let applied: Vec<&PolicyExplanation> =
         explanation.policies.iter().filter(|p| p.applied).collect();
