@@ -84,9 +84,16 @@ enum Command {
     /// Verify a bundle against a trust store: signatures, threshold,
     /// validity window, revision. Exit 0 if it would be accepted.
     Verify(commands::verify::VerifyArgs),
+    /// Push a bundle (and its detached signature, as a referrer) to an OCI
+    /// registry: oci://HOST[:PORT]/REPO:TAG.
+    Push(commands::push::PushArgs),
+    /// Pull a bundle (and its detached signature) from an OCI registry,
+    /// checked against its digests; with --trust, verified before anything
+    /// is written.
+    Pull(commands::push::PullArgs),
     /// Serve decisions over HTTP from a signed bundle, reloading it when a
     /// newer one is published (see server/openapi.yaml).
-    Serve(commands::serve::Args),
+    Serve(Box<commands::serve::Args>),
     /// Decision logs.
     #[command(subcommand)]
     Log(commands::log::Command),
@@ -152,7 +159,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => commands::demo::run(args),
         Command::CheckPlan(args) => commands::check_plan::run(args),
         Command::Explain(args) => commands::explain::run(args),
-        Command::Serve(args) => commands::serve::run(args, stop.unwrap_or_default()),
+        Command::Serve(args) => commands::serve::run(*args, stop.unwrap_or_default()),
         Command::Log(command) => commands::log::run(command),
         Command::Bench(args) => commands::bench::run(args),
         Command::Build(args) => commands::build::run(args),
@@ -164,6 +171,8 @@ fn main() -> ExitCode {
         Command::Keygen(args) => commands::keys::keygen(args),
         Command::Sign(args) => commands::keys::sign(args),
         Command::Verify(args) => commands::verify::verify(args),
+        Command::Push(args) => commands::push::push(args),
+        Command::Pull(args) => commands::push::pull(args),
     };
     exit::run_actions();
     match result {

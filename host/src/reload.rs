@@ -6,15 +6,14 @@
 //! - [`BundleSlot`] holds the active bundle behind an `Arc`: a decision takes
 //!   the `Arc` when it starts and finishes on that bundle, however many
 //!   reloads happen meanwhile.
-//! - [`Reloader`] fetches from a [`BundleSource`] (a file, or an `http://`
-//!   URL asked with `If-None-Match`), verifies what it gets (signatures,
-//!   threshold, window, revision) and only then swaps it in. A bundle that
-//!   fails is refused, the last good one stays active, and the failure is
-//!   kept in the slot's [`ReloadStatus`].
+//! - [`Reloader`] fetches from a [`BundleSource`] (a file; or a URL or an
+//!   OCI reference, through a [`Fetch`] the embedder supplies — the
+//!   `slicegate-distribution` crate has both), verifies what it gets
+//!   (signatures, threshold, window, revision) and only then swaps it in. A
+//!   bundle that fails is refused, the last good one stays active, and the
+//!   failure is kept in the slot's [`ReloadStatus`].
 //!
-//! Bundles are signed, so integrity does not depend on the transport; a URL
-//! source speaks plain HTTP (put TLS in front of the distribution server if
-//! the bundles themselves are confidential).
+//! Bundles are signed, so integrity does not depend on the transport.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -29,6 +28,7 @@ use crate::decision::Failure;
 /// A loaded bundle and the deciders that decide with it.
 pub struct ActiveBundle {
     bundle: LoadedBundle,
+    origin: Option<serde_json::Value>,
     loaded_at: SystemTime,
     what_if: bool,
     pool: Mutex<Vec<Decider>>,
@@ -39,6 +39,7 @@ impl ActiveBundle {
     pub fn new(bundle: LoadedBundle, what_if: bool) -> Self {
         ActiveBundle {
             bundle,
+            origin: None,
             loaded_at: SystemTime::now(),
             what_if,
             pool: Mutex::new(Vec::new()),
@@ -48,6 +49,12 @@ impl ActiveBundle {
     /// The bundle.
     pub fn bundle(&self) -> &LoadedBundle {
         &self.bundle
+    }
+
+    /// Where it was fetched from, as its fetcher describes it (an OCI
+    /// reference and manifest digest, a URL and whether TLS was used).
+    pub fn origin(&self) -> Option<&serde_json::Value> {
+        self.origin.as_ref()
     }
 
     /// When it became active.
@@ -172,21 +179,31 @@ pub enum BundleSource {
     /// A file, re-read when its content changes (a detached signature at
     /// `<file>.sig` is used when the bundle has no embedded one).
     File(PathBuf),
-    /// An `http://` URL, polled with `If-None-Match`.
+    /// An `http://` or `https://` URL (fetched by a [`Fetch`]).
     Url(String),
+    /// An OCI reference, `oci://HOST[:PORT]/REPO:TAG` or `…@sha256:…`
+    /// (fetched by a [`Fetch`]).
+    Oci(String),
 }
 
 impl std::str::FromStr for BundleSource {
     type Err = String;
 
-    /// `http://…` is a URL, `https://…` is refused (not built in), anything
-    /// else a file path.
+    /// `http://…` and `https://…` are URLs, `oci://…` an OCI reference, an
+    /// other `scheme://` is refused, anything else is a file path.
     fn from_str(text: &str) -> Result<Self, String> {
-        if text.starts_with("http://") {
+        if text.starts_with("http://") || text.starts_with("https://") {
             Ok(BundleSource::Url(text.to_string()))
-        } else if text.starts_with("https://") {
+        } else if text.starts_with("oci://") {
+            Ok(BundleSource::Oci(text.to_string()))
+        } else if let Some((scheme, _)) = text.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        {
             Err(format!(
-                "{text}: https is not built in; bundles are signed, so serve them over http (or through a local TLS-terminating proxy)"
+                "{text}: `{scheme}://` is not a bundle source (a file, http://, https:// or oci://)"
             ))
         } else {
             Ok(BundleSource::File(PathBuf::from(text)))
@@ -198,9 +215,33 @@ impl std::fmt::Display for BundleSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             BundleSource::File(path) => write!(f, "{}", path.display()),
-            BundleSource::Url(url) => f.write_str(url),
+            BundleSource::Url(url) | BundleSource::Oci(url) => f.write_str(url),
         }
     }
+}
+
+/// A bundle fetched from a remote source.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// The bundle's bytes, as fetched (verified afterwards).
+    pub bytes: Vec<u8>,
+    /// A detached signature, when the source has one for it.
+    pub detached: Option<Vec<u8>>,
+    /// Where exactly it came from (for `/v1/bundle`): an OCI manifest
+    /// digest, whether TLS was used, ….
+    pub origin: Option<serde_json::Value>,
+}
+
+/// Fetches bundles from a remote source, for a [`Reloader`].
+pub trait Fetch: Send {
+    /// The bundle now at the source, or `None` when it says nothing changed
+    /// since the last call (an ETag, an unchanged manifest digest). An error
+    /// is a message naming the source.
+    fn fetch(&mut self) -> Result<Option<Fetched>, String>;
+
+    /// The last bundle fetched was not kept (it is not valid yet): fetch it
+    /// again at the next call even if the source says it is unchanged.
+    fn forget(&mut self) {}
 }
 
 /// What one check of the source did.
@@ -224,23 +265,18 @@ pub enum ReloadOutcome {
     NotYetValid(String),
 }
 
-/// What a fetch brought: the bundle and a detached signature, or nothing
-/// new.
-type Fetched = Option<(Vec<u8>, Option<Vec<u8>>)>;
-
 /// Fetches, verifies and swaps in bundles from one source.
 pub struct Reloader {
     source: BundleSource,
     loader: BundleLoader,
     slot: Arc<BundleSlot>,
     what_if: bool,
-    etag: Option<String>,
+    /// Fetches a URL or OCI source.
+    fetcher: Option<Box<dyn Fetch>>,
     /// sha256 of the last bytes fetched and of their detached signature
     /// (accepted, or refused for good), so the same refused bundle is not
     /// re-verified and re-reported on every poll.
     last_seen: Option<String>,
-    #[cfg(feature = "http")]
-    agent: ureq::Agent,
 }
 
 impl Reloader {
@@ -256,15 +292,15 @@ impl Reloader {
             loader,
             slot,
             what_if,
-            etag: None,
+            fetcher: None,
             last_seen: None,
-            #[cfg(feature = "http")]
-            agent: ureq::Agent::config_builder()
-                .timeout_global(Some(Duration::from_secs(30)))
-                .http_status_as_error(false)
-                .build()
-                .into(),
         }
+    }
+
+    /// Fetches the (URL or OCI) source with `fetcher`.
+    pub fn with_fetcher(mut self, fetcher: Box<dyn Fetch>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
     }
 
     /// The slot it fills.
@@ -283,7 +319,7 @@ impl Reloader {
         self.slot.record_check();
         let outcome = match self.fetch() {
             Ok(None) => ReloadOutcome::Unchanged,
-            Ok(Some((bytes, detached))) => self.consider(&bytes, detached.as_deref()),
+            Ok(Some(fetched)) => self.consider(fetched),
             Err(message) => ReloadOutcome::Refused(message),
         };
         match &outcome {
@@ -301,7 +337,8 @@ impl Reloader {
 
     /// Verifies `bytes` and makes it active if it is newer than the active
     /// bundle.
-    fn consider(&mut self, bytes: &[u8], detached: Option<&[u8]>) -> ReloadOutcome {
+    fn consider(&mut self, fetched: Fetched) -> ReloadOutcome {
+        let (bytes, detached) = (fetched.bytes.as_slice(), fetched.detached.as_deref());
         let digest = format!(
             "{}/{}",
             crate::sha256_hex(bytes),
@@ -317,10 +354,12 @@ impl Reloader {
         let verified = match self.loader.verify(bytes, detached) {
             Ok(verified) => verified,
             Err(error) if error.may_become_valid() => {
-                // Not remembered: the same bytes are verified again next
-                // time (and fetched again: no `If-None-Match`).
+                // Not remembered: the same bytes are fetched and verified
+                // again next time.
                 self.last_seen = None;
-                self.etag = None;
+                if let Some(fetcher) = &mut self.fetcher {
+                    fetcher.forget();
+                }
                 return ReloadOutcome::NotYetValid(format!("{}: {error}", self.source));
             }
             Err(error) => return ReloadOutcome::Refused(format!("{}: {error}", self.source)),
@@ -346,7 +385,9 @@ impl Reloader {
         match self.loader.load(bytes, detached) {
             Ok(loaded) => {
                 let to = loaded.manifest.revision.0;
-                self.slot.set(ActiveBundle::new(loaded, self.what_if));
+                let mut active = ActiveBundle::new(loaded, self.what_if);
+                active.origin = fetched.origin;
+                self.slot.set(active);
                 ReloadOutcome::Replaced { from, to }
             }
             Err(error) => ReloadOutcome::Refused(format!("{}: {error}", self.source)),
@@ -355,9 +396,9 @@ impl Reloader {
 
     /// New bytes from the source (and a detached signature), or `None` when
     /// it says nothing changed.
-    fn fetch(&mut self) -> Result<Fetched, String> {
-        match &self.source {
-            BundleSource::File(path) => {
+    fn fetch(&mut self) -> Result<Option<Fetched>, String> {
+        match (&self.source, &mut self.fetcher) {
+            (BundleSource::File(path), _) => {
                 let bytes = std::fs::read(path)
                     .map_err(|e| format!("reading bundle {}: {e}", path.display()))?;
                 // As `BundleLoader::load_file`: a detached signature beside
@@ -367,49 +408,18 @@ impl Reloader {
                 } else {
                     std::fs::read(crate::bundle::detached_signature_path(path)).ok()
                 };
-                Ok(Some((bytes, detached)))
+                Ok(Some(Fetched {
+                    bytes,
+                    detached,
+                    origin: None,
+                }))
             }
-            BundleSource::Url(url) => self.fetch_url(&url.clone()),
+            (_, Some(fetcher)) => fetcher.fetch(),
+            (source, None) => Err(format!(
+                "{source}: no fetcher for this source (the slicegate-distribution crate fetches \
+                 URLs and OCI references)"
+            )),
         }
-    }
-
-    /// The bundle at `url`, unless it answers `304 Not Modified`.
-    #[cfg(feature = "http")]
-    fn fetch_url(&mut self, url: &str) -> Result<Fetched, String> {
-        let mut request = self.agent.get(url);
-        if let Some(etag) = &self.etag {
-            request = request.header("If-None-Match", etag.as_str());
-        }
-        let mut response = request.call().map_err(|e| format!("fetching {url}: {e}"))?;
-        let status = response.status().as_u16();
-        if status == 304 {
-            return Ok(None);
-        }
-        if status != 200 {
-            return Err(format!("fetching {url}: HTTP {status}"));
-        }
-        let etag = response
-            .headers()
-            .get("etag")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let bytes = response
-            .body_mut()
-            .with_config()
-            .limit(256 * 1024 * 1024)
-            .read_to_vec()
-            .map_err(|e| format!("reading {url}: {e}"))?;
-        self.etag = etag;
-        Ok(Some((bytes, None)))
-    }
-
-    /// Without the `http` feature there is no HTTP client: an `http://`
-    /// source is refused at every check.
-    #[cfg(not(feature = "http"))]
-    fn fetch_url(&mut self, url: &str) -> Result<Fetched, String> {
-        Err(format!(
-            "{url}: this build of slicegate has no HTTP client (the `http` feature)"
-        ))
     }
 
     /// Checks the source every `interval` until `stop` is set, backing off
@@ -449,18 +459,23 @@ fn sleep_unless_stopped(total: Duration, stop: &std::sync::atomic::AtomicBool) {
     }
 }
 
-/// Loads the first bundle from `source` into a new slot.
+/// Loads the first bundle from `source` (a file, or a remote source once
+/// [`Reloader::with_fetcher`] gave it a fetcher) into a new slot.
 pub fn first_load(
     source: &BundleSource,
     loader: BundleLoader,
     what_if: bool,
 ) -> (Reloader, Result<u64, String>) {
     let slot = Arc::new(BundleSlot::empty());
-    let mut reloader = Reloader::new(source.clone(), loader, slot, what_if);
+    first_load_with(Reloader::new(source.clone(), loader, slot, what_if))
+}
+
+/// Loads the first bundle with `reloader` (its slot empty).
+pub fn first_load_with(mut reloader: Reloader) -> (Reloader, Result<u64, String>) {
     let result = match reloader.check() {
         ReloadOutcome::Replaced { to, .. } => Ok(to),
         ReloadOutcome::Refused(message) | ReloadOutcome::NotYetValid(message) => Err(message),
-        ReloadOutcome::Unchanged => Err(format!("{source}: no bundle there")),
+        ReloadOutcome::Unchanged => Err(format!("{}: no bundle there", reloader.source)),
     };
     (reloader, result)
 }

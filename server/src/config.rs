@@ -21,6 +21,9 @@ pub struct Config {
     pub log_requests: bool,
     /// Where bundles come from, for `/v1/bundle`.
     pub source: String,
+    /// Whether a remote source may be reached without TLS
+    /// (`--plain-http`), for `/v1/bundle`.
+    pub plain_http: bool,
     /// How the service holds up against slow and numerous clients.
     pub connections: ConnectionLimits,
 }
@@ -65,6 +68,7 @@ impl Default for Config {
             log_mask: Vec::new(),
             log_requests: true,
             source: String::new(),
+            plain_http: false,
             connections: ConnectionLimits::default(),
         }
     }

@@ -14,6 +14,7 @@ pub(crate) async fn bundle(State(state): State<AppState>, RequestId(id): Request
                     "requestId": id,
                     "error": e.json(),
                     "source": state.inner.config.source,
+                    "plainHttp": state.inner.config.plain_http,
                     "reload": reload,
                 })),
             )
@@ -21,7 +22,7 @@ pub(crate) async fn bundle(State(state): State<AppState>, RequestId(id): Request
         }
         Some(active) => {
             let b = active.bundle();
-            axum::Json(json!({
+            let mut answer = json!({
                 "name": b.manifest.name.0,
                 "revision": b.manifest.revision.0,
                 "sha256": b.sha256,
@@ -32,9 +33,13 @@ pub(crate) async fn bundle(State(state): State<AppState>, RequestId(id): Request
                 "policyCount": b.manifest.policy_count,
                 "validity": validity_json(&active),
                 "source": state.inner.config.source,
+                "plainHttp": state.inner.config.plain_http,
                 "reload": reload,
-            }))
-            .into_response()
+            });
+            if let Some(origin) = active.origin() {
+                answer["origin"] = origin.clone();
+            }
+            axum::Json(answer).into_response()
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod impact;
 pub mod keys;
 pub mod log;
 pub mod prove;
+pub mod push;
 pub mod serve;
 pub mod test;
 pub mod verify;

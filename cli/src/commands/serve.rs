@@ -20,17 +20,22 @@ macro_rules! say {
 }
 use slicegate::bundle::{BundleLoader, CompileCache, TrustStore};
 use slicegate::decision_log::{DecisionLog, Durability};
-use slicegate::reload::{BundleSource, Reloader, first_load};
+use slicegate::reload::{BundleSource, Reloader, first_load_with};
 use slicegate::sol003::PackageMap;
 use slicegate_server::{AppState, Config};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// The signed bundle: a file (re-read when it changes; publish by
-    /// writing a new file and renaming it over the old one) or an http://
-    /// URL (polled with If-None-Match).
+    /// writing a new file and renaming it over the old one), an https://
+    /// URL (polled with If-None-Match), or an OCI reference
+    /// oci://HOST[:PORT]/REPO:TAG (the tag polled, a new digest pulled with
+    /// its signature referrer) or …@sha256:DIGEST (pinned: never changes).
+    /// Whatever arrives is verified exactly as a file.
     #[arg(long)]
     bundle: String,
+    #[command(flatten)]
+    transport: super::push::TransportArgs,
     /// The trust store (TOML) every bundle is verified against: signatures,
     /// threshold, validity window, revision. The highest revision accepted
     /// per bundle name is recorded beside it (`<trust>.state.json`, or the
@@ -159,8 +164,18 @@ pub fn run(args: Args, signalled: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
         }
     }
 
+    let fetcher = slicegate_distribution::fetcher_for(&source, &args.transport.transport())?;
+    let mut reloader = Reloader::new(
+        source.clone(),
+        loader,
+        Arc::new(slicegate::reload::BundleSlot::empty()),
+        args.permit_what_if,
+    );
+    if let Some(fetcher) = fetcher {
+        reloader = reloader.with_fetcher(fetcher);
+    }
     say!("loading {source} …");
-    let (reloader, first) = first_load(&source, loader, args.permit_what_if);
+    let (reloader, first) = first_load_with(reloader);
     report_first_load(&reloader, &first, args.wait_for_bundle)?;
     let slot = reloader.slot().clone();
     let stop = Arc::new(AtomicBool::new(false));
@@ -181,6 +196,7 @@ pub fn run(args: Args, signalled: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
         log_mask: args.log_mask,
         log_requests: !args.log_omit_requests,
         source: source.to_string(),
+        plain_http: args.transport.plain_http,
         connections: slicegate_server::ConnectionLimits {
             header_read_timeout: args.header_timeout,
             request_timeout: args.request_timeout,

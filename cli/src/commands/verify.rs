@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use slicegate::bundle::{self, BundleError, BundleLoader, RevisionState, TrustStore};
 
-fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+pub(super) fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
 }
 
 /// The detached signature to use: `--signature`, else `<bundle>.sig` when
 /// the bundle has no embedded signature.
-fn detached(
+pub(super) fn detached(
     bundle_path: &Path,
     explicit: Option<&Path>,
     embedded: bool,

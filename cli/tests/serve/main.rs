@@ -8,5 +8,6 @@
 
 mod checkpoints;
 mod clients;
+mod registry;
 mod stops;
 mod support;

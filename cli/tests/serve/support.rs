@@ -108,6 +108,11 @@ pub fn listening_url(stdout: ChildStdout) -> String {
 }
 
 pub fn build(key: &KeyPair, revision: u64) -> Vec<u8> {
+    bundle::sign_embedded(&build_unsigned(revision), key, "ops").unwrap()
+}
+
+/// The library as bundle `served` at `revision`, unsigned.
+pub fn build_unsigned(revision: u64) -> Vec<u8> {
     let sources = PolicySources::from_dir(&repo().join("policies")).unwrap();
     let options = BuildOptions {
         name: BundleName("served".to_string()),
@@ -117,7 +122,7 @@ pub fn build(key: &KeyPair, revision: u64) -> Vec<u8> {
         not_after: None,
         tests: None,
     };
-    bundle::sign_embedded(&bundle::build(&sources, &options).unwrap(), key, "ops").unwrap()
+    bundle::build(&sources, &options).unwrap()
 }
 
 /// A trust store at `path` that trusts `key` (as `ops`).

@@ -3,7 +3,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use slicegate::reload::{BundleSlot, BundleSource, ReloadOutcome, Reloader, first_load};
+use slicegate::reload::{
+    BundleSlot, BundleSource, ReloadOutcome, Reloader, first_load, first_load_with,
+};
+use slicegate_distribution::{Transport, fetcher_for};
 
 use crate::support::{bundles, loader};
 
@@ -15,7 +18,19 @@ fn a_url_source_is_polled_with_etags_and_refusals_keep_the_last_good_bundle() {
     let url = serve_with_etags(current.clone(), log.clone());
     let dir = tempfile::tempdir().unwrap();
     let source: BundleSource = url.parse().unwrap();
-    let (mut reloader, first) = first_load(&source, loader(dir.path()), true);
+    let plain = Transport {
+        plain_http: true,
+        ca_file: None,
+    };
+    let fetcher = fetcher_for(&source, &plain).unwrap().unwrap();
+    let reloader = Reloader::new(
+        source,
+        loader(dir.path()),
+        Arc::new(BundleSlot::empty()),
+        true,
+    )
+    .with_fetcher(fetcher);
+    let (mut reloader, first) = first_load_with(reloader);
     assert_eq!(first, Ok(1));
     assert_eq!(reloader.check(), ReloadOutcome::Unchanged);
     assert_eq!(*log.lock().unwrap(), [200, 304]);
@@ -43,17 +58,25 @@ fn a_url_source_is_polled_with_etags_and_refusals_keep_the_last_good_bundle() {
     );
     assert_eq!(reloader.slot().status().failures, 1);
 
-    // https is not built in: said at once, not at the first poll.
-    let https: Result<BundleSource, String> = "https://bundles.example/b.wasm".parse();
-    assert!(https.unwrap_err().contains("https is not built in"));
-    // Nothing listening: refused with the address, the slot stays empty.
+    // Plain HTTP only when asked for, and no scheme but file, http(s) and
+    // oci: said at once, not at the first poll.
+    let http: BundleSource = "http://bundles.example/b.wasm".parse().unwrap();
+    let refused = fetcher_for(&http, &Transport::default()).err().unwrap();
+    assert!(refused.to_string().contains("--plain-http"), "{refused}");
+    let ftp: Result<BundleSource, String> = "ftp://bundles.example/b.wasm".parse();
+    assert!(ftp.unwrap_err().contains("not a bundle source"));
+    // A remote source without a fetcher is refused at every check.
     let slot = Arc::new(BundleSlot::empty());
-    let mut nowhere = Reloader::new(
-        "http://127.0.0.1:9/none.wasm".parse().unwrap(),
-        loader(dir.path()),
-        slot.clone(),
-        false,
-    );
+    let mut unfetched = Reloader::new(http, loader(dir.path()), slot.clone(), false);
+    let ReloadOutcome::Refused(message) = unfetched.check() else {
+        panic!("a remote source without a fetcher was not refused");
+    };
+    assert!(message.contains("no fetcher"), "{message}");
+    // Nothing listening: refused with the address, the slot stays empty.
+    let source: BundleSource = "http://127.0.0.1:9/none.wasm".parse().unwrap();
+    let fetcher = fetcher_for(&source, &plain).unwrap().unwrap();
+    let mut nowhere =
+        Reloader::new(source, loader(dir.path()), slot.clone(), false).with_fetcher(fetcher);
     let ReloadOutcome::Refused(message) = nowhere.check() else {
         panic!("an unreachable source was not refused");
     };

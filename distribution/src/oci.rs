@@ -1,0 +1,534 @@
+//! A bundle as an OCI artifact, after the WebAssembly OCI convention: an
+//! image manifest with one `application/wasm` layer (the bundle file) and a
+//! config of type `application/vnd.wasm.config.v0+json`, annotated with the
+//! bundle's name, revision and creation time. A detached signature is an
+//! artifact of its own whose `subject` is the bundle's manifest (OCI 1.1
+//! referrers), also listed in the referrers tag schema's index (tag
+//! `sha256-<hex>`) for registries without the referrers API.
+//!
+//! Every manifest and blob read is checked against its digest here, and the
+//! manifest's shape (media types, one layer, sizes) before any blob is
+//! fetched; the bundle itself is verified by the loader.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use oci_client::Reference;
+use oci_client::manifest::{OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE, OciDescriptor};
+use oci_client::secrets::RegistryAuth;
+use serde_json::{Value, json};
+use slicegate::reload::{Fetch, Fetched};
+
+use crate::transport::runtime;
+use crate::{DistributionError, MAX_BUNDLE_BYTES, Transport, oci_digest};
+
+/// The bundle layer's media type.
+pub const WASM_LAYER: &str = "application/wasm";
+/// The config's media type.
+pub const WASM_CONFIG: &str = "application/vnd.wasm.config.v0+json";
+/// The artifact type (and layer media type) of a detached signature.
+pub const SIGNATURE_TYPE: &str = "application/vnd.slicegate.bundle.signature.v1";
+/// The empty config of a signature artifact.
+const EMPTY_CONFIG: &str = "application/vnd.oci.empty.v1+json";
+/// The largest manifest or index read: 4 MiB.
+const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+/// Annotation keys.
+pub const ANNOTATION_NAME: &str = "io.slicegate.bundle.name";
+/// The bundle's revision.
+pub const ANNOTATION_REVISION: &str = "io.slicegate.bundle.revision";
+/// The bundle's creation time (and `org.opencontainers.image.created`).
+pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
+
+/// `oci://HOST[:PORT]/REPO:TAG`, `oci://HOST[:PORT]/REPO@sha256:…` or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciRef {
+    reference: Reference,
+}
+
+impl FromStr for OciRef {
+    type Err = DistributionError;
+
+    fn from_str(text: &str) -> Result<Self, DistributionError> {
+        let bad = |why: &str| {
+            DistributionError::Reference(format!(
+                "{text}: {why} (an OCI reference is oci://HOST[:PORT]/REPO:TAG or \
+                 oci://HOST[:PORT]/REPO@sha256:<64 hex digits>)"
+            ))
+        };
+        let rest = text
+            .strip_prefix("oci://")
+            .ok_or_else(|| bad("not an oci:// reference"))?;
+        let (host, path) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("no repository after the registry"))?;
+        if host.is_empty() || path.is_empty() {
+            return Err(bad("no registry or no repository"));
+        }
+        let last = path.rsplit('/').next().unwrap_or(path);
+        if !last.contains(':') && !last.contains('@') {
+            return Err(bad("no tag and no digest"));
+        }
+        let reference = Reference::from_str(rest).map_err(|e| bad(&e.to_string()))?;
+        // Without a dot, a port or `localhost`, the first component would be
+        // read as a Docker Hub namespace: the registry must be explicit.
+        if reference.registry() != host {
+            return Err(bad("the registry must be a host name with a dot or a port"));
+        }
+        Ok(OciRef { reference })
+    }
+}
+
+impl std::fmt::Display for OciRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "oci://{}", self.reference)
+    }
+}
+
+impl OciRef {
+    /// The pinned digest, if the reference has one.
+    pub fn digest(&self) -> Option<&str> {
+        self.reference.digest()
+    }
+
+    /// The same repository at `digest`.
+    fn at(&self, digest: &str) -> Reference {
+        Reference::with_digest(
+            self.reference.registry().to_string(),
+            self.reference.repository().to_string(),
+            digest.to_string(),
+        )
+    }
+
+    /// The same repository at `tag`.
+    fn tagged(&self, tag: &str) -> Reference {
+        Reference::with_tag(
+            self.reference.registry().to_string(),
+            self.reference.repository().to_string(),
+            tag.to_string(),
+        )
+    }
+}
+
+/// What the bundle manifest's annotations say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BundleLabels {
+    /// The bundle's name.
+    pub name: String,
+    /// Its revision.
+    pub revision: u64,
+    /// When it was built (RFC 3339).
+    pub created_at: String,
+}
+
+/// What a push wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pushed {
+    /// The bundle manifest's digest (`sha256:…`).
+    pub digest: String,
+    /// The signature artifact's manifest digest, when one was pushed.
+    pub signature_digest: Option<String>,
+}
+
+/// What a pull brought.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// The bundle file.
+    pub bytes: Vec<u8>,
+    /// The detached signature attached to it, if any (the latest).
+    pub signature: Option<Vec<u8>>,
+    /// The bundle manifest's digest.
+    pub digest: String,
+    /// The manifest's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+fn remote(
+    what: &str,
+    to: &OciRef,
+) -> impl Fn(oci_client::errors::OciDistributionError) -> DistributionError {
+    let context = format!("{what} {to}");
+    move |e| DistributionError::Remote(format!("{context}: {e}"))
+}
+
+/// Pushes `bundle` (and a detached `signature`) to `to`.
+pub fn push(
+    bundle: &[u8],
+    signature: Option<&[u8]>,
+    labels: &BundleLabels,
+    to: &OciRef,
+    transport: &Transport,
+) -> Result<Pushed, DistributionError> {
+    if to.digest().is_some() {
+        return Err(DistributionError::Reference(format!(
+            "{to}: push to a tag, not a digest (the digest is the registry's answer)"
+        )));
+    }
+    let client = transport.oci_client()?;
+    runtime()?.block_on(async {
+        let layer_digest = oci_digest(bundle);
+        let config = serde_json::to_vec(&json!({
+            "created": labels.created_at,
+            "architecture": "wasm",
+            "os": "wasip2",
+            "layerDigests": [layer_digest],
+        }))
+        .expect("JSON");
+        let config_digest = oci_digest(&config);
+        let target = &to.reference;
+        client
+            .push_blob(target, bundle.to_vec(), &layer_digest)
+            .await
+            .map_err(remote("pushing the bundle to", to))?;
+        client
+            .push_blob(target, config.clone(), &config_digest)
+            .await
+            .map_err(remote("pushing the config to", to))?;
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_IMAGE_MEDIA_TYPE,
+            "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": config.len()},
+            "layers": [{
+                "mediaType": WASM_LAYER,
+                "digest": layer_digest,
+                "size": bundle.len(),
+                "annotations": {"org.opencontainers.image.title": format!("{}.wasm", labels.name)},
+            }],
+            "annotations": {
+                ANNOTATION_NAME: labels.name,
+                ANNOTATION_REVISION: labels.revision.to_string(),
+                ANNOTATION_CREATED: labels.created_at,
+                "org.opencontainers.image.title": labels.name,
+                "org.opencontainers.image.version": labels.revision.to_string(),
+            },
+        });
+        let manifest = serde_json::to_vec(&manifest).expect("JSON");
+        let digest = oci_digest(&manifest);
+        client
+            .push_manifest_raw(
+                target,
+                manifest.clone(),
+                OCI_IMAGE_MEDIA_TYPE.parse().unwrap(),
+            )
+            .await
+            .map_err(remote("pushing the manifest to", to))?;
+        let signature_digest = match signature {
+            Some(signature) => {
+                Some(push_signature(&client, to, signature, &digest, manifest.len()).await?)
+            }
+            None => None,
+        };
+        Ok(Pushed {
+            digest,
+            signature_digest,
+        })
+    })
+}
+
+/// Pushes `signature` as a referrer of the manifest `subject`, and lists it
+/// in the referrers tag schema's index.
+async fn push_signature(
+    client: &oci_client::Client,
+    to: &OciRef,
+    signature: &[u8],
+    subject: &str,
+    subject_size: usize,
+) -> Result<String, DistributionError> {
+    let empty = b"{}".to_vec();
+    let empty_digest = oci_digest(&empty);
+    let signature_digest = oci_digest(signature);
+    let base = &to.reference;
+    client
+        .push_blob(base, empty.clone(), &empty_digest)
+        .await
+        .map_err(remote("pushing the signature's config to", to))?;
+    client
+        .push_blob(base, signature.to_vec(), &signature_digest)
+        .await
+        .map_err(remote("pushing the signature to", to))?;
+    let manifest = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_IMAGE_MEDIA_TYPE,
+        "artifactType": SIGNATURE_TYPE,
+        "config": {"mediaType": EMPTY_CONFIG, "digest": empty_digest, "size": 2},
+        "layers": [{"mediaType": SIGNATURE_TYPE, "digest": signature_digest, "size": signature.len()}],
+        "subject": {"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": subject, "size": subject_size},
+    }))
+    .expect("JSON");
+    let digest = oci_digest(&manifest);
+    client
+        .push_manifest_raw(
+            &to.at(&digest),
+            manifest.clone(),
+            OCI_IMAGE_MEDIA_TYPE.parse().unwrap(),
+        )
+        .await
+        .map_err(remote("pushing the signature's manifest to", to))?;
+    // The referrers tag schema: the index at `sha256-<hex>` lists it too.
+    let tag = subject.replace(':', "-");
+    let index_ref = to.tagged(&tag);
+    let mut index = match client
+        .pull_manifest_raw(
+            &index_ref,
+            &RegistryAuth::Anonymous,
+            &[OCI_IMAGE_INDEX_MEDIA_TYPE],
+        )
+        .await
+    {
+        Ok((bytes, _)) => serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
+        Err(_) => Value::Null,
+    };
+    if !index["manifests"].is_array() {
+        index =
+            json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE, "manifests": []});
+    }
+    let entries = index["manifests"].as_array_mut().expect("an array");
+    entries.retain(|e| e["digest"] != digest.as_str());
+    entries.push(json!({
+        "mediaType": OCI_IMAGE_MEDIA_TYPE,
+        "digest": digest,
+        "size": manifest.len(),
+        "artifactType": SIGNATURE_TYPE,
+    }));
+    client
+        .push_manifest_raw(
+            &index_ref,
+            serde_json::to_vec(&index).expect("JSON"),
+            OCI_IMAGE_INDEX_MEDIA_TYPE.parse().unwrap(),
+        )
+        .await
+        .map_err(remote(
+            "listing the signature in the referrers index of",
+            to,
+        ))?;
+    Ok(digest)
+}
+
+/// Pulls the bundle at `from` (and its latest detached signature).
+pub fn pull(from: &OciRef, transport: &Transport) -> Result<Pulled, DistributionError> {
+    let client = transport.oci_client()?;
+    runtime()?.block_on(pull_with(&client, from, from.digest()))
+}
+
+/// The manifest digest `from`'s tag points at now (or its pinned digest).
+async fn resolve(client: &oci_client::Client, from: &OciRef) -> Result<String, DistributionError> {
+    if let Some(digest) = from.digest() {
+        return Ok(digest.to_string());
+    }
+    client
+        .fetch_manifest_digest(&from.reference, &RegistryAuth::Anonymous)
+        .await
+        .map_err(remote("resolving", from))
+}
+
+/// Reads a manifest (or index) at `reference`, checked against `digest`.
+async fn manifest_at(
+    client: &oci_client::Client,
+    from: &OciRef,
+    reference: &Reference,
+    digest: &str,
+    media_type: &str,
+) -> Result<Value, DistributionError> {
+    let (bytes, _) = client
+        .pull_manifest_raw(reference, &RegistryAuth::Anonymous, &[media_type])
+        .await
+        .map_err(remote("reading a manifest of", from))?;
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(DistributionError::NotABundle(format!(
+            "{from}: a manifest of {} bytes (at most {MAX_MANIFEST_BYTES})",
+            bytes.len()
+        )));
+    }
+    if oci_digest(&bytes) != digest {
+        return Err(DistributionError::NotABundle(format!(
+            "{from}: the manifest's bytes do not match its digest {digest}"
+        )));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        DistributionError::NotABundle(format!("{from}: a manifest that is not JSON: {e}"))
+    })
+}
+
+/// The one layer of `manifest` of `media_type`, as a descriptor.
+fn one_layer(
+    from: &OciRef,
+    manifest: &Value,
+    media_type: &str,
+) -> Result<OciDescriptor, DistributionError> {
+    let not = |why: String| DistributionError::NotABundle(format!("{from}: {why}"));
+    let layers = manifest["layers"]
+        .as_array()
+        .ok_or_else(|| not("a manifest without layers".to_string()))?;
+    let [layer] = layers.as_slice() else {
+        return Err(not(format!("{} layers, not one", layers.len())));
+    };
+    if layer["mediaType"] != media_type {
+        return Err(not(format!(
+            "a layer of type {}, not {media_type}",
+            layer["mediaType"]
+        )));
+    }
+    let descriptor: OciDescriptor = serde_json::from_value(layer.clone())
+        .map_err(|e| not(format!("a layer descriptor that does not parse: {e}")))?;
+    if descriptor.size < 0 || descriptor.size as u64 > MAX_BUNDLE_BYTES {
+        return Err(not(format!(
+            "a layer of {} bytes (at most {MAX_BUNDLE_BYTES})",
+            descriptor.size
+        )));
+    }
+    Ok(descriptor)
+}
+
+/// Reads the blob `descriptor` names, checked against its digest and size.
+async fn blob(
+    client: &oci_client::Client,
+    from: &OciRef,
+    descriptor: &OciDescriptor,
+) -> Result<Vec<u8>, DistributionError> {
+    let mut out = Vec::with_capacity(descriptor.size.max(0) as usize);
+    client
+        .pull_blob(&from.reference, descriptor, &mut out)
+        .await
+        .map_err(remote("reading a blob of", from))?;
+    if out.len() as i64 != descriptor.size || oci_digest(&out) != descriptor.digest {
+        return Err(DistributionError::NotABundle(format!(
+            "{from}: the blob {} does not match its digest or size",
+            descriptor.digest
+        )));
+    }
+    Ok(out)
+}
+
+async fn pull_with(
+    client: &oci_client::Client,
+    from: &OciRef,
+    digest: Option<&str>,
+) -> Result<Pulled, DistributionError> {
+    let digest = match digest {
+        Some(digest) => digest.to_string(),
+        None => resolve(client, from).await?,
+    };
+    let manifest = manifest_at(
+        client,
+        from,
+        &from.at(&digest),
+        &digest,
+        OCI_IMAGE_MEDIA_TYPE,
+    )
+    .await?;
+    if manifest["config"]["mediaType"] != WASM_CONFIG {
+        return Err(DistributionError::NotABundle(format!(
+            "{from}: not a WebAssembly artifact (config type {}, not {WASM_CONFIG})",
+            manifest["config"]["mediaType"]
+        )));
+    }
+    let layer = one_layer(from, &manifest, WASM_LAYER)?;
+    let bytes = blob(client, from, &layer).await?;
+    let annotations = manifest["annotations"]
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let signature = signature_of(client, from, &digest).await?;
+    Ok(Pulled {
+        bytes,
+        signature,
+        digest,
+        annotations,
+    })
+}
+
+/// The latest detached signature whose subject is the manifest `digest`:
+/// from the referrers API, or the referrers tag schema.
+async fn signature_of(
+    client: &oci_client::Client,
+    from: &OciRef,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, DistributionError> {
+    let index = client
+        .pull_referrers(&from.at(digest), Some(SIGNATURE_TYPE))
+        .await
+        .map_err(remote("listing the referrers of", from))?;
+    for entry in index.manifests.iter().rev() {
+        if entry.artifact_type.as_deref() != Some(SIGNATURE_TYPE) {
+            continue;
+        }
+        let manifest = manifest_at(
+            client,
+            from,
+            &from.at(&entry.digest),
+            &entry.digest,
+            OCI_IMAGE_MEDIA_TYPE,
+        )
+        .await?;
+        // The index is the registry's word; the manifest must say it too.
+        if manifest["subject"]["digest"] != digest || manifest["artifactType"] != SIGNATURE_TYPE {
+            continue;
+        }
+        let layer = one_layer(from, &manifest, SIGNATURE_TYPE)?;
+        return Ok(Some(blob(client, from, &layer).await?));
+    }
+    Ok(None)
+}
+
+/// Polls an OCI reference for `slicegate serve`: the tag's manifest digest
+/// is resolved at every check, and a new one is pulled (a pinned digest is
+/// pulled once).
+pub struct OciFetcher {
+    from: OciRef,
+    plain_http: bool,
+    client: oci_client::Client,
+    runtime: tokio::runtime::Runtime,
+    last: Option<String>,
+}
+
+impl OciFetcher {
+    /// A fetcher for `from` over `transport`.
+    pub fn new(from: OciRef, transport: &Transport) -> Result<Self, DistributionError> {
+        Ok(OciFetcher {
+            client: transport.oci_client()?,
+            plain_http: transport.plain_http,
+            runtime: runtime()?,
+            from,
+            last: None,
+        })
+    }
+}
+
+impl Fetch for OciFetcher {
+    fn fetch(&mut self) -> Result<Option<Fetched>, String> {
+        let (client, from) = (&self.client, &self.from);
+        let digest = self
+            .runtime
+            .block_on(resolve(client, from))
+            .map_err(|e| e.to_string())?;
+        if self.last.as_deref() == Some(digest.as_str()) {
+            return Ok(None);
+        }
+        let pulled = self
+            .runtime
+            .block_on(pull_with(client, from, Some(&digest)))
+            .map_err(|e| e.to_string())?;
+        self.last = Some(digest.clone());
+        // As for a file: a detached signature counts only when the bundle
+        // has none embedded.
+        let detached = pulled
+            .signature
+            .filter(|_| !slicegate::bundle::has_embedded_signature(&pulled.bytes));
+        Ok(Some(Fetched {
+            bytes: pulled.bytes,
+            detached,
+            origin: Some(json!({
+                "reference": from.to_string(),
+                "digest": digest,
+                "plainHttp": self.plain_http,
+            })),
+        }))
+    }
+
+    fn forget(&mut self) {
+        self.last = None;
+    }
+}
