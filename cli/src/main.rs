@@ -143,7 +143,15 @@ fn main() -> ExitCode {
         // complaint about it would be printed with a panicking `eprintln!`.
         .log_internal_errors(false)
         .init();
-    let cli = Cli::parse();
+    // A usage error exits 1, as every error does: 2 means deny, refuted,
+    // different or changed for the commands that decide.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     // `serve` stops gracefully on a signal (its log closed); every other
     // command cleans up and ends.
     let stop = match &cli.command {

@@ -134,9 +134,27 @@ pub fn decide_all(decider: &mut Decider, work: &Workload, at: &str) -> Vec<(Item
                 let mut plan = plan.clone();
                 plan.at = Some(at.to_string());
                 let result = decider.check_plan(&plan);
-                // A plan refused whole decides no item: each is reported
-                // refused, so the other side's decisions still pair up.
-                let expected = plan.changes.len() + plan.installed.len();
+                // The items as the engine lists them: each change, then each
+                // installed item no change names (a change decides the
+                // installed item it names). A side that refuses the plan
+                // whole reports these refused, at the same positions, so the
+                // two sides pair item by item.
+                let named: std::collections::HashSet<&str> = plan
+                    .changes
+                    .iter()
+                    .map(|c| c.item.equipment.id.as_str())
+                    .collect();
+                let listed: Vec<(&String, &str)> = plan
+                    .changes
+                    .iter()
+                    .map(|c| (&c.item.equipment.id, c.operation.name()))
+                    .chain(
+                        plan.installed
+                            .iter()
+                            .filter(|i| !named.contains(i.equipment.id.as_str()))
+                            .map(|i| (&i.equipment.id, "operate")),
+                    )
+                    .collect();
                 let refused = result.failure.as_ref().filter(|_| result.items.is_empty());
                 for (position, item) in result.items.iter().enumerate() {
                     out.push((
@@ -150,17 +168,12 @@ pub fn decide_all(decider: &mut Decider, work: &Workload, at: &str) -> Vec<(Item
                     ));
                 }
                 if let Some(failure) = refused {
-                    let ids = plan
-                        .changes
-                        .iter()
-                        .map(|c| (&c.item.equipment.id, c.operation.name()))
-                        .chain(plan.installed.iter().map(|i| (&i.equipment.id, "operate")));
-                    for (position, (id, operation)) in ids.enumerate() {
+                    for (position, (id, operation)) in listed.iter().enumerate() {
                         out.push((
                             Item {
                                 source: name.clone(),
                                 position,
-                                equipment: id.clone(),
+                                equipment: (*id).clone(),
                                 operation: operation.to_string(),
                             },
                             Outcome::refused_whole(failure),
@@ -175,7 +188,7 @@ pub fn decide_all(decider: &mut Decider, work: &Workload, at: &str) -> Vec<(Item
                 out.push((
                     Item {
                         source: name.clone(),
-                        position: expected.max(result.items.len()),
+                        position: listed.len().max(result.items.len()),
                         equipment: "(plan-level rules)".to_string(),
                         operation: "adopt".to_string(),
                     },

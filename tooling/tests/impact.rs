@@ -247,3 +247,56 @@ fn instants_are_parsed_with_offsets_and_refused_when_malformed() {
         assert_eq!(p(bad), None, "{bad}");
     }
 }
+
+/// A side that refuses a whole plan (the pack of its network's regime is
+/// not in it) reports each item refused at the position the deciding side
+/// gives it: every pair names the same item, so what the deciding side
+/// denies is listed as denied, not as another item's decision.
+#[test]
+fn a_plan_refused_on_one_side_pairs_item_by_item_with_the_other() {
+    let work = Workload::plans(&policies().join("examples/plans")).unwrap();
+    let mut without_se = PolicySources::from_dir(&policies()).unwrap();
+    without_se
+        .policies
+        .retain(|f| !f.name.contains("se-pts-2020"));
+    let library = PolicySources::from_dir(&policies()).unwrap();
+    let at = "2026-06-01T00:00:00Z";
+    for (old_sources, new_sources) in [(&without_se, &library), (&library, &without_se)] {
+        let old = impact::decide_all(&mut decider(old_sources), &work, at);
+        let new = impact::decide_all(&mut decider(new_sources), &work, at);
+        assert_eq!(old.len(), new.len());
+        let mut refused = 0;
+        for ((a, a_out), (b, b_out)) in old.iter().zip(&new) {
+            assert_eq!(
+                (&a.source, a.position, &a.equipment, &a.operation),
+                (&b.source, b.position, &b.equipment, &b.operation)
+            );
+            if a.source.contains("se-example") && (a_out.refused || b_out.refused) {
+                refused += 1;
+            }
+        }
+        assert!(refused > 0, "the SE plan was decided on both sides");
+        // The refusing side denies every item; the changes are exactly
+        // the items the deciding side allows — never the Huawei radio kept
+        // in Gothenburg, which the Swedish rules deny.
+        let changes = impact::changes(&old, &new);
+        let se: Vec<_> = changes
+            .iter()
+            .filter(|c| c.item.source.contains("se-example"))
+            .collect();
+        assert!(!se.is_empty());
+        for change in &se {
+            assert!(change.before.allowed != change.after.allowed, "{change:#?}");
+            let decided = if change.before.refused {
+                &change.after
+            } else {
+                &change.before
+            };
+            assert!(decided.allowed && !decided.refused, "{change:#?}");
+        }
+        assert!(
+            !se.iter().any(|c| c.item.equipment == "gnb-got-01"),
+            "{se:#?}"
+        );
+    }
+}

@@ -392,3 +392,27 @@ fn a_schema_that_regroups_actions_does_not_weaken_an_invariant() {
         ["baseline/never-unsigned-new-software"]
     );
 }
+
+/// An assumption excludes what it states: one that errors on a request (and
+/// so is never true there) excludes nothing, so an invariant the library
+/// breaks exactly there is refuted, not proved.
+#[test]
+fn an_assumption_that_errors_excludes_nothing() {
+    let (schema, set) = library();
+    let mut invariants = Invariants::default();
+    invariants
+        .add_file(
+            "invariants/x.cedar",
+            r#"@assumption("never true, so it excludes no request")
+               @id("a/none") @reason("r")
+               forbid (principal is Equipment, action, resource is Slice)
+               when { resource.sst + 1 == resource.sst };
+               @id("i/max-sst") @reason("r")
+               forbid (principal, action == Action::"terminate", resource)
+               when { resource.sst == 9223372036854775807 };"#,
+        )
+        .unwrap();
+    // Every terminate is allowed, so also the one with sst = MAX, on which
+    // the assumption errors.
+    assert_eq!(refuted(&schema, &set, &invariants), ["i/max-sst"]);
+}

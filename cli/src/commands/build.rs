@@ -127,13 +127,29 @@ fn proved(dir: &Path, sources: &PolicySources) -> anyhow::Result<bool> {
         .map(|all| all.packs())
         .unwrap_or_default();
     let built = sources.packs();
+    let mut skipped: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     invariants.invariants.retain(|i| {
         let stem = Path::new(&i.file)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        built.contains(&stem) || !all_packs.contains(&stem)
+        let kept = built.contains(&stem) || !all_packs.contains(&stem);
+        if !kept {
+            skipped
+                .entry(i.file.clone())
+                .or_default()
+                .push(i.id.clone());
+        }
+        kept
     });
+    // Said, never silent: a promise filed under the wrong pack's name is
+    // visible here.
+    for (file, ids) in &skipped {
+        eprintln!(
+            "not proved: {file} (its pack is not in this bundle): {}",
+            ids.join(", ")
+        );
+    }
     if invariants.invariants.is_empty() {
         anyhow::bail!(
             "--prove: {} holds no invariant",

@@ -78,6 +78,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             if from >= to {
                 anyhow::bail!("--at FROM..TO: FROM must be before TO");
             }
+            // The calendar works to the second, and decides the whole
+            // network at every step: bounded, so a typo is not an
+            // afternoon's run.
+            const MAX_STEPS: u128 = 10_000;
+            let span = to.duration_since(from).unwrap_or_default();
+            if args.step < std::time::Duration::from_secs(1) {
+                anyhow::bail!(
+                    "--step {:?}: at least 1s (the calendar works to the second)",
+                    args.step
+                );
+            }
+            if span.as_millis() / args.step.as_millis() > MAX_STEPS {
+                anyhow::bail!(
+                    "--step {} over {}: more than {MAX_STEPS} steps; give a longer --step or a \
+                     shorter range",
+                    humantime::format_duration(args.step),
+                    humantime::format_duration(span)
+                );
+            }
             let texts = old_sources
                 .policies
                 .iter()

@@ -93,6 +93,28 @@ fn explain_refuses_a_cedar_request_it_cannot_read() {
         assert!(stdout(&out).is_empty(), "{name}: {}", stdout(&out));
         assert!(stderr(&out).contains(says), "{name}: {}", stderr(&out));
     }
+    // A counterexample folder without its schema: refused, not decided
+    // unvalidated.
+    let no_schema = dir.path().join("no-schema");
+    std::fs::create_dir_all(&no_schema).unwrap();
+    write(
+        &no_schema,
+        "request.json",
+        &std::fs::read_to_string(&request).unwrap(),
+    );
+    write(&no_schema, "entities.json", "[]");
+    write(
+        &no_schema,
+        "policies.cedar",
+        "permit (principal, action, resource);",
+    );
+    let out = slicegate(&["explain", no_schema.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("schema.cedarschema"),
+        "{}",
+        stderr(&out)
+    );
     // A folder without the counterexample's files, and --entities beside a folder.
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

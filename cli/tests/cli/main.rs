@@ -5,6 +5,7 @@
 //! library built once) in `support`.
 
 mod authorize;
+mod build_prove;
 mod bundles;
 mod conformance;
 mod counterexamples;

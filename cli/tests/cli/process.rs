@@ -3,7 +3,7 @@
 
 use std::process::Command;
 
-use crate::support::{SCHEMA, library_bundle, repo, stderr, write};
+use crate::support::{SCHEMA, library_bundle, repo, slicegate, stderr, stdout, write};
 
 #[test]
 fn a_reader_that_closes_the_pipe_early_ends_the_command_quietly() {
@@ -143,4 +143,54 @@ fn a_run_ended_by_a_signal_or_a_closed_pipe_leaves_no_temporary_files() {
     drop(child.stdout.take());
     assert_eq!(child.wait().unwrap().code(), Some(141));
     assert!(left().is_empty(), "a closed pipe left {:?}", left());
+}
+
+/// A usage error is an error (exit 1), never the 2 that means deny,
+/// refuted, different or changed; `--help` succeeds.
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    for args in [
+        vec!["prove", "--bogus"],
+        vec!["diff", "policies"],
+        vec!["diff", "policies", "policies", "--format", "xml"],
+        vec!["explain"],
+        vec![
+            "impact",
+            "policies",
+            "--plans",
+            "policies/examples/plans",
+            "--step=-1d",
+        ],
+        vec!["nonesuch"],
+        // A calendar step below a second, or too many steps for the range.
+        vec![
+            "impact",
+            "policies",
+            "--plans",
+            "policies/examples/plans",
+            "--at",
+            "2026-01-01T00:00:00Z..2026-01-02T00:00:00Z",
+            "--step",
+            "1ms",
+        ],
+        vec![
+            "impact",
+            "policies",
+            "--plans",
+            "policies/examples/plans",
+            "--at",
+            "2026-01-01T00:00:00Z..2036-01-02T00:00:00Z",
+            "--step",
+            "1s",
+        ],
+    ] {
+        let out = slicegate(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).is_empty(), "{args:?}");
+    }
+    for args in [vec!["--help"], vec!["prove", "--help"], vec!["--version"]] {
+        let out = slicegate(&args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!stdout(&out).is_empty(), "{args:?}");
+    }
 }

@@ -32,8 +32,11 @@ pub fn prove(
         .build()
         .map_err(|e| ProveError::Solver(e.to_string()))?;
     let assumptions: Vec<&Statement> = invariants.assumptions.iter().collect();
-    let base = with(policies, &assumptions)?;
-    let engine = super::engine_form(&base, schema);
+    // The library's forbids in the engine's form; the assumptions as Cedar
+    // takes them: one that errors on a request excludes nothing there (an
+    // assumption excludes what it states, not what it fails to evaluate).
+    let mut engine = super::engine_form(policies, schema);
+    engine.policies = with(&engine.policies, &assumptions)?;
     let environments: Vec<RequestEnv> = schema.request_envs().collect();
     let mut reports = Vec::new();
     runtime.block_on(async {
@@ -41,7 +44,6 @@ pub fn prove(
         let context = Context {
             schema,
             library: policies,
-            base: &base,
             engine: &engine.policies,
             inexact: &engine.inexact,
             assumptions: &assumptions,
@@ -61,8 +63,8 @@ pub fn prove(
 struct Context<'a> {
     schema: &'a Schema,
     library: &'a PolicySet,
-    base: &'a PolicySet,
-    /// `base` in the engine's form: erroring forbids deny.
+    /// The library in the engine's form (erroring forbids deny), with the
+    /// assumptions.
     engine: &'a PolicySet,
     /// The forbids whose errors `engine` does not capture exactly.
     inexact: &'a [String],
@@ -134,7 +136,7 @@ impl Context<'_> {
                 .await
                 .map_err(solver_error)?
             {
-                verdict = Verdict::Refuted(Box::new(counterexample(env, &found, self.base)));
+                verdict = Verdict::Refuted(Box::new(counterexample(env, &found, self.library)));
                 break;
             }
             if invariant.promise == Promise::AlwaysAllowed
@@ -191,7 +193,7 @@ impl Context<'_> {
                 .check_never_errors_with_counterexample_opt(&compiled)
                 .await?
             {
-                let mut cx = counterexample(env, &found, self.base);
+                let mut cx = counterexample(env, &found, self.library);
                 cx.erroring_forbid = Some(forbid.id().to_string());
                 return Ok(Some(cx));
             }

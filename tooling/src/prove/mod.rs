@@ -175,8 +175,9 @@ pub struct Counterexample {
     pub request: serde_json::Value,
     /// The entities, as Cedar's entities JSON.
     pub entities: serde_json::Value,
-    /// The engine's decision on it: native `cedar-policy`'s (assumptions
-    /// included), denied when a forbid errors. Allowed for a never-allowed
+    /// The engine's decision on it: native `cedar-policy`'s on the library
+    /// (the assumptions are the proof's, not the engine's), denied when a
+    /// forbid errors. Allowed for a never-allowed
     /// promise, denied for an always-allowed one.
     pub library_allows: bool,
     /// The policies that determined Cedar's decision.
@@ -276,6 +277,15 @@ pub(crate) fn solver() -> Result<CedarSymCompiler<LocalSolver>, ProveError> {
 /// The schema and policies of `sources`, parsed natively.
 pub fn load(sources: &PolicySources) -> Result<(Schema, PolicySet), ProveError> {
     let native = NativePolicySet::load(sources).map_err(ProveError::Load)?;
+    // What the solver encodes is Cedar's semantics for well-typed policies:
+    // a set that does not validate (and that `build` refuses) is not proved.
+    if !native.validates() {
+        return Err(ProveError::Load(
+            "the policies do not pass strict validation against the schema (`slicegate build` \
+             shows why and refuses them too)"
+                .to_string(),
+        ));
+    }
     let (policies, schema, _) = native.parts();
     let schema = schema
         .cloned()

@@ -88,14 +88,11 @@ fn counterexample_sources(folder: &Path) -> anyhow::Result<PolicySources> {
         SourceFile::read(&path, path.display().to_string())
             .with_context(|| format!("reading {} of the counterexample folder", name))
     };
-    let schema_path = folder.join("schema.cedarschema");
+    // Without its schema nothing would be validated: the request and the
+    // entities would be taken as given.
     Ok(PolicySources {
         policies: vec![read("policies.cedar")?],
-        schema: if schema_path.exists() {
-            Some(read("schema.cedarschema")?)
-        } else {
-            None
-        },
+        schema: Some(read("schema.cedarschema")?),
         entities: Vec::new(),
         policy_ids: PolicyIdMode::Annotation,
         strict: true,
