@@ -16,6 +16,7 @@
 //! The API is described by `server/openapi.yaml`, served at
 //! `/openapi.yaml` and `/openapi.json`.
 
+mod authzen;
 mod config;
 mod connections;
 mod decide;
@@ -243,6 +244,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.inner.config.max_body_bytes;
     Router::new()
         .route("/v1/decisions", post(decisions))
+        .route("/access/v1/evaluation", post(authzen::evaluation))
+        .route("/access/v1/evaluations", post(authzen::evaluations))
         .route("/v1/plans:check", post(plans_check))
         .route("/v1/sol003/grants", post(grants))
         .route("/v1/bundle", get(bundle))

@@ -177,7 +177,8 @@ async fn echoes_a_safe_request_id_and_replaces_any_other(state: &AppState) {
 }
 
 /// The source of every module of this test binary, for the check below.
-const SOURCES: [(&str, &str); 8] = [
+const SOURCES: [(&str, &str); 9] = [
+    ("authzen.rs", include_str!("authzen.rs")),
     ("main.rs", include_str!("main.rs")),
     ("support.rs", include_str!("support.rs")),
     ("endpoints.rs", include_str!("endpoints.rs")),

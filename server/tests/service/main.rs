@@ -5,6 +5,7 @@
 //! One test binary (each links wasmtime), one module per topic; the shared
 //! fixtures and helpers are in `support`.
 
+mod authzen;
 mod bad_input;
 mod connections;
 mod endpoints;
