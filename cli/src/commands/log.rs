@@ -24,7 +24,7 @@ pub enum Command {
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// The decision log (JSON Lines).
+    /// The decision log (JSON Lines); `-` reads it from standard input.
     file: PathBuf,
     /// The log key's public key file (`slicegate keygen` writes it as
     /// `ID.pub`): checkpoints must be signed by it.
@@ -37,14 +37,26 @@ pub struct VerifyArgs {
     /// Accept an incomplete last line (a write cut short by a crash).
     #[arg(long)]
     allow_incomplete_tail: bool,
+    /// The log is a stream (`serve --decision-log -`: one replica's standard
+    /// output, as the cluster's collector kept it). A stream has no side
+    /// file: with --key its end is anchored only by the last signed
+    /// checkpoint in it, so records after that one are reported unanchored.
+    #[arg(long, conflicts_with = "checkpoint")]
+    stream: bool,
     #[command(flatten)]
     output: crate::format::FormatArg,
 }
 
 pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     let Command::Verify(args) = command;
-    let bytes =
-        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let bytes = if args.file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("reading the log from standard input")?;
+        bytes
+    } else {
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?
+    };
     let key = match &args.key {
         Some(path) => {
             let raw = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -56,8 +68,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
         .checkpoint
         .clone()
         .unwrap_or_else(|| decision_log::side_path(&args.file));
-    let side = decision_log::read_side(&side_path).map_err(anyhow::Error::msg)?;
-    if key.is_some() && side.is_none() {
+    let side = if args.stream {
+        None
+    } else {
+        decision_log::read_side(&side_path).map_err(anyhow::Error::msg)?
+    };
+    if key.is_some() && side.is_none() && !args.stream {
         bail!(
             "{}: no checkpoint beside the log: without it the log's end cannot be checked \
              (the service writes it at every checkpoint and at shutdown)",

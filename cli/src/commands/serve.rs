@@ -71,7 +71,10 @@ pub struct Args {
     #[arg(long)]
     packages: Option<PathBuf>,
     /// Append every decision to this JSON Lines log (hash-chained; check it
-    /// with `slicegate log verify`).
+    /// with `slicegate log verify`). `-` writes it to standard output, for a
+    /// cluster's log collector: a new chain from each start, checked with
+    /// `slicegate log verify --stream` on one replica's stream (the
+    /// `listening on` line then goes to standard error).
     #[arg(long)]
     decision_log: Option<PathBuf>,
     /// A request field to mask in the log, as a JSON pointer
@@ -214,12 +217,20 @@ pub fn run(args: Args, signalled: Arc<AtomicBool>) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let state = AppState::new(slot, config);
+    let log_to_stdout = args
+        .decision_log
+        .as_ref()
+        .is_some_and(|p| p.as_os_str() == "-");
     slicegate_server::serve_listener_blocking(listener, state, signalled, |addr| {
         // The one line on stdout, for scripts that start the service on
-        // port 0.
-        let _ = writeln!(std::io::stdout(), "listening on http://{addr}");
+        // port 0 (on stderr when stdout carries the decision log).
         use std::io::Write;
-        let _ = std::io::stdout().flush();
+        if log_to_stdout {
+            let _ = writeln!(std::io::stderr(), "listening on http://{addr}");
+        } else {
+            let _ = writeln!(std::io::stdout(), "listening on http://{addr}");
+            let _ = std::io::stdout().flush();
+        }
         say!("API: http://{addr}/openapi.yaml; Ctrl-C stops");
     })
     .with_context(|| format!("serving on {}", args.listen))?;
@@ -299,6 +310,14 @@ fn open_log(args: &Args, loader: &BundleLoader) -> anyhow::Result<Option<CloseOn
                 }
                 None => None,
             };
+            if path.as_os_str() == "-" {
+                let log = Arc::new(DecisionLog::stdout(signer)?);
+                let closing = log.clone();
+                crate::exit::at_exit(move || {
+                    let _ = closing.close();
+                });
+                return Ok(Some(CloseOnExit(Some(log))));
+            }
             let log = DecisionLog::open_with(path, durability, signer)?;
             if log.resumed_unanchored() > 0 {
                 say!(

@@ -8,6 +8,7 @@
 
 mod checkpoints;
 mod clients;
+mod fleet;
 mod registry;
 mod stops;
 mod support;

@@ -18,6 +18,7 @@
 mod checkpoint;
 mod file;
 mod mask;
+mod stream;
 mod types;
 mod verify;
 
@@ -65,6 +66,8 @@ pub struct DecisionLog {
     side_lines: Mutex<Option<u64>>,
     /// Records found after the last checkpoint when the log was opened.
     resumed_unanchored: u64,
+    /// Written to a stream: nothing to sync, no side file.
+    stream: bool,
 }
 
 impl DecisionLog {
@@ -130,6 +133,7 @@ impl DecisionLog {
             signer,
             side_lines: Mutex::new(side.map(|c| c.lines)),
             resumed_unanchored,
+            stream: false,
         };
         // A signed start: where this writer took the log up, and how many
         // records it found after the last checkpoint (a crash's, adopted
@@ -180,13 +184,15 @@ impl DecisionLog {
             tail.closed = event == Event::Final;
             checkpoint
         };
-        self.synced
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .1
-            .sync_data()
-            .map_err(io)?;
-        self.publish(&made)?;
+        if !self.stream {
+            self.synced
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .1
+                .sync_data()
+                .map_err(io)?;
+            self.publish(&made)?;
+        }
         Ok(true)
     }
 
@@ -276,7 +282,7 @@ impl DecisionLog {
             tail.written += 1;
             (tail.written, made)
         };
-        if self.durability == Durability::Sync || made.is_some() {
+        if !self.stream && (self.durability == Durability::Sync || made.is_some()) {
             let mut synced = self.synced.lock().unwrap_or_else(|p| p.into_inner());
             if synced.0 < mine {
                 // Everything written so far is covered by this sync.
@@ -286,7 +292,7 @@ impl DecisionLog {
             }
         }
         // The side file names only what is on disk.
-        if let Some(checkpoint) = made {
+        if let Some(checkpoint) = made.filter(|_| !self.stream) {
             self.publish(&checkpoint)?;
         }
         Ok(())
