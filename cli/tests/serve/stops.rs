@@ -18,15 +18,26 @@ fn serve_refuses_bad_arguments_with_a_clear_error() {
     let trust = dir.path().join("trust.toml");
     let key = KeyPair::generate().unwrap();
     write_trust(&trust, &key);
-    let output = slicegate(&[
-        "serve",
-        "--bundle",
-        "https://bundles.example/lib.wasm",
-        "--trust",
-        trust.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output.stderr).contains("https is not built in"));
+    // Plain HTTP only when asked for; no scheme but file, http(s) and oci.
+    for (bundle, says) in [
+        ("http://bundles.example/lib.wasm", "--plain-http"),
+        ("ftp://bundles.example/lib.wasm", "not a bundle source"),
+        ("oci://library:v1", "oci://HOST[:PORT]/REPO:TAG"),
+    ] {
+        let output = slicegate(&[
+            "serve",
+            "--bundle",
+            bundle,
+            "--trust",
+            trust.to_str().unwrap(),
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{bundle}");
+        assert!(
+            text(&output.stderr).contains(says),
+            "{bundle}: {}",
+            text(&output.stderr)
+        );
+    }
     let missing = dir.path().join("missing.wasm");
     let output = slicegate(&[
         "serve",
