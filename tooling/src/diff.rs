@@ -35,10 +35,14 @@ pub struct Difference {
     pub old_allows: bool,
     /// The policies that decided it in OLD.
     pub old_determining: Vec<String>,
+    /// The forbids that error on it in OLD (the engine denies).
+    pub old_erroring: Vec<String>,
     /// NEW's decision on it.
     pub new_allows: bool,
     /// The policies that decided it in NEW.
     pub new_determining: Vec<String>,
+    /// The forbids that error on it in NEW (the engine denies).
+    pub new_erroring: Vec<String>,
     /// When the two could not be shown equivalent because a forbid that
     /// differs between them can error (the engine denies when a forbid
     /// errors, Cedar skips it): that forbid, erroring on the witness.
@@ -186,8 +190,10 @@ pub fn diff(
                 environment: describe_env(env),
                 old_allows: witness.library_allows && witness.forbids_erroring.is_empty(),
                 old_determining: witness.determining.clone(),
+                old_erroring: witness.forbids_erroring.clone(),
                 new_allows: newly.library_allows && newly.forbids_erroring.is_empty(),
                 new_determining: newly.determining,
+                new_erroring: newly.forbids_erroring,
                 witness,
                 erroring_forbid,
             });

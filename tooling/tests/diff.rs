@@ -101,6 +101,9 @@ fn an_added_forbid_that_can_error_is_not_equivalent() {
         "{difference:#?}"
     );
     assert_eq!(difference.erroring_forbid, None);
+    // The deny is the erroring forbid's, and is said to be.
+    assert_eq!(difference.new_erroring, ["added/erroring"]);
+    assert!(difference.old_erroring.is_empty());
 }
 
 /// A forbid whose errors the engine form does not capture exactly (Long

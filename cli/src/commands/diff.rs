@@ -110,16 +110,15 @@ fn print_human(report: &DiffReport) {
         }
     }
     for d in &report.differences {
-        let side = |allows: bool, by: &[String]| {
-            format!(
-                "{} ({})",
-                if allows { "ALLOWS" } else { "denies" },
-                if by.is_empty() {
-                    "no policy".to_string()
-                } else {
-                    by.join(", ")
-                }
-            )
+        let side = |allows: bool, by: &[String], erroring: &[String]| {
+            let why = if !allows && !erroring.is_empty() {
+                format!("the forbid {} errored: fail closed", erroring.join(", "))
+            } else if by.is_empty() {
+                "no policy".to_string()
+            } else {
+                by.join(", ")
+            };
+            format!("{} ({why})", if allows { "ALLOWS" } else { "denies" })
         };
         println!();
         match &d.erroring_forbid {
@@ -130,8 +129,14 @@ fn print_human(report: &DiffReport) {
             ),
             None => println!("{}: the two decide differently", d.environment),
         }
-        println!("  OLD {}", side(d.old_allows, &d.old_determining));
-        println!("  NEW {}", side(d.new_allows, &d.new_determining));
+        println!(
+            "  OLD {}",
+            side(d.old_allows, &d.old_determining, &d.old_erroring)
+        );
+        println!(
+            "  NEW {}",
+            side(d.new_allows, &d.new_determining, &d.new_erroring)
+        );
         let r = &d.witness.request;
         for key in ["principal", "action", "resource"] {
             println!("  {key}: {}", r[key].as_str().unwrap_or("?"));
