@@ -43,6 +43,9 @@ pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OciRef {
     reference: Reference,
+    /// Whether it is reached over plain HTTP (for error messages; set by
+    /// the calls that take a transport).
+    plain_http: bool,
 }
 
 impl FromStr for OciRef {
@@ -74,7 +77,10 @@ impl FromStr for OciRef {
         if reference.registry() != host {
             return Err(bad("the registry must be a host name with a dot or a port"));
         }
-        Ok(OciRef { reference })
+        Ok(OciRef {
+            reference,
+            plain_http: false,
+        })
     }
 }
 
@@ -85,6 +91,14 @@ impl std::fmt::Display for OciRef {
 }
 
 impl OciRef {
+    /// The same reference, reached over `transport`.
+    fn over(&self, transport: &Transport) -> OciRef {
+        OciRef {
+            plain_http: transport.plain_http,
+            ..self.clone()
+        }
+    }
+
     /// The pinned digest, if the reference has one.
     pub fn digest(&self) -> Option<&str> {
         self.reference.digest()
@@ -134,8 +148,11 @@ pub struct Pushed {
 pub struct Pulled {
     /// The bundle file.
     pub bytes: Vec<u8>,
-    /// The detached signature attached to it, if any (the latest).
-    pub signature: Option<Vec<u8>>,
+    /// The detached signatures attached to it, newest first (at most
+    /// [`MAX_SIGNATURES`]): the loader takes the first that verifies.
+    pub signatures: Vec<Vec<u8>>,
+    /// The signature referrers' manifest digests, as listed.
+    pub referrers: Vec<String>,
     /// The bundle manifest's digest.
     pub digest: String,
     /// The manifest's annotations.
@@ -147,9 +164,9 @@ fn remote(
     to: &OciRef,
 ) -> impl Fn(oci_client::errors::OciDistributionError) -> DistributionError {
     let context = format!("{what} {to}");
-    move |e| DistributionError::Remote(format!("{context}: {e}"))
+    let plain_http = to.plain_http;
+    move |e| crate::transport::remote_error(&context, &e, plain_http)
 }
-
 /// Pushes `bundle` (and a detached `signature`) to `to`.
 pub fn push(
     bundle: &[u8],
@@ -164,6 +181,7 @@ pub fn push(
         )));
     }
     let client = transport.oci_client()?;
+    let to = &to.over(transport);
     runtime()?.block_on(async {
         let layer_digest = oci_digest(bundle);
         let config = serde_json::to_vec(&json!({
@@ -306,6 +324,7 @@ async fn push_signature(
 /// Pulls the bundle at `from` (and its latest detached signature).
 pub fn pull(from: &OciRef, transport: &Transport) -> Result<Pulled, DistributionError> {
     let client = transport.oci_client()?;
+    let from = &from.over(transport);
     runtime()?.block_on(pull_with(&client, from, from.digest()))
 }
 
@@ -378,17 +397,22 @@ fn one_layer(
     Ok(descriptor)
 }
 
-/// Reads the blob `descriptor` names, checked against its digest and size.
+/// Reads the blob `descriptor` names, checked against its digest and size:
+/// at most `descriptor.size` bytes are kept, whatever the registry sends.
 async fn blob(
     client: &oci_client::Client,
     from: &OciRef,
     descriptor: &OciDescriptor,
 ) -> Result<Vec<u8>, DistributionError> {
-    let mut out = Vec::with_capacity(descriptor.size.max(0) as usize);
+    let mut out = Bounded {
+        bytes: Vec::with_capacity(descriptor.size.max(0) as usize),
+        limit: descriptor.size.max(0) as usize,
+    };
     client
         .pull_blob(&from.reference, descriptor, &mut out)
         .await
         .map_err(remote("reading a blob of", from))?;
+    let out = out.bytes;
     if out.len() as i64 != descriptor.size || oci_digest(&out) != descriptor.digest {
         return Err(DistributionError::NotABundle(format!(
             "{from}: the blob {} does not match its digest or size",
@@ -396,6 +420,44 @@ async fn blob(
         )));
     }
     Ok(out)
+}
+
+/// A buffer that refuses bytes past `limit` (a blob longer than its
+/// descriptor says is not read into memory).
+struct Bounded {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl tokio::io::AsyncWrite for Bounded {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        if self.bytes.len() + data.len() > self.limit {
+            return std::task::Poll::Ready(Err(std::io::Error::other(format!(
+                "more bytes than the descriptor's {}",
+                self.limit
+            ))));
+        }
+        self.bytes.extend_from_slice(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
 }
 
 async fn pull_with(
@@ -431,46 +493,70 @@ async fn pull_with(
                 .collect()
         })
         .unwrap_or_default();
-    let signature = signature_of(client, from, &digest).await?;
+    let listed = referrers(client, from, &digest).await?;
+    let signatures = signatures_of(client, from, &digest, &listed).await?;
     Ok(Pulled {
         bytes,
-        signature,
+        signatures,
+        referrers: listed,
         digest,
         annotations,
     })
 }
 
-/// The latest detached signature whose subject is the manifest `digest`:
-/// from the referrers API, or the referrers tag schema.
-async fn signature_of(
+/// The signature referrers of the manifest `digest` (from the referrers
+/// API, or the referrers tag schema), newest first, as the registry lists
+/// them: their manifest digests.
+async fn referrers(
     client: &oci_client::Client,
     from: &OciRef,
     digest: &str,
-) -> Result<Option<Vec<u8>>, DistributionError> {
+) -> Result<Vec<String>, DistributionError> {
     let index = client
         .pull_referrers(&from.at(digest), Some(SIGNATURE_TYPE))
         .await
         .map_err(remote("listing the referrers of", from))?;
-    for entry in index.manifests.iter().rev() {
-        if entry.artifact_type.as_deref() != Some(SIGNATURE_TYPE) {
+    Ok(index
+        .manifests
+        .iter()
+        .rev()
+        .filter(|e| e.artifact_type.as_deref() == Some(SIGNATURE_TYPE))
+        .map(|e| e.digest.clone())
+        .take(MAX_SIGNATURES)
+        .collect())
+}
+
+/// The most signature referrers read for one bundle.
+pub const MAX_SIGNATURES: usize = 16;
+
+/// The detached signatures the referrers `listed` hold for the manifest
+/// `digest`, newest first; a referrer whose manifest does not name that
+/// subject, or does not check out, is skipped.
+async fn signatures_of(
+    client: &oci_client::Client,
+    from: &OciRef,
+    digest: &str,
+    listed: &[String],
+) -> Result<Vec<Vec<u8>>, DistributionError> {
+    let mut out = Vec::new();
+    for entry in listed {
+        let Ok(manifest) =
+            manifest_at(client, from, &from.at(entry), entry, OCI_IMAGE_MEDIA_TYPE).await
+        else {
             continue;
-        }
-        let manifest = manifest_at(
-            client,
-            from,
-            &from.at(&entry.digest),
-            &entry.digest,
-            OCI_IMAGE_MEDIA_TYPE,
-        )
-        .await?;
+        };
         // The index is the registry's word; the manifest must say it too.
         if manifest["subject"]["digest"] != digest || manifest["artifactType"] != SIGNATURE_TYPE {
             continue;
         }
-        let layer = one_layer(from, &manifest, SIGNATURE_TYPE)?;
-        return Ok(Some(blob(client, from, &layer).await?));
+        let Ok(layer) = one_layer(from, &manifest, SIGNATURE_TYPE) else {
+            continue;
+        };
+        if let Ok(signature) = blob(client, from, &layer).await {
+            out.push(signature);
+        }
     }
-    Ok(None)
+    Ok(out)
 }
 
 /// Polls an OCI reference for `slicegate serve`: the tag's manifest digest
@@ -491,35 +577,47 @@ impl OciFetcher {
             client: transport.oci_client()?,
             plain_http: transport.plain_http,
             runtime: runtime()?,
-            from,
+            from: from.over(transport),
             last: None,
         })
     }
 }
 
 impl Fetch for OciFetcher {
+    /// The tag's manifest digest and its signature referrers are read at
+    /// every check; the bundle is pulled when either changed (a signature
+    /// attached after the push is picked up).
     fn fetch(&mut self) -> Result<Option<Fetched>, String> {
         let (client, from) = (&self.client, &self.from);
-        let digest = self
+        let (digest, listed) = self
             .runtime
-            .block_on(resolve(client, from))
+            .block_on(async {
+                let digest = resolve(client, from).await?;
+                let listed = referrers(client, from, &digest).await?;
+                Ok::<_, DistributionError>((digest, listed))
+            })
             .map_err(|e| e.to_string())?;
-        if self.last.as_deref() == Some(digest.as_str()) {
+        let seen = format!("{digest} {}", listed.join(" "));
+        if self.last.as_deref() == Some(seen.as_str()) {
             return Ok(None);
         }
         let pulled = self
             .runtime
             .block_on(pull_with(client, from, Some(&digest)))
             .map_err(|e| e.to_string())?;
-        self.last = Some(digest.clone());
+        self.last = Some(format!("{digest} {}", pulled.referrers.join(" ")));
         // As for a file: a detached signature counts only when the bundle
         // has none embedded.
-        let detached = pulled
-            .signature
-            .filter(|_| !slicegate::bundle::has_embedded_signature(&pulled.bytes));
+        let mut signatures = if slicegate::bundle::has_embedded_signature(&pulled.bytes) {
+            Vec::new()
+        } else {
+            pulled.signatures
+        };
+        let detached = (!signatures.is_empty()).then(|| signatures.remove(0));
         Ok(Some(Fetched {
             bytes: pulled.bytes,
             detached,
+            alternatives: signatures,
             origin: Some(json!({
                 "reference": from.to_string(),
                 "digest": digest,

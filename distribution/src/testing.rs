@@ -46,16 +46,22 @@ pub fn ensure_registry() -> Result<(), String> {
 impl Registry {
     /// A registry over plain HTTP.
     pub fn start() -> Registry {
-        Self::launch(false)
+        Self::launch(false, "")
     }
 
     /// A registry over TLS whose certificate (for `127.0.0.1` and
     /// `localhost`) a private CA signed; [`Registry::ca_file`] is that CA.
     pub fn start_tls() -> Registry {
-        Self::launch(true)
+        Self::launch(true, "")
     }
 
-    fn launch(tls: bool) -> Registry {
+    /// A TLS registry whose configuration also holds `extra` (YAML at the
+    /// top level; `{ca}` stands for the CA certificate's path).
+    pub fn start_tls_with(extra: &str) -> Registry {
+        Self::launch(true, extra)
+    }
+
+    fn launch(tls: bool, extra: &str) -> Registry {
         ensure_registry().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
@@ -82,6 +88,8 @@ impl Registry {
                 dir.path().join("key.pem").display()
             ));
             ca_file = Some(dir.path().join("ca.pem"));
+            config
+                .push_str(&extra.replace("{ca}", &dir.path().join("ca.pem").display().to_string()));
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
@@ -122,6 +130,15 @@ impl Registry {
     /// The private CA's certificate (PEM), for a TLS registry.
     pub fn ca_file(&self) -> Option<&Path> {
         self.ca_file.as_deref()
+    }
+
+    /// The server certificate and key (PEM) of a TLS registry, for another
+    /// server to present as the same host.
+    pub fn cert_and_key(&self) -> (PathBuf, PathBuf) {
+        (
+            self.dir.path().join("cert.pem"),
+            self.dir.path().join("key.pem"),
+        )
     }
 
     /// Where the registry keeps the blob `digest` (`sha256:…`).

@@ -93,6 +93,12 @@ impl Transport {
             } else {
                 ClientProtocol::Https
             },
+            // Without --plain-http, no request leaves over plain HTTP — not
+            // a redirect, an upload location or a token address the
+            // registry names: every `http://` request is sent to a proxy
+            // that is not there, and fails (see `refused_plain_http`).
+            http_proxy: (!self.plain_http).then(|| NO_PLAIN_HTTP_PROXY.to_string()),
+            no_proxy: None,
             extra_root_certificates,
             connect_timeout: Some(Duration::from_secs(10)),
             read_timeout: Some(Duration::from_secs(120)),
@@ -101,6 +107,42 @@ impl Transport {
         oci_client::Client::try_from(config)
             .map_err(|e| DistributionError::Transport(format!("the registry client: {e}")))
     }
+}
+
+/// Where a TLS-only client sends `http://` requests: a closed port, so
+/// they fail before anything is sent.
+const NO_PLAIN_HTTP_PROXY: &str = "http://127.0.0.1:1";
+
+/// A registry error, said plainly when it is a plain-HTTP request refused
+/// (the registry pointed the client at an `http://` address).
+pub(crate) fn remote_error(
+    context: &str,
+    error: &oci_client::errors::OciDistributionError,
+    plain_http: bool,
+) -> DistributionError {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    if !plain_http && text.contains("http://") {
+        return DistributionError::Transport(format!(
+            "{context}: the registry pointed to a plain-HTTP address (a redirect, an upload \
+             location or a token address), refused without --plain-http: {text}"
+        ));
+    }
+    if !plain_http && text.contains("tcp connect error") {
+        // reqwest names the first URL, not the one it was sent on to: a
+        // plain-HTTP address the registry named fails here too.
+        return DistributionError::Remote(format!(
+            "{context}: {text} (the registry, or a plain-HTTP address it pointed to — a \
+             redirect, an upload location, a token address — which is refused without \
+             --plain-http)"
+        ));
+    }
+    DistributionError::Remote(format!("{context}: {text}"))
 }
 
 /// The runtime a blocking call drives its requests on.

@@ -112,6 +112,7 @@ impl Fetch for UrlFetcher {
         Ok(Some(Fetched {
             bytes,
             detached: None,
+            alternatives: Vec::new(),
             origin: Some(json!({
                 "url": self.url,
                 "tls": self.url.starts_with("https://"),

@@ -37,7 +37,7 @@ fn a_bundle_and_its_signature_round_trip_by_tag_and_by_digest() {
 
     let pulled = oci::pull(&to, &plain()).unwrap();
     assert_eq!(pulled.bytes, bundle);
-    assert_eq!(pulled.signature.as_deref(), Some(&b"signature"[..]));
+    assert_eq!(pulled.signatures, [b"signature".to_vec()]);
     assert_eq!(pulled.digest, pushed.digest);
     assert_eq!(pulled.annotations[oci::ANNOTATION_NAME], "example");
     assert_eq!(pulled.annotations[oci::ANNOTATION_REVISION], "3");
@@ -54,7 +54,8 @@ fn a_bundle_and_its_signature_round_trip_by_tag_and_by_digest() {
     let newer = b"\0asm newer".to_vec();
     let second = oci::push(&newer, None, &labels(4), &to, &plain()).unwrap();
     let pulled = oci::pull(&to, &plain()).unwrap();
-    assert_eq!((pulled.bytes, pulled.signature), (newer, None));
+    assert_eq!(pulled.bytes, newer);
+    assert!(pulled.signatures.is_empty());
     assert_eq!(pulled.digest, second.digest);
 }
 
@@ -80,6 +81,11 @@ fn tampered_blobs_and_manifests_and_wrong_digests_are_refused() {
     std::fs::write(&layer, &evil).unwrap();
     let error = oci::pull(&to, &plain()).unwrap_err().to_string();
     assert!(error.contains("Invalid digest"), "{error}");
+    // Longer than its descriptor says: not read past the declared size.
+    let mut longer = bundle.clone();
+    longer.extend(std::iter::repeat_n(0u8, 1 << 20));
+    std::fs::write(&layer, &longer).unwrap();
+    assert!(oci::pull(&to, &plain()).is_err());
     std::fs::write(&layer, &bundle).unwrap();
     assert_eq!(oci::pull(&to, &plain()).unwrap().bytes, bundle);
 
@@ -185,10 +191,92 @@ fn the_fetcher_pulls_a_new_digest_once_and_again_when_told_to_forget() {
     fetcher.forget();
     assert!(fetcher.fetch().unwrap().is_some());
 
+    // A signature attached after the push is picked up (same manifest,
+    // a new referrer); a later bogus one does not hide it: the newest comes
+    // first, the others as alternatives the loader tries.
+    let third = oci::push(b"\0asm four", None, &labels(4), &to, &plain()).unwrap();
+    assert!(fetcher.fetch().unwrap().is_some());
+    assert!(fetcher.fetch().unwrap().is_none());
+    let again = oci::push(b"\0asm four", Some(b"good"), &labels(4), &to, &plain()).unwrap();
+    assert_eq!(again.digest, third.digest);
+    let fetched = fetcher.fetch().unwrap().expect("the new referrer");
+    assert_eq!(fetched.detached.as_deref(), Some(&b"good"[..]));
+    oci::push(b"\0asm four", Some(b"bogus"), &labels(4), &to, &plain()).unwrap();
+    let fetched = fetcher.fetch().unwrap().expect("the bogus referrer");
+    assert_eq!(fetched.detached.as_deref(), Some(&b"bogus"[..]));
+    assert_eq!(fetched.alternatives, [b"good".to_vec()]);
+
     // A pinned digest never moves.
     let pinned = reference(&registry.reference(&format!("slicegate/library@{}", first.digest)));
     let mut fetcher = OciFetcher::new(pinned, &plain()).unwrap();
     assert_eq!(fetcher.fetch().unwrap().unwrap().bytes, b"\0asm one");
     oci::push(b"\0asm three", None, &labels(3), &to, &plain()).unwrap();
     assert!(fetcher.fetch().unwrap().is_none());
+}
+
+/// Without --plain-http nothing leaves over plain HTTP, even where the
+/// registry sends the client: a redirect to `http://` (a TLS server that
+/// redirects every request, presenting the registry's certificate) is
+/// refused, and nothing connects to the plain address.
+#[test]
+fn a_redirect_to_plain_http_is_refused_without_plain_http() {
+    let registry = Registry::start_tls();
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    plain.set_nonblocking(true).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (cert, key) = registry.cert_and_key();
+    let script = format!(
+        r#"
+import http.server, ssl
+class Redirect(http.server.BaseHTTPRequestHandler):
+    def go(self):
+        self.send_response(307)
+        self.send_header("Location", "http://{plain}" + self.path)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    do_GET = do_HEAD = do_PUT = do_POST = go
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", {port}), Redirect)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("{cert}", "{key}")
+server.socket = context.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+"#,
+        plain = plain.local_addr().unwrap(),
+        cert = cert.display(),
+        key = key.display(),
+    );
+    let mut redirector = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "the redirector did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let tls = Transport {
+        plain_http: false,
+        ca_file: registry.ca_file().map(Into::into),
+    };
+    let to = reference(&format!("oci://127.0.0.1:{port}/slicegate/library:v1"));
+    let pulled = oci::pull(&to, &tls);
+    let pushed = oci::push(b"\0asm", None, &labels(1), &to, &tls);
+    let _ = redirector.kill();
+    let _ = redirector.wait();
+    for error in [pulled.unwrap_err(), pushed.unwrap_err()] {
+        assert!(error.to_string().contains("plain-HTTP address"), "{error}");
+    }
+    assert!(
+        matches!(plain.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "a plain-HTTP connection was made"
+    );
 }

@@ -227,6 +227,11 @@ pub struct Fetched {
     pub bytes: Vec<u8>,
     /// A detached signature, when the source has one for it.
     pub detached: Option<Vec<u8>>,
+    /// Other detached signatures the source holds for it (an OCI
+    /// registry's further signature referrers, newest first): tried in turn
+    /// when `detached` does not verify, so a bogus one attached later
+    /// cannot block a bundle that a valid one signs.
+    pub alternatives: Vec<Vec<u8>>,
     /// Where exactly it came from (for `/v1/bundle`): an OCI manifest
     /// digest, whether TLS was used, ….
     pub origin: Option<serde_json::Value>,
@@ -340,9 +345,15 @@ impl Reloader {
     fn consider(&mut self, fetched: Fetched) -> ReloadOutcome {
         let (bytes, detached) = (fetched.bytes.as_slice(), fetched.detached.as_deref());
         let digest = format!(
-            "{}/{}",
+            "{}/{}/{}",
             crate::sha256_hex(bytes),
-            detached.map(crate::sha256_hex).unwrap_or_default()
+            detached.map(crate::sha256_hex).unwrap_or_default(),
+            fetched
+                .alternatives
+                .iter()
+                .map(|a| crate::sha256_hex(a))
+                .collect::<Vec<_>>()
+                .join(",")
         );
         if self.last_seen.as_deref() == Some(digest.as_str()) {
             return ReloadOutcome::Unchanged;
@@ -351,7 +362,19 @@ impl Reloader {
         let active = self.slot.current();
         let from = active.as_ref().map(|a| a.bundle().manifest.revision.0);
         // Cheap checks first: verify (signatures, window) before compiling.
-        let verified = match self.loader.verify(bytes, detached) {
+        // The first signature that verifies (the others are not read).
+        let mut verification = self.loader.verify(bytes, detached);
+        let mut detached = detached;
+        if verification.is_err() {
+            for alternative in &fetched.alternatives {
+                if let Ok(verified) = self.loader.verify(bytes, Some(alternative)) {
+                    verification = Ok(verified);
+                    detached = Some(alternative.as_slice());
+                    break;
+                }
+            }
+        }
+        let verified = match verification {
             Ok(verified) => verified,
             Err(error) if error.may_become_valid() => {
                 // Not remembered: the same bytes are fetched and verified
@@ -411,6 +434,7 @@ impl Reloader {
                 Ok(Some(Fetched {
                     bytes,
                     detached,
+                    alternatives: Vec::new(),
                     origin: None,
                 }))
             }

@@ -80,9 +80,21 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
             side_path.display()
         );
     }
+    let keyed = key.is_some();
     let report = decision_log::verify_with(&bytes, &VerifyOptions { key, side });
     let torn = report.incomplete_tail_bytes > 0 && !args.allow_incomplete_tail;
-    let failed = !report.intact() || torn;
+    // A stream written with a log key begins with its writer's signed start
+    // checkpoint (there is no side file to anchor it otherwise): one that
+    // does not was cut, forged, or written without the key.
+    let unstarted = args.stream && keyed && !starts_with_a_start_checkpoint(&bytes);
+    let failed = !report.intact() || torn || unstarted;
+    if unstarted {
+        eprintln!(
+            "{}: does not begin with a signed start checkpoint: a stream written with a log key \
+             always does (this one was cut, forged, or written without the key)",
+            args.file.display()
+        );
+    }
     if args.output.json() {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -153,4 +165,12 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Whether the first line of `bytes` is a start checkpoint at line 1 (its
+/// signature is checked with the rest).
+fn starts_with_a_start_checkpoint(bytes: &[u8]) -> bool {
+    let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+    serde_json::from_slice::<serde_json::Value>(first)
+        .is_ok_and(|line| line["seq"] == 1 && line["checkpoint"]["event"] == "start")
 }

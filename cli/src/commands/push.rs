@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use slicegate::bundle::{self, BundleLoader, TrustStore};
+use slicegate::bundle::{self, TrustStore};
 use slicegate_distribution::Transport;
 use slicegate_distribution::oci::{self, BundleLabels, OciRef};
 
@@ -75,6 +75,14 @@ pub fn push(args: PushArgs) -> anyhow::Result<ExitCode> {
         args.signature.as_deref(),
         inspection.embedded_signature,
     )?;
+    if let Some(signature) = &signature {
+        bundle::inspect(&bytes, Some(signature)).with_context(|| {
+            format!(
+                "the detached signature for {} is not one (nothing pushed)",
+                args.bundle.display()
+            )
+        })?;
+    }
     if signature.is_none() && !inspection.embedded_signature {
         eprintln!(
             "warning: {} carries no signature and none is beside it: services refuse unsigned \
@@ -123,14 +131,42 @@ pub fn pull(args: PullArgs) -> anyhow::Result<ExitCode> {
     let from: OciRef = args.reference.parse()?;
     let pulled = oci::pull(&from, &args.transport.transport())?;
     let embedded = bundle::has_embedded_signature(&pulled.bytes);
-    let detached = pulled.signature.as_deref().filter(|_| !embedded);
+    let candidates: Vec<&[u8]> = if embedded {
+        Vec::new()
+    } else {
+        pulled.signatures.iter().map(Vec::as_slice).collect()
+    };
     let inspection = bundle::inspect(&pulled.bytes, None)
         .map_err(|e| anyhow!("{from} holds no slicegate bundle: {e}"))?;
+    // The newest signature, or with --trust the newest that verifies.
+    let mut detached = candidates.first().copied();
     if let Some(trust) = &args.trust {
+        // As `slicegate verify`: the rollback rule included.
         let store = TrustStore::load(trust)?;
-        BundleLoader::new(store)
-            .verify(&pulled.bytes, detached)
-            .map_err(|e| anyhow!("{from}: refused, nothing written: {e}"))?;
+        let mut first_error = None;
+        let tried: Vec<Option<&[u8]>> = if candidates.is_empty() {
+            vec![None]
+        } else {
+            candidates.iter().map(|c| Some(*c)).collect()
+        };
+        detached = None;
+        let mut verified = false;
+        for candidate in tried {
+            match super::verify::verify_bytes(store.clone(), &pulled.bytes, candidate) {
+                Ok(_) => {
+                    detached = candidate;
+                    verified = true;
+                    break;
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if !verified {
+            let e = first_error.expect("one was tried");
+            bail!("{from}: refused, nothing written: {e}");
+        }
     }
     write_atomically(&args.output_file, &pulled.bytes)?;
     let signature_path = bundle::detached_signature_path(&args.output_file);

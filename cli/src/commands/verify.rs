@@ -42,31 +42,37 @@ pub struct VerifyArgs {
     bundle: PathBuf,
 }
 
+/// Verifies `bytes` as a host would accept them: signatures, threshold,
+/// windows, and the rollback rule against the trust store's recorded
+/// revisions (read-only: nothing is recorded).
+pub(super) fn verify_bytes(
+    trust: TrustStore,
+    bytes: &[u8],
+    detached: Option<&[u8]>,
+) -> Result<slicegate::bundle::VerifiedBundle, BundleError> {
+    let state_path = trust.state_path.clone();
+    let loader = BundleLoader::new(trust);
+    loader.verify(bytes, detached).and_then(|verified| {
+        let state = RevisionState::load(&state_path)?;
+        match state.highest.get(&verified.manifest.name) {
+            Some(&highest) if verified.manifest.revision < highest => Err(BundleError::Rollback {
+                name: verified.manifest.name.0.clone(),
+                revision: verified.manifest.revision.0,
+                highest: highest.0,
+            }),
+            _ => Ok(verified),
+        }
+    })
+}
+
 pub fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let trust = TrustStore::load(&args.trust)?;
-    let state_path = trust.state_path.clone();
     let bytes = read(&args.bundle)?;
     let embedded = bundle::inspect(&bytes, None)
         .map(|i| i.embedded_signature)
         .unwrap_or(false);
     let detached = detached(&args.bundle, args.signature.as_deref(), embedded)?;
-    let loader = BundleLoader::new(trust);
-    let verified = loader
-        .verify(&bytes, detached.as_deref())
-        .and_then(|verified| {
-            // The rollback rule, read-only: verify never records a revision.
-            let state = RevisionState::load(&state_path)?;
-            match state.highest.get(&verified.manifest.name) {
-                Some(&highest) if verified.manifest.revision < highest => {
-                    Err(BundleError::Rollback {
-                        name: verified.manifest.name.0.clone(),
-                        revision: verified.manifest.revision.0,
-                        highest: highest.0,
-                    })
-                }
-                _ => Ok(verified),
-            }
-        });
+    let verified = verify_bytes(trust, &bytes, detached.as_deref());
     match verified {
         Ok(verified) => {
             let signers: Vec<String> = verified.signers.iter().map(|k| k.0.clone()).collect();

@@ -211,6 +211,21 @@ fn three_replicas_follow_one_tag_refuse_alike_and_decide_alike() {
         let lines = String::from_utf8(stream).unwrap();
         assert!(lines.lines().count() >= 4, "{lines}");
         assert!(lines.lines().all(|l| l.starts_with('{')), "{lines}");
+        // Without its signed start checkpoint (cut, or forged without the
+        // key), or empty, a keyed stream does not verify.
+        let rest: String = lines.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        for (what, body) in [("cut", rest.as_str()), ("empty", "")] {
+            std::fs::write(&path, body).unwrap();
+            let out = slicegate(&[
+                "log",
+                "verify",
+                path.to_str().unwrap(),
+                "--stream",
+                "--key",
+                key.to_str().unwrap(),
+            ]);
+            assert_eq!(out.status.code(), Some(1), "{what}: {}", text(&out.stdout));
+        }
     }
 }
 

@@ -91,6 +91,24 @@ fn serve_follows_a_tag_and_refuses_tampered_and_older_bundles() {
     assert_eq!(first["revision"], 1);
     assert_eq!(first["signatureDigest"], serde_json::Value::Null);
 
+    // A "signature" that is not one is not attached.
+    let garbage = dir.path().join("garbage.sig");
+    std::fs::write(&garbage, b"not a signature").unwrap();
+    let refused = slicegate(&[
+        "push",
+        rev1.to_str().unwrap(),
+        &stable,
+        "--plain-http",
+        "--signature",
+        garbage.to_str().unwrap(),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("is not one"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     // Without --plain-http, a plain registry is not reached.
     let refused = slicegate(&["push", rev1.to_str().unwrap(), &stable]);
     assert_eq!(refused.status.code(), Some(1));
@@ -149,18 +167,31 @@ fn serve_follows_a_tag_and_refuses_tampered_and_older_bundles() {
     assert_eq!(info["revision"], 2);
     assert_eq!(info["origin"]["digest"], second["digest"]);
 
-    // `pull` brings revision 1 back as the tag now names it, with --trust
-    // verified first; a pinned digest brings revision 2 and its signature.
+    // `pull --trust` refuses revision 1, as the tag now names it: the
+    // service accepted revision 2 (recorded beside the trust store), so it
+    // is a rollback, and nothing is written. Without --trust it is pulled.
     let pulled = dir.path().join("pulled.wasm");
-    let out = slicegate(&[
-        "pull",
-        &stable,
-        "-o",
-        pulled.to_str().unwrap(),
-        "--plain-http",
-        "--trust",
-        dir.path().join("trust.toml").to_str().unwrap(),
-    ]);
+    let trusted = ["--trust", dir.path().join("trust.toml").to_str().unwrap()].map(str::to_string);
+    let pull = |reference: &str, extra: &[String]| {
+        let mut args = vec![
+            "pull",
+            reference,
+            "-o",
+            pulled.to_str().unwrap(),
+            "--plain-http",
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        slicegate(&args)
+    };
+    let out = pull(&stable, &trusted);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("already accepted"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!pulled.exists());
+    let out = pull(&stable, &[]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         std::fs::read(&pulled).unwrap(),

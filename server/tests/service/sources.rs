@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use slicegate::reload::{
-    BundleSlot, BundleSource, ReloadOutcome, Reloader, first_load, first_load_with,
+    BundleSlot, BundleSource, Fetch, Fetched, ReloadOutcome, Reloader, first_load, first_load_with,
 };
 use slicegate_distribution::{Transport, fetcher_for};
 
@@ -153,4 +153,44 @@ fn a_file_source_takes_a_detached_signature_only_when_none_is_embedded() {
     let (reloader, first) = first_load(&BundleSource::File(path), loader(dir.path()), false);
     assert!(first.unwrap_err().contains("unsigned"));
     assert!(reloader.slot().current().is_none());
+}
+
+/// A remote source's further signatures (an OCI registry's other signature
+/// referrers) are tried in turn: a bogus one listed first does not block a
+/// bundle a valid one signs, and none that verifies is still a refusal.
+#[test]
+fn the_first_detached_signature_that_verifies_is_taken_and_none_is_a_refusal() {
+    struct Fixed(Option<Fetched>);
+    impl Fetch for Fixed {
+        fn fetch(&mut self) -> Result<Option<Fetched>, String> {
+            Ok(self.0.take())
+        }
+    }
+    let fetched = |alternatives: Vec<Vec<u8>>| Fetched {
+        bytes: bundles().rev1_unsigned.clone(),
+        detached: Some(b"bogus".to_vec()),
+        alternatives,
+        origin: None,
+    };
+    let source: BundleSource = "oci://registry.example/lib:stable".parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let reloader = |fetched: Fetched| {
+        Reloader::new(
+            source.clone(),
+            loader(dir.path()),
+            Arc::new(BundleSlot::empty()),
+            false,
+        )
+        .with_fetcher(Box::new(Fixed(Some(fetched))))
+    };
+    let with_valid = fetched(vec![
+        b"also bogus".to_vec(),
+        bundles().rev1_detached.clone(),
+    ]);
+    let (_, first) = first_load_with(reloader(with_valid));
+    assert_eq!(first, Ok(1));
+    let without = fetched(vec![b"also bogus".to_vec()]);
+    let (loaded, first) = first_load_with(reloader(without));
+    assert!(first.is_err());
+    assert!(loaded.slot().current().is_none());
 }
