@@ -18,10 +18,18 @@ use crate::support::*;
 
 const POLL: Duration = Duration::from_millis(500);
 
+/// A replica, killed when dropped (a failing test leaves none running).
 struct Replica {
     child: Child,
     url: String,
-    log: std::thread::JoinHandle<Vec<u8>>,
+    log: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Replica {
@@ -61,7 +69,11 @@ impl Replica {
             }
         };
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Replica { child, url, log }
+        Replica {
+            child,
+            url,
+            log: Some(log),
+        }
     }
 
     fn bundle(&self) -> serde_json::Value {
@@ -89,7 +101,7 @@ impl Replica {
                 .success()
         );
         self.child.wait().unwrap();
-        self.log.join().unwrap()
+        self.log.take().unwrap().join().unwrap()
     }
 }
 
