@@ -22,6 +22,12 @@ use slicegate::reload::{Fetch, Fetched};
 use crate::transport::runtime;
 use crate::{DistributionError, MAX_BUNDLE_BYTES, Transport, oci_digest};
 
+mod fetcher;
+mod push;
+
+pub use fetcher::OciFetcher;
+pub use push::push;
+
 /// The bundle layer's media type.
 pub const WASM_LAYER: &str = "application/wasm";
 /// The config's media type.
@@ -166,159 +172,6 @@ fn remote(
     let context = format!("{what} {to}");
     let plain_http = to.plain_http;
     move |e| crate::transport::remote_error(&context, &e, plain_http)
-}
-/// Pushes `bundle` (and a detached `signature`) to `to`.
-pub fn push(
-    bundle: &[u8],
-    signature: Option<&[u8]>,
-    labels: &BundleLabels,
-    to: &OciRef,
-    transport: &Transport,
-) -> Result<Pushed, DistributionError> {
-    if to.digest().is_some() {
-        return Err(DistributionError::Reference(format!(
-            "{to}: push to a tag, not a digest (the digest is the registry's answer)"
-        )));
-    }
-    let client = transport.oci_client()?;
-    let to = &to.over(transport);
-    runtime()?.block_on(async {
-        let layer_digest = oci_digest(bundle);
-        let config = serde_json::to_vec(&json!({
-            "created": labels.created_at,
-            "architecture": "wasm",
-            "os": "wasip2",
-            "layerDigests": [layer_digest],
-        }))
-        .expect("JSON");
-        let config_digest = oci_digest(&config);
-        let target = &to.reference;
-        client
-            .push_blob(target, bundle.to_vec(), &layer_digest)
-            .await
-            .map_err(remote("pushing the bundle to", to))?;
-        client
-            .push_blob(target, config.clone(), &config_digest)
-            .await
-            .map_err(remote("pushing the config to", to))?;
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_IMAGE_MEDIA_TYPE,
-            "config": {"mediaType": WASM_CONFIG, "digest": config_digest, "size": config.len()},
-            "layers": [{
-                "mediaType": WASM_LAYER,
-                "digest": layer_digest,
-                "size": bundle.len(),
-                "annotations": {"org.opencontainers.image.title": format!("{}.wasm", labels.name)},
-            }],
-            "annotations": {
-                ANNOTATION_NAME: labels.name,
-                ANNOTATION_REVISION: labels.revision.to_string(),
-                ANNOTATION_CREATED: labels.created_at,
-                "org.opencontainers.image.title": labels.name,
-                "org.opencontainers.image.version": labels.revision.to_string(),
-            },
-        });
-        let manifest = serde_json::to_vec(&manifest).expect("JSON");
-        let digest = oci_digest(&manifest);
-        client
-            .push_manifest_raw(
-                target,
-                manifest.clone(),
-                OCI_IMAGE_MEDIA_TYPE.parse().unwrap(),
-            )
-            .await
-            .map_err(remote("pushing the manifest to", to))?;
-        let signature_digest = match signature {
-            Some(signature) => {
-                Some(push_signature(&client, to, signature, &digest, manifest.len()).await?)
-            }
-            None => None,
-        };
-        Ok(Pushed {
-            digest,
-            signature_digest,
-        })
-    })
-}
-
-/// Pushes `signature` as a referrer of the manifest `subject`, and lists it
-/// in the referrers tag schema's index.
-async fn push_signature(
-    client: &oci_client::Client,
-    to: &OciRef,
-    signature: &[u8],
-    subject: &str,
-    subject_size: usize,
-) -> Result<String, DistributionError> {
-    let empty = b"{}".to_vec();
-    let empty_digest = oci_digest(&empty);
-    let signature_digest = oci_digest(signature);
-    let base = &to.reference;
-    client
-        .push_blob(base, empty.clone(), &empty_digest)
-        .await
-        .map_err(remote("pushing the signature's config to", to))?;
-    client
-        .push_blob(base, signature.to_vec(), &signature_digest)
-        .await
-        .map_err(remote("pushing the signature to", to))?;
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_IMAGE_MEDIA_TYPE,
-        "artifactType": SIGNATURE_TYPE,
-        "config": {"mediaType": EMPTY_CONFIG, "digest": empty_digest, "size": 2},
-        "layers": [{"mediaType": SIGNATURE_TYPE, "digest": signature_digest, "size": signature.len()}],
-        "subject": {"mediaType": OCI_IMAGE_MEDIA_TYPE, "digest": subject, "size": subject_size},
-    }))
-    .expect("JSON");
-    let digest = oci_digest(&manifest);
-    client
-        .push_manifest_raw(
-            &to.at(&digest),
-            manifest.clone(),
-            OCI_IMAGE_MEDIA_TYPE.parse().unwrap(),
-        )
-        .await
-        .map_err(remote("pushing the signature's manifest to", to))?;
-    // The referrers tag schema: the index at `sha256-<hex>` lists it too.
-    let tag = subject.replace(':', "-");
-    let index_ref = to.tagged(&tag);
-    let mut index = match client
-        .pull_manifest_raw(
-            &index_ref,
-            &RegistryAuth::Anonymous,
-            &[OCI_IMAGE_INDEX_MEDIA_TYPE],
-        )
-        .await
-    {
-        Ok((bytes, _)) => serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    };
-    if !index["manifests"].is_array() {
-        index =
-            json!({"schemaVersion": 2, "mediaType": OCI_IMAGE_INDEX_MEDIA_TYPE, "manifests": []});
-    }
-    let entries = index["manifests"].as_array_mut().expect("an array");
-    entries.retain(|e| e["digest"] != digest.as_str());
-    entries.push(json!({
-        "mediaType": OCI_IMAGE_MEDIA_TYPE,
-        "digest": digest,
-        "size": manifest.len(),
-        "artifactType": SIGNATURE_TYPE,
-    }));
-    client
-        .push_manifest_raw(
-            &index_ref,
-            serde_json::to_vec(&index).expect("JSON"),
-            OCI_IMAGE_INDEX_MEDIA_TYPE.parse().unwrap(),
-        )
-        .await
-        .map_err(remote(
-            "listing the signature in the referrers index of",
-            to,
-        ))?;
-    Ok(digest)
 }
 
 /// Pulls the bundle at `from` (and its latest detached signature).
@@ -557,76 +410,4 @@ async fn signatures_of(
         }
     }
     Ok(out)
-}
-
-/// Polls an OCI reference for `slicegate serve`: the tag's manifest digest
-/// is resolved at every check, and a new one is pulled (a pinned digest is
-/// pulled once).
-pub struct OciFetcher {
-    from: OciRef,
-    plain_http: bool,
-    client: oci_client::Client,
-    runtime: tokio::runtime::Runtime,
-    last: Option<String>,
-}
-
-impl OciFetcher {
-    /// A fetcher for `from` over `transport`.
-    pub fn new(from: OciRef, transport: &Transport) -> Result<Self, DistributionError> {
-        Ok(OciFetcher {
-            client: transport.oci_client()?,
-            plain_http: transport.plain_http,
-            runtime: runtime()?,
-            from: from.over(transport),
-            last: None,
-        })
-    }
-}
-
-impl Fetch for OciFetcher {
-    /// The tag's manifest digest and its signature referrers are read at
-    /// every check; the bundle is pulled when either changed (a signature
-    /// attached after the push is picked up).
-    fn fetch(&mut self) -> Result<Option<Fetched>, String> {
-        let (client, from) = (&self.client, &self.from);
-        let (digest, listed) = self
-            .runtime
-            .block_on(async {
-                let digest = resolve(client, from).await?;
-                let listed = referrers(client, from, &digest).await?;
-                Ok::<_, DistributionError>((digest, listed))
-            })
-            .map_err(|e| e.to_string())?;
-        let seen = format!("{digest} {}", listed.join(" "));
-        if self.last.as_deref() == Some(seen.as_str()) {
-            return Ok(None);
-        }
-        let pulled = self
-            .runtime
-            .block_on(pull_with(client, from, Some(&digest)))
-            .map_err(|e| e.to_string())?;
-        self.last = Some(format!("{digest} {}", pulled.referrers.join(" ")));
-        // As for a file: a detached signature counts only when the bundle
-        // has none embedded.
-        let mut signatures = if slicegate::bundle::has_embedded_signature(&pulled.bytes) {
-            Vec::new()
-        } else {
-            pulled.signatures
-        };
-        let detached = (!signatures.is_empty()).then(|| signatures.remove(0));
-        Ok(Some(Fetched {
-            bytes: pulled.bytes,
-            detached,
-            alternatives: signatures,
-            origin: Some(json!({
-                "reference": from.to_string(),
-                "digest": digest,
-                "plainHttp": self.plain_http,
-            })),
-        }))
-    }
-
-    fn forget(&mut self) {
-        self.last = None;
-    }
 }
