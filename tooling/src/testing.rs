@@ -18,6 +18,9 @@ pub enum TestError {
     /// The case files' fixtures clash.
     #[error(transparent)]
     Cases(#[from] crate::cases::CaseFileError),
+    /// A case could not be exported.
+    #[error("exporting the cases: {0}")]
+    Export(String),
 }
 
 /// Runs `files` (optionally only cases matching `filter`) through the
@@ -42,6 +45,26 @@ pub fn test_component(
         .with_packs(&sources.packs())
         .with_network_regimes(sources);
     Ok(Suite::run(&mut runner, files, filter, &ids))
+}
+
+/// Every case of `files` (and the examples under `examples`) as the
+/// request the component takes, with this host's decision (see
+/// [`crate::cases::export`]).
+pub fn export_component(
+    bundle: &[u8],
+    sources: &PolicySources,
+    files: &[CaseFile],
+    examples: Option<&std::path::Path>,
+) -> Result<crate::cases::export::Export, TestError> {
+    let runtime = Runtime::from_component(bundle, Limits::default())
+        .map_err(|e| TestError::Start(e.to_string()))?;
+    let mut decider = slicegate::Decider::preinitialised(&runtime)
+        .map_err(|e| TestError::Start(e.to_string()))?
+        .permit_what_if(true);
+    let mut runner = Runner::new(&mut decider, None, files)?
+        .with_packs(&sources.packs())
+        .with_network_regimes(sources);
+    crate::cases::export::export(&mut runner, files, examples).map_err(TestError::Export)
 }
 
 /// Runs the fail-closed mutations of every denied case of `files`

@@ -50,6 +50,13 @@ pub struct Args {
     /// fail-open (exit 1).
     #[arg(long)]
     mutate: bool,
+    /// Also write every case (and the example plans and placements under
+    /// the cases' `examples/`) to FILE as the request the component takes,
+    /// with this host's decision: the input of the cross-host conformance
+    /// run (`scripts/cross-host.sh`), where the Python and Node hosts
+    /// decide the same requests on the same bundle.
+    #[arg(long, value_name = "FILE")]
+    export: Option<PathBuf>,
 }
 
 /// Exit status: 0 when every case passed (and coverage is at least
@@ -91,12 +98,42 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         None
     };
+    if let Some(out) = &args.export {
+        export(&bundle_bytes, &sources, &files, &cases_dir, out)?;
+    }
     print_report(args.format, &suite, mutations.as_ref())?;
     Ok(if passed(&args, &suite, mutations.as_ref()) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Writes the cases of `files` (and the examples under `cases_dir`) with
+/// this host's decisions to `out`.
+fn export(
+    bundle_bytes: &[u8],
+    sources: &PolicySources,
+    files: &[CaseFile],
+    cases_dir: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let examples = cases_dir.join("examples");
+    let export = slicegate_tooling::testing::export_component(
+        bundle_bytes,
+        sources,
+        files,
+        examples.is_dir().then_some(examples.as_path()),
+    )?;
+    let text = serde_json::to_string_pretty(&export)?;
+    std::fs::write(out, text).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "exported {} request(s) to {} (median placement decision {:.0} µs)",
+        export.cases.len(),
+        out.display(),
+        export.placement_median_micros
+    );
+    Ok(())
 }
 
 /// The bundle built from the policy folder `path`, its sources, and where

@@ -94,3 +94,70 @@ fn test_writes_junit_that_parses_and_enforces_a_coverage_minimum() {
         stderr(&low)
     );
 }
+
+#[test]
+fn test_exports_every_case_and_example_with_this_hosts_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("export.json");
+    let run = slicegate(&[
+        "test",
+        library_bundle(),
+        "--cases",
+        &cases_dir(),
+        "--export",
+        &out.to_string_lossy(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let passed: usize = stdout(&run)
+        .lines()
+        .last()
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .expect("a summary line");
+    let export: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let cases = export["cases"].as_array().unwrap();
+    let from = |suffix: &str| {
+        cases
+            .iter()
+            .filter(|c| c["file"].as_str().unwrap().ends_with(suffix))
+            .count()
+    };
+    let plans = std::fs::read_dir(repo().join("policies/examples/plans"))
+        .unwrap()
+        .count();
+    // Every case that ran, every example plan and every demo placement.
+    assert_eq!(from(".yaml"), passed);
+    assert_eq!(from(".json") - from("demo-placements.json"), plans);
+    assert_eq!(from("demo-placements.json"), 8);
+    assert!(export["placementMedianMicros"].as_f64().unwrap() > 0.0);
+    let case = |name: &str| {
+        cases
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no case `{name}`"))
+    };
+    let denied = case("Huawei UPF in the core at the instant of the deadline");
+    assert_eq!(denied["kind"], "placement");
+    assert_eq!(
+        denied["decision"],
+        serde_json::json!({"allowed": false, "failure": null, "determining": ["uk-hrv/out-of-core"], "errors": []})
+    );
+    // The input is the request itself, fixture and patch applied, with its time.
+    assert_eq!(denied["input"]["equipment"]["vendor"], "huawei");
+    assert_eq!(denied["input"]["at"], "2024-01-01T00:00:00Z");
+    let request: slicegate::PlacementRequest =
+        serde_json::from_value(denied["input"].clone()).expect("a placement request");
+    assert_eq!(request.network, "gb-example-mobile");
+    // A plan carries every item's decision, the plan rule's and the shares.
+    let plan = cases.iter().find(|c| c["kind"] == "plan").unwrap();
+    for key in [
+        "items",
+        "plan",
+        "accessWeight",
+        "listedShares",
+        "vendorShares",
+    ] {
+        assert!(plan["decision"].get(key).is_some(), "{key}: {plan}");
+    }
+}

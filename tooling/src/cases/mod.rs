@@ -31,6 +31,7 @@ use serde_json::Value;
 use crate::native::{self, NativePolicySet};
 
 mod checks;
+pub mod export;
 mod runner;
 mod suite;
 

@@ -1,0 +1,3 @@
+module slicegate.example/client
+
+go 1.19

@@ -1,0 +1,523 @@
+"""Verifying a signed slicegate bundle before anything is compiled.
+
+The same rules as the Rust host (``slicegate verify``): the WebAssembly
+tool-conventions *Signatures.md* layout (a ``signature`` custom section
+first, or the same bytes detached; SHA-256 over every other section;
+Ed25519 signatures with key ids), a trust store's keys, their validity
+windows and threshold, the bundle's own window, and the highest revision
+accepted per bundle name (a lower one is a rollback and refused).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import os
+import tempfile
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Optional
+
+from . import strict
+from .types import BundleManifest
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.signing
+
+COMPONENT_HEADER = bytes([0x00, 0x61, 0x73, 0x6D, 0x0D, 0x00, 0x01, 0x00])
+SIGNATURE_SECTION = "signature"
+DELIMITER_SECTION = "signature_delimiter"
+MANIFEST_SECTION = "slicegate-manifest"
+MANIFEST_FORMAT = 1
+_HEADER = bytes([0x01, 0x01, 0x01])  # spec version, content type wasm, SHA-256
+_ED25519 = 0x01
+_LAST_SECTION_ID = 11  # a component's sections: custom (0) to export (11)
+_U64_MAX = 2**64 - 1
+_HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
+# Set by `verify` on what it returns: a Host runs only bundles it verified.
+_VERIFIED = object()
+
+
+class BundleRefused(Exception):
+    """The bundle may not run: why, in one sentence. Raised before anything
+    is compiled or instantiated."""
+
+
+class TrustStoreError(Exception):
+    """The trust store (or the revision state beside it) is not usable."""
+
+
+def parse_instant(text: object) -> datetime:
+    """An RFC 3339 instant, read as the Rust host reads it."""
+    return strict.parse_instant(text)
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# ---------------------------------------------------------------- sections
+
+
+@dataclass
+class Section:
+    id: int
+    start: int  # the section's first byte (its id)
+    end: int
+    custom_name: Optional[str] = None
+    data_start: int = 0  # a custom section's data, after its name
+
+
+def _leb_u32(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for i in range(5):
+        if pos >= len(data):
+            raise BundleRefused(f"the bundle is not a well-formed WebAssembly component: truncated at byte {pos}")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if byte & 0x80 == 0:
+            if i == 4 and byte > 0x0F:
+                break
+            return value, pos
+        shift += 7
+    raise BundleRefused(f"the bundle is not a well-formed WebAssembly component: bad length at byte {pos}")
+
+
+def sections(data: bytes) -> list[Section]:
+    """The top-level sections of a component."""
+    if data[:8] != COMPONENT_HEADER:
+        raise BundleRefused("the bundle is not a well-formed WebAssembly component: bad preamble")
+    out, pos = [], 8
+    while pos < len(data):
+        start = pos
+        section_id = data[pos]
+        size, pos = _leb_u32(data, pos + 1)
+        end = pos + size
+        if end > len(data):
+            raise BundleRefused(
+                f"the bundle is not a well-formed WebAssembly component: section at byte {start} runs past the end"
+            )
+        if section_id > _LAST_SECTION_ID:
+            raise BundleRefused(f"the bundle is not a well-formed WebAssembly component: unknown section id {section_id} at byte {start}")
+        section = Section(section_id, start, end)
+        if section_id == 0:
+            name_len, name_start = _leb_u32(data, pos)
+            if name_start + name_len > end:
+                raise BundleRefused(f"the bundle is not a well-formed WebAssembly component: bad custom section at byte {start}")
+            try:
+                section.custom_name = data[name_start : name_start + name_len].decode("utf-8")
+            except UnicodeDecodeError:
+                raise BundleRefused(f"the bundle is not a well-formed WebAssembly component: bad section name at byte {start}") from None
+            section.data_start = name_start + name_len
+        out.append(section)
+        pos = end
+    return out
+
+
+def part_hashes(data: bytes, parsed: list[Section]) -> list[bytes]:
+    """The rolling SHA-256 part hashes, skipping the signature section."""
+    hasher, hashes, last_was_delimiter = hashlib.sha256(), [], False
+    for s in parsed:
+        if s.custom_name == SIGNATURE_SECTION:
+            continue
+        hasher.update(data[s.start : s.end])
+        last_was_delimiter = s.custom_name == DELIMITER_SECTION
+        if last_was_delimiter:
+            hashes.append(hasher.copy().digest())
+    if not last_was_delimiter:
+        hashes.append(hasher.digest())
+    return hashes
+
+
+# ---------------------------------------------------------- signature data
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data, self.pos = data, 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise BundleRefused("the bundle was changed after it was signed: the signature data is corrupt (field runs past the end)")
+        out = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return out
+
+    def count(self) -> int:
+        try:
+            value, self.pos = _leb_u32(self.data, self.pos)
+        except BundleRefused:
+            raise BundleRefused("the bundle was changed after it was signed: the signature data is corrupt (bad count)") from None
+        return value
+
+    def bytes(self) -> bytes:
+        return self.take(self.count())
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise BundleRefused("the bundle was changed after it was signed: the signature data is corrupt (trailing bytes)")
+
+
+@dataclass
+class SignatureEntry:
+    key_id: bytes
+    algorithm: int
+    signature: bytes
+
+
+def decode_signature_data(raw: bytes) -> list[tuple[list[bytes], list[SignatureEntry]]]:
+    reader = _Reader(raw)
+    header = reader.take(3)
+    if header != _HEADER:
+        raise BundleRefused(f"the bundle was changed after it was signed: unsupported signature format {header.hex()}")
+    sets = []
+    for _ in range(reader.count()):
+        set_reader = _Reader(reader.bytes())
+        hashes = [set_reader.take(32) for _ in range(set_reader.count())]
+        entries = []
+        for _ in range(set_reader.count()):
+            entry_reader = _Reader(set_reader.bytes())
+            key_id = entry_reader.bytes()
+            algorithm = entry_reader.take(1)[0]
+            signature = entry_reader.bytes()
+            entry_reader.end()
+            entries.append(SignatureEntry(key_id, algorithm, signature))
+        set_reader.end()
+        sets.append((hashes, entries))
+    reader.end()
+    return sets
+
+
+def _message(hashes: list[bytes]) -> bytes:
+    return b"wasmsig" + _HEADER + b"".join(hashes)
+
+
+def usable_public_key(raw: bytes) -> bool:
+    """A canonical Ed25519 point of large order: a small-order key (the
+    identity, an all-zero placeholder) verifies forged signatures."""
+    return len(raw) == 32 and bool(nacl.bindings.crypto_core_ed25519_is_valid_point(raw))
+
+
+def _signature_valid(entry: SignatureEntry, key: bytes, hashes: list[bytes]) -> bool:
+    if entry.algorithm != _ED25519 or len(entry.signature) != 64 or not usable_public_key(key):
+        return False
+    try:
+        # libsodium refuses a non-canonical S and a small-order R or key.
+        nacl.signing.VerifyKey(key).verify(_message(hashes), entry.signature)
+        return True
+    except (nacl.exceptions.BadSignatureError, ValueError):
+        return False
+
+
+# ------------------------------------------------------------- trust store
+
+
+@dataclass
+class TrustedKey:
+    id: str
+    public_key: bytes
+    not_before: Optional[datetime] = None
+    not_after: Optional[datetime] = None
+
+    def invalid_at(self, at: datetime) -> Optional[str]:
+        if self.not_before is not None and at < self.not_before:
+            return "not yet valid"
+        if self.not_after is not None and at > self.not_after:
+            return "expired"
+        return None
+
+
+@dataclass
+class TrustStore:
+    """Keys with ids and windows, a threshold (k of n), and where the highest
+    accepted revisions are recorded: the Rust host's TOML format."""
+
+    threshold: int
+    keys: list[TrustedKey]
+    state_path: Path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "TrustStore":
+        path = Path(path)
+        try:
+            # Bytes as they are: no newline translation (a bare CR is refused).
+            text = path.read_bytes().decode("utf-8")
+        except OSError as e:
+            raise TrustStoreError(f"{path}: {e.strerror or e}") from None
+        except UnicodeDecodeError as e:
+            raise TrustStoreError(f"{path}: not UTF-8: {e}") from None
+        return cls.from_toml(text, path)
+
+    @classmethod
+    def from_toml(cls, text: str, path: Path) -> "TrustStore":
+        def invalid(message: str) -> TrustStoreError:
+            return TrustStoreError(f"trust store {path}: {message}")
+
+        if re.search(r"\r(?!\n)", text):
+            raise invalid("a carriage return that is not part of a line break")
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise invalid(str(e)) from None
+        unknown = set(doc) - {"threshold", "state", "keys"}
+        if unknown:
+            raise invalid(f"unknown field(s) {sorted(unknown)}")
+        threshold = doc.get("threshold")
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0:
+            raise invalid("threshold must be a whole number")
+        keys: list[TrustedKey] = []
+        for entry in doc.get("keys", []):
+            if not isinstance(entry, dict):
+                raise invalid("every [[keys]] entry must be a table")
+            extra = set(entry) - {"id", "public_key", "not_before", "not_after"}
+            if extra or not isinstance(entry.get("id"), str) or not isinstance(entry.get("public_key"), str):
+                raise invalid(f"key entry {entry.get('id', '?')}: needs id and public_key, and nothing else but not_before/not_after")
+            key_id = entry["id"]
+            if any(k.id == key_id for k in keys):
+                raise invalid(f"key id `{key_id}` appears twice")
+            hex_key = entry["public_key"].strip()
+            raw = bytes.fromhex(hex_key) if _HEX_KEY.fullmatch(hex_key) else b""
+            if len(raw) != 32:
+                raise invalid(f"key `{key_id}`: public_key must be 64 hex digits")
+            if not usable_public_key(raw):
+                raise invalid(f"key `{key_id}`: not a usable Ed25519 public key (small order or not a curve point)")
+            twin = next((k for k in keys if k.public_key == raw), None)
+            if twin is not None:
+                raise invalid(f"key `{key_id}` has the same public key as `{twin.id}`: one key under two ids would count twice towards the threshold")
+            try:
+                windows = {w: parse_instant(entry[w]) if w in entry else None for w in ("not_before", "not_after")}
+            except ValueError as e:
+                raise invalid(f"key `{key_id}`: {e}") from None
+            keys.append(TrustedKey(key_id, raw, **windows))
+        if threshold == 0:
+            raise invalid("threshold must be at least 1")
+        if threshold > len(keys):
+            raise invalid(f"threshold {threshold} is more than the {len(keys)} key(s) listed")
+        state = doc.get("state")
+        if state is None:
+            state_path = path.parent / f"{path.name}.state.json"
+        elif isinstance(state, str):
+            state_path = path.parent / state if not os.path.isabs(state) else Path(state)
+        else:
+            raise invalid("state must be a path")
+        return cls(threshold, keys, state_path)
+
+
+class RevisionState:
+    """The highest revision accepted per bundle name, written atomically
+    (shared with the Rust host when both use the same trust store)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def highest(self) -> dict[str, int]:
+        try:
+            data = strict.loads(self.path.read_bytes())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            raise TrustStoreError(f"{self.path}: revision state is corrupt: {e}") from None
+        highest = data.get("highest") if isinstance(data, dict) else None
+        if not isinstance(highest, dict) or not all(
+            type(v) is int and 0 <= v <= _U64_MAX for v in highest.values()
+        ):
+            raise TrustStoreError(f"{self.path}: revision state is corrupt (`highest` must map names to revisions)")
+        return highest
+
+    def record(self, name: str, revision: int) -> None:
+        highest = self.highest()
+        if highest.get(name, -1) >= revision:
+            return
+        highest[name] = revision
+        folder = self.path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{self.path.name}.")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump({"highest": highest}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+# ------------------------------------------------------------------ verify
+
+
+@dataclass
+class VerifiedBundle:
+    """A bundle whose signatures, windows and manifest were checked."""
+
+    data: bytes
+    sha256: str  # the signed content's identity, as the Rust host reports it
+    manifest: dict
+    signers: list[str]
+    not_before: Optional[datetime] = None
+    not_after: Optional[datetime] = None  # the bundle's, or its keys', earlier
+    limited_by: Optional[str] = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.manifest["name"]
+
+    @property
+    def revision(self) -> int:
+        return self.manifest["revision"]
+
+    def out_of_window(self, at: datetime) -> Optional[str]:
+        if self.not_before is not None and at < self.not_before:
+            return f"it is not valid before {self.not_before.isoformat()}"
+        if self.not_after is not None and at > self.not_after:
+            return f"its window ended at {self.not_after.isoformat()} ({self.limited_by}); a newer valid bundle must replace it"
+        return None
+
+
+def _signature_data(data: bytes, parsed: list[Section], detached: Optional[bytes]) -> bytes:
+    signature_sections = [(i, s) for i, s in enumerate(parsed) if s.custom_name == SIGNATURE_SECTION]
+    if len(signature_sections) > 1:
+        raise BundleRefused(f"the bundle was changed after it was signed: it has {len(signature_sections)} signature sections")
+    if signature_sections and signature_sections[0][0] != 0:
+        raise BundleRefused("the bundle was changed after it was signed: the signature section must be the first section")
+    if detached is not None:
+        return detached
+    if signature_sections:
+        s = signature_sections[0][1]
+        return data[s.data_start : s.end]
+    raise BundleRefused("the bundle is unsigned: it has no signature section and no detached signature was given")
+
+
+def _manifest(data: bytes, parsed: list[Section]) -> dict:
+    """The manifest, read as strictly as the Rust host reads it: every field
+    typed, none unknown, none twice."""
+    found = [s for s in parsed if s.custom_name == MANIFEST_SECTION]
+    if len(found) != 1:
+        raise BundleRefused(f"the bundle has {len(found)} manifest sections; it needs exactly one")
+    try:
+        raw = strict.loads(data[found[0].data_start : found[0].end])
+        BundleManifest.from_json(raw, "manifest")
+    except ValueError as e:
+        raise BundleRefused(f"the bundle's manifest is malformed: {e}") from None
+    if raw["format"] > MANIFEST_FORMAT:
+        raise BundleRefused(f"the bundle's manifest format {raw['format']} is newer than this host reads")
+    return raw
+
+
+def _count_signatures(entries, trust: TrustStore, hashes, at):
+    valid, valid_keys, unknown, not_valid, bad = [], set(), [], None, None
+    for entry in entries:
+        key_id = entry.key_id.decode("utf-8", "replace")
+        candidates = list(trust.keys) if not key_id else [k for k in trust.keys if k.id == key_id]
+        if not candidates:
+            unknown.append(key_id or "(no key id)")
+            continue
+        key = next((k for k in candidates if _signature_valid(entry, k.public_key, hashes)), None)
+        if key is None:
+            if key_id:
+                bad = key_id
+            else:
+                unknown.append("(no key id)")
+            continue
+        why = key.invalid_at(at)
+        if why is not None:
+            not_valid = (key.id, why)
+        elif key.public_key not in valid_keys:
+            valid_keys.add(key.public_key)
+            valid.append(key.id)
+    required = max(trust.threshold, 1)
+    if len(valid) >= required:
+        return sorted(valid)
+    if not valid:
+        if bad is not None:
+            raise BundleRefused(f"the bundle was changed after it was signed: the signature by key `{bad}` does not verify")
+        if not_valid is not None:
+            raise BundleRefused(f"the signing key `{not_valid[0]}` is {not_valid[1]} at the time of loading")
+        if unknown:
+            raise BundleRefused(f"no signature is from a key in the trust store (signed by: {', '.join(unknown)})")
+    raise BundleRefused(
+        f"{len(valid)} valid signature(s) from distinct trusted keys ({', '.join(valid)}); the trust store requires {required}"
+    )
+
+
+def verify(data: bytes, trust: TrustStore, detached: Optional[bytes] = None, at: Optional[datetime] = None) -> VerifiedBundle:
+    """Checks `data` (and a detached signature) against `trust` at `at`
+    (now by default). The revision rule needs state: see :func:`accept`."""
+    at = at or now()
+    parsed = sections(data)
+    sets = decode_signature_data(_signature_data(data, parsed, detached))
+    hashes = part_hashes(data, parsed)
+    entries = [e for set_hashes, set_entries in sets if set_hashes == hashes for e in set_entries]
+    if not entries:
+        raise BundleRefused("the bundle was changed after it was signed: its content does not match the hashes it was signed over")
+    signers = _count_signatures(entries, trust, hashes, at)
+    manifest = _manifest(data, parsed)
+    try:
+        window = {w: parse_instant(manifest[w]) if manifest.get(w) is not None else None for w in ("notBefore", "notAfter")}
+    except ValueError as e:
+        raise BundleRefused(f"the bundle's manifest is malformed: {e}") from None
+    if window["notBefore"] is not None and at < window["notBefore"]:
+        raise BundleRefused(f"the bundle is not valid before {manifest['notBefore']}")
+    if window["notAfter"] is not None and at > window["notAfter"]:
+        raise BundleRefused(f"the bundle expired at {manifest['notAfter']}")
+    bundle = VerifiedBundle(data, hashes[-1].hex(), manifest, signers, window["notBefore"], window["notAfter"])
+    bundle.extra["verified"] = _VERIFIED
+    if bundle.not_after is not None:
+        bundle.limited_by = f"the bundle's not-after ({manifest['notAfter']})"
+    # The bundle stays signed by `threshold` valid keys until the
+    # threshold-th latest expiry among its signers.
+    expiries = [k.not_after for k in trust.keys if k.id in signers]
+    ends = [t for t in expiries if t is None] + sorted((t for t in expiries if t is not None), reverse=True)
+    required = max(trust.threshold, 1)
+    if len(ends) >= required and ends[required - 1] is not None:
+        keys_end = ends[required - 1]
+        if bundle.not_after is None or keys_end < bundle.not_after:
+            bundle.not_after = keys_end
+            bundle.limited_by = f"the last instant {required} of its signing keys are valid"
+    return bundle
+
+
+def is_verified(bundle: object) -> bool:
+    """Whether `bundle` is what :func:`verify` returned."""
+    return isinstance(bundle, VerifiedBundle) and bundle.extra.get("verified") is _VERIFIED
+
+
+def check_rollback(bundle: VerifiedBundle, trust: TrustStore) -> None:
+    """Refuses a revision lower than the highest accepted for the name."""
+    highest = RevisionState(trust.state_path).highest().get(bundle.name)
+    if highest is not None and bundle.revision < highest:
+        raise BundleRefused(
+            f"bundle `{bundle.name}` revision {bundle.revision} is lower than revision {highest} already accepted (rollback refused)"
+        )
+
+
+def record(bundle: VerifiedBundle, trust: TrustStore) -> None:
+    """Records the bundle's revision as accepted: call it once the bundle
+    compiled and instantiated, so a bundle that never ran cannot raise the
+    floor."""
+    RevisionState(trust.state_path).record(bundle.name, bundle.revision)
+
+
+def read_bundle(path: str | os.PathLike) -> tuple[bytes, Optional[bytes]]:
+    """A bundle file and its detached signature (``<bundle>.sig``) when the
+    bundle carries none of its own."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BundleRefused(f"reading bundle {path}: {e.strerror or e}") from None
+    sig = Path(str(path) + ".sig")
+    embedded = False
+    try:
+        embedded = any(s.custom_name == SIGNATURE_SECTION for s in sections(data))
+    except BundleRefused:
+        pass
+    detached = sig.read_bytes() if sig.is_file() and not embedded else None
+    return data, detached
