@@ -188,6 +188,12 @@ impl Runtime {
     }
 }
 
+/// Bytes of each pooled linear memory kept resident between instances
+/// (the pre-initialised image is about 8 MB).
+const KEEP_RESIDENT: usize = 32 << 20;
+/// Bytes of each pooled table kept resident between instances.
+const KEEP_RESIDENT_TABLES: usize = 1 << 20;
+
 fn engine_config(limits: &Limits) -> Config {
     let mut config = Config::new();
     config.consume_fuel(true);
@@ -197,7 +203,15 @@ fn engine_config(limits: &Limits) -> Config {
         .total_core_instances(POOL_INSTANCES * 4)
         .total_memories(POOL_INSTANCES * 2)
         .total_tables(POOL_INSTANCES * 4)
-        .max_memory_size(limits.memory_bytes);
+        .max_memory_size(limits.memory_bytes)
+        // A slot reused for a fresh instance keeps its pages: the ones the
+        // last instance wrote are copied back from the pre-initialised image
+        // (only those, found with PAGEMAP_SCAN where the kernel has it)
+        // instead of being discarded, so a fresh instance's first decision
+        // does not fault in the policy set page by page.
+        .linear_memory_keep_resident(KEEP_RESIDENT.min(limits.memory_bytes))
+        .table_keep_resident(KEEP_RESIDENT_TABLES)
+        .pagemap_scan(wasmtime::Enabled::Auto);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     config
 }
