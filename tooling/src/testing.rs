@@ -23,6 +23,16 @@ pub enum TestError {
     Export(String),
 }
 
+/// A decider over the pre-initialised component `bundle` that takes the
+/// cases' own times.
+fn what_if_decider(bundle: &[u8]) -> Result<slicegate::Decider, TestError> {
+    let runtime = Runtime::from_component(bundle, Limits::default())
+        .map_err(|e| TestError::Start(e.to_string()))?;
+    Ok(slicegate::Decider::preinitialised(&runtime)
+        .map_err(|e| TestError::Start(e.to_string()))?
+        .permit_what_if(true))
+}
+
 /// Runs `files` (optionally only cases matching `filter`) through the
 /// pre-initialised component `bundle`, cross-checking placements with native
 /// Cedar on `sources`.
@@ -32,11 +42,7 @@ pub fn test_component(
     files: &[CaseFile],
     filter: Option<&str>,
 ) -> Result<Suite, TestError> {
-    let runtime = Runtime::from_component(bundle, Limits::default())
-        .map_err(|e| TestError::Start(e.to_string()))?;
-    let mut decider = slicegate::Decider::preinitialised(&runtime)
-        .map_err(|e| TestError::Start(e.to_string()))?
-        .permit_what_if(true);
+    let mut decider = what_if_decider(bundle)?;
     let ids = decider
         .info()
         .map_err(|e| TestError::Start(e.to_string()))?
@@ -56,11 +62,7 @@ pub fn export_component(
     files: &[CaseFile],
     examples: Option<&std::path::Path>,
 ) -> Result<crate::cases::export::Export, TestError> {
-    let runtime = Runtime::from_component(bundle, Limits::default())
-        .map_err(|e| TestError::Start(e.to_string()))?;
-    let mut decider = slicegate::Decider::preinitialised(&runtime)
-        .map_err(|e| TestError::Start(e.to_string()))?
-        .permit_what_if(true);
+    let mut decider = what_if_decider(bundle)?;
     let mut runner = Runner::new(&mut decider, None, files)?
         .with_packs(&sources.packs())
         .with_network_regimes(sources);
@@ -76,11 +78,7 @@ pub fn mutate_component(
     files: &[CaseFile],
     filter: Option<&str>,
 ) -> Result<crate::mutate::MutationReport, TestError> {
-    let runtime = Runtime::from_component(bundle, Limits::default())
-        .map_err(|e| TestError::Start(e.to_string()))?;
-    let mut decider = slicegate::Decider::preinitialised(&runtime)
-        .map_err(|e| TestError::Start(e.to_string()))?
-        .permit_what_if(true);
+    let mut decider = what_if_decider(bundle)?;
     let mut runner = Runner::new(&mut decider, None, files)?
         .with_packs(&sources.packs())
         .with_network_regimes(sources)

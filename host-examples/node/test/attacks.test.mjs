@@ -27,56 +27,24 @@ function manifestOf(unsigned) {
   return JSON.parse(unsigned.subarray(s.dataStart, s.end).toString("utf8"));
 }
 
-describe("instants as the Rust host reads them", () => {
+const TABLE = JSON.parse(readFileSync(new URL("../../strictness.json", import.meta.url), "utf8"));
+
+describe("instants as the Rust host reads them (host-examples/strictness.json)", () => {
   test("what is read and how", () => {
-    for (const [text, iso] of [
-      ["2026-06-01T00:00:00Z", "2026-06-01T00:00:00.000Z"],
-      ["2026-06-01 00:00:00Z", "2026-06-01T00:00:00.000Z"],
-      ["2026-06-01T00:00:00", "2026-06-01T00:00:00.000Z"],
-      ["2026-06-01T00:00:00+00:00", "2026-06-01T00:00:00.000Z"],
-      ["2024-02-29T23:59:60Z", "2024-02-29T23:59:59.000Z"],
-      ["2018-02-14T00:28:07.5Z", "2018-02-14T00:28:07.500Z"],
-    ])
-      assert.equal(new Date(parseInstant(text)).toISOString(), iso, text);
+    for (const [text, iso] of TABLE.instantsRead) assert.equal(new Date(parseInstant(text)).toISOString(), iso, text);
   });
   test("what is refused", () => {
-    for (const text of [
-      "2099-01-01T00:00:00+01:00",
-      "2099-01-01T00:00:00-00:00",
-      "2099-01-01t00:00:00z",
-      "2099-01-01T00:00:00z",
-      "20990101T000000Z",
-      "2099-01-01T00:00Z",
-      "2023-02-29T00:00:00Z",
-      "2099-02-30T00:00:00Z",
-      "2099-01-01T24:00:00Z",
-      "1969-12-31T23:59:59Z",
-      "10000-01-01T00:00:00Z",
-      "2099-01-01T00:00:00.5x",
-      "２０９９-01-01T00:00:00Z",
-      20990101,
-    ])
-      assert.throws(() => parseInstant(text), Error, String(text));
+    for (const text of TABLE.instantsRefused) assert.throws(() => parseInstant(text), Error, String(text));
   });
 });
 
 describe("JSON as serde_json reads it", () => {
   test("what it refuses is refused", () => {
-    for (const text of [
-      '{"a": 1, "a": 2}',
-      '{"a": {"b": 1, "b": 1}}',
-      Buffer.from("efbbbf7b7d", "hex"),
-      Buffer.from('{"a": "\xff"}', "latin1"),
-      '{"a": "\\ud800"}',
-      '{"a": NaN}',
-      '{"a": Infinity}',
-      "[".repeat(200) + "]".repeat(200),
-      "[".repeat(5000) + "]".repeat(5000),
-    ])
-      assert.throws(() => parseJson(text), Error, String(text).slice(0, 40));
+    const texts = [...TABLE.jsonRefusedHex.map((h) => Buffer.from(h, "hex")), ...TABLE.jsonNestedRefused.map((n) => "[".repeat(n) + "]".repeat(n))];
+    for (const text of texts) assert.throws(() => parseJson(text), Error, String(text).slice(0, 40));
   });
   test("a float is never a whole number, -0 included", () => {
-    for (const text of ['{"a": -0}', '{"a": 1.0}', '{"a": 1e0}']) assert.ok(parseJson(text).a instanceof JsonFloat, text);
+    for (const text of TABLE.jsonFloats) assert.ok(parseJson(text).a instanceof JsonFloat, text);
     assert.equal(parseJson('{"a": 0}').a, 0);
     assert.equal(Object.getPrototypeOf(parseJson('{"__proto__": {"x": 1}}')), null);
   });
