@@ -29,10 +29,16 @@ export class TrustStoreError extends Error {}
 export { parseInstant };
 
 const LAST_SECTION_ID = 11; // a component's sections: custom (0) to export (11)
-const verified = new WeakSet(); // what verifyBundle returned: a Host runs only these
+// What verifyBundle returned, and the bytes and window it checked, kept
+// here: a Host runs only these, from this copy (changing the returned
+// object changes nothing that runs).
+const verified = new WeakMap();
 
 /** Whether `bundle` is what verifyBundle returned. */
 export const isVerified = (bundle) => verified.has(bundle);
+
+/** The bytes and window verifyBundle checked for `bundle`. */
+export const verifiedParts = (bundle) => verified.get(bundle);
 
 const malformed = (why) => new BundleRefused(`the bundle is not a well-formed WebAssembly component: ${why}`);
 const corrupt = (why) => new BundleRefused(`the bundle was changed after it was signed: the signature data is corrupt (${why})`);
@@ -186,7 +192,7 @@ export function loadTrustStore(path) {
     for (const w of ["not_before", "not_after"]) {
       if (entry[w] === undefined) continue;
       try {
-        window[w] = parseInstant(entry[w]); // a string: a TOML datetime value is refused
+        window[w] = parseInstant(entry[w], { roundUp: w === "not_before" }); // a string: a TOML datetime value is refused
       } catch (e) {
         throw invalid(`key \`${entry.id}\`: ${e.message}`);
       }
@@ -283,7 +289,7 @@ export function verifyBundle(data, trust, { detached = null, at = Date.now() } =
   let notBefore = null;
   let notAfter = null;
   try {
-    if (manifest.notBefore != null) notBefore = parseInstant(manifest.notBefore);
+    if (manifest.notBefore != null) notBefore = parseInstant(manifest.notBefore, { roundUp: true });
     if (manifest.notAfter != null) notAfter = parseInstant(manifest.notAfter);
   } catch (e) {
     throw new BundleRefused(`the bundle's manifest is malformed: ${e.message}`);
@@ -299,8 +305,8 @@ export function verifyBundle(data, trust, { detached = null, at = Date.now() } =
     notAfter = ends[required - 1];
     limitedBy = `the last instant ${required} of its signing keys are valid`;
   }
-  const bundle = { data, sha256: hashes[hashes.length - 1].toString("hex"), manifest, name: manifest.name, revision: manifest.revision, signers, notBefore, notAfter, limitedBy };
-  verified.add(bundle);
+  const bundle = Object.freeze({ sha256: hashes[hashes.length - 1].toString("hex"), manifest: Object.freeze(manifest), name: manifest.name, revision: manifest.revision, signers: Object.freeze(signers), notBefore, notAfter, limitedBy });
+  verified.set(bundle, Object.freeze({ data: Buffer.from(data), notBefore, notAfter, limitedBy }));
   return bundle;
 }
 

@@ -9,7 +9,7 @@
 
 import { randomBytes } from "node:crypto";
 import { transpile } from "@bytecodealliance/jco";
-import { BundleRefused, checkRollback, isVerified, loadTrustStore, readBundle, recordRevision, verifyBundle } from "./bundle.mjs";
+import { BundleRefused, checkRollback, isVerified, loadTrustStore, readBundle, recordRevision, verifiedParts, verifyBundle } from "./bundle.mjs";
 import { CEDAR_REQUEST, DEPLOYMENT_PLAN, PLACEMENT_REQUEST, decode } from "./types.mjs";
 
 const SEED = "wasi:random/insecure-seed@0.2.6";
@@ -65,6 +65,19 @@ const IMPORTS = new Proxy(
   },
 );
 
+/** The largest request (its JSON, in bytes) this host decides. V8 has no
+ * fuel: this bound stands in for the Rust host's fuel budget, far inside
+ * it — the costliest 1 MiB placement measured (a 1 MiB id) uses about a
+ * quarter of the budget — and for the memory cap. */
+export const MAX_REQUEST_BYTES = 1 << 20;
+
+function bounded(value) {
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > MAX_REQUEST_BYTES)
+    throw new Failed("limit", `the request is ${size} bytes; this host decides requests of at most ${MAX_REQUEST_BYTES} bytes (it has no fuel budget)`);
+  return value;
+}
+
 const now = () => new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 
 export class Host {
@@ -77,6 +90,8 @@ export class Host {
     const bundle = verifyBundle(data, trust, { detached });
     checkRollback(bundle, trust);
     const host = await Host.fromVerified(bundle, options);
+    // Instantiated once before the revision is recorded: a bundle that does
+    // not run must not raise the floor.
     try {
       await host._instance();
     } catch (e) {
@@ -87,12 +102,13 @@ export class Host {
   }
 
   /** A host for a bundle verifyBundle returned (and nothing else). */
-  static async fromVerified(bundle, { whatIf = false } = {}) {
+  static async fromVerified(bundle, { whatIf = false, clock = Date.now } = {}) {
     if (!isVerified(bundle)) throw new TypeError("a Host runs only a bundle that verifyBundle (or Host.load) checked");
+    const parts = verifiedParts(bundle);
     let instantiate;
     const modules = new Map();
     try {
-      const { files } = await transpile(bundle.data, { name: "slicegate", instantiation: "async", noTypescript: true, quiet: true });
+      const { files } = await transpile(parts.data, { name: "slicegate", instantiation: "async", noTypescript: true, quiet: true });
       for (const [name, bytes] of Object.entries(files))
         if (name.endsWith(".wasm")) modules.set(name, await WebAssembly.compile(bytes));
       const glue = Buffer.from(files["slicegate.js"]).toString("base64");
@@ -100,12 +116,15 @@ export class Host {
     } catch (e) {
       throw new BundleRefused(`the verified bundle does not compile: ${e?.message ?? e}`);
     }
-    return new Host(bundle, instantiate, modules, whatIf);
+    return new Host(bundle, parts, instantiate, modules, whatIf, clock);
   }
 
-  constructor(bundle, instantiate, modules, whatIf) {
+  constructor(bundle, parts, instantiate, modules, whatIf, clock) {
     this.bundle = bundle;
     this.whatIf = whatIf;
+    this._window = parts; // the window verifyBundle checked
+    this._clock = clock; // what the window is checked against (ms)
+    this._queue = Promise.resolve(); // guest calls run one at a time
     this._instantiate = instantiate;
     this._modules = modules;
     this._live = null;
@@ -122,24 +141,32 @@ export class Host {
     return this._live;
   }
 
-  /** Runs one guest call; a guest `error` comes back as `{ err }`. */
-  async _call(iface, name, ...args) {
+  /** Runs one guest call, after every earlier one has ended (so no call
+   * runs in an instance an earlier one left dead); a guest `error` comes
+   * back as `{ err }`. */
+  _call(iface, name, ...args) {
+    const run = this._queue.then(() => this._callNow(iface, name, args));
+    this._queue = run.catch(() => {});
+    return run;
+  }
+
+  async _callNow(iface, name, args) {
     const root = await this._instance();
     try {
       return { ok: root[iface][name](...args) };
     } catch (e) {
       if (e && Object.hasOwn(e, "payload") && e.constructor?.name === "ComponentError") return { err: e.payload };
       this._live = null; // a trapped instance is never reused
-      if (e instanceof RangeError) throw new Failed("limit", "stack");
+      if (e instanceof RangeError && /call stack/i.test(e.message)) throw new Failed("limit", "stack");
       throw new Failed("trap", String(e?.message ?? e));
     }
   }
 
   _outOfWindow() {
-    const t = Date.now();
-    if (this.bundle.notBefore !== null && t < this.bundle.notBefore) return { kind: "bundle-expired", detail: "it is not valid yet" };
-    if (this.bundle.notAfter !== null && t > this.bundle.notAfter)
-      return { kind: "bundle-expired", detail: `its window ended (${this.bundle.limitedBy}); a newer valid bundle must replace it` };
+    const t = this._clock();
+    const { notBefore, notAfter, limitedBy } = this._window;
+    if (notBefore !== null && t < notBefore) return { kind: "bundle-expired", detail: "it is not valid yet" };
+    if (notAfter !== null && t > notAfter) return { kind: "bundle-expired", detail: `its window ended (${limitedBy}); a newer valid bundle must replace it` };
     return null;
   }
 
@@ -157,13 +184,14 @@ export class Host {
 
   /** Decides placements in one guest call; answers in request order. */
   async decideBatch(requests) {
+    if (!Array.isArray(requests)) throw new TypeError("decideBatch takes an array of requests");
     const expired = this._outOfWindow();
     if (expired) return requests.map(() => ({ ...denied(expired.kind, expired.detail) }));
     const answers = new Array(requests.length).fill(null);
     const pending = [];
     requests.forEach((raw, i) => {
       try {
-        const request = decode(PLACEMENT_REQUEST, raw);
+        const request = bounded(decode(PLACEMENT_REQUEST, raw));
         const time = this._time(request.at);
         pending.push([i, time, { ...request, at: time[1] }]);
       } catch (e) {
@@ -196,7 +224,7 @@ export class Host {
     let time;
     let result;
     try {
-      const plan = decode(DEPLOYMENT_PLAN, raw);
+      const plan = bounded(decode(DEPLOYMENT_PLAN, raw));
       time = this._time(plan.at);
       result = await this._call("placement", "checkPlan", { ...plan, at: time[1] });
     } catch (e) {
@@ -229,7 +257,7 @@ export class Host {
     const expired = this._outOfWindow();
     if (expired) return denied(expired.kind, expired.detail);
     try {
-      const { ok, err } = await this._call("authorizer", "authorize", decode(CEDAR_REQUEST, raw));
+      const { ok, err } = await this._call("authorizer", "authorize", bounded(decode(CEDAR_REQUEST, raw)));
       return err !== undefined ? denied(failureOf(err).kind, failureOf(err).detail) : decisionOf(ok);
     } catch (e) {
       return e instanceof Failed ? denied(e.failure.kind, e.failure.detail) : denied("invalid-request", e.message);

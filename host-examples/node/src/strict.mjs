@@ -125,7 +125,7 @@ export function parseJson(input) {
 const MAX_SECONDS = 253402300799; // 9999-12-31T23:59:59Z, humantime's limit
 
 /** An RFC 3339 instant as the Rust host reads it, in milliseconds since the epoch. */
-export function parseInstant(text) {
+export function parseInstant(text, { roundUp = false } = {}) {
   if (typeof text !== "string") throw new Error(`\`${String(text)}\` is not an RFC 3339 instant (not a string)`);
   const b = Buffer.from(text, "utf8");
   const bad = (why) => new Error(`\`${text}\` is not an RFC 3339 instant: ${why}`);
@@ -169,5 +169,7 @@ export function parseInstant(text) {
   const leapYears = Math.floor((y - 1968) / 4) - Math.floor((y - 1900) / 100) + Math.floor((y - 1600) / 400);
   const seconds = second + minute * 60 + hour * 3600 + ((year - 1970) * 365 + leapYears + ydays) * 86400;
   if (seconds > MAX_SECONDS) throw bad("out of range");
-  return seconds * 1000 + Math.floor(nanos / 1_000_000);
+  // Milliseconds: the rest cut, or with roundUp (the start of a window, so
+  // it never opens early) carried up.
+  return seconds * 1000 + (roundUp ? Math.ceil(nanos / 1_000_000) : Math.floor(nanos / 1_000_000));
 }

@@ -128,9 +128,14 @@ export function decode(shape, value, where = "request") {
     case "enum":
       if (!shape.values.includes(value)) throw new TypeError(`${where}: \`${value}\` is not one of ${shape.values.join(", ")}`);
       return value;
-    case "list":
+    case "list": {
       if (!Array.isArray(value)) throw new TypeError(`${where}: expected a list`);
-      return value.map((v, i) => decode(shape.item, v, `${where}[${i}]`));
+      // A fresh array, element by element: `map` would let an array's own
+      // constructor (Symbol.species) choose what reaches the component.
+      const out = [];
+      for (let i = 0; i < value.length; i++) out.push(decode(shape.item, value[i], `${where}[${i}]`));
+      return out;
+    }
     default:
       throw new TypeError(`${where}: no decoder`);
   }

@@ -11,6 +11,7 @@ import { describe, test, before } from "node:test";
 import { BundleRefused, TrustStoreError, loadTrustStore, partHashes, sections, verifyBundle } from "../src/bundle.mjs";
 import { Host } from "../src/host.mjs";
 import { JsonFloat, parseInstant, parseJson } from "../src/strict.mjs";
+import { PLACEMENT_REQUEST, decode } from "../src/types.mjs";
 import { HAVE, REQUEST, env, keyPair, leb, lp, signBundle } from "./support.mjs";
 
 const MANIFEST = "slicegate-manifest";
@@ -47,6 +48,17 @@ describe("JSON as serde_json reads it", () => {
     for (const text of TABLE.jsonFloats) assert.ok(parseJson(text).a instanceof JsonFloat, text);
     assert.equal(parseJson('{"a": 0}').a, 0);
     assert.equal(Object.getPrototypeOf(parseJson('{"__proto__": {"x": 1}}')), null);
+  });
+});
+
+describe("lists are read element by element", () => {
+  test("an array's own constructor cannot choose what is sent", () => {
+    const components = [];
+    components.constructor = { [Symbol.species]: function Fake() { return ["hisilicon"]; } };
+    const request = { ...structuredClone(REQUEST), equipment: { ...REQUEST.equipment, components } };
+    const decoded = decode(PLACEMENT_REQUEST, request);
+    assert.deepEqual(decoded.equipment.components, []);
+    assert.equal(Object.getPrototypeOf(decoded.equipment.components), Array.prototype);
   });
 });
 

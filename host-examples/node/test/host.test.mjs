@@ -79,13 +79,59 @@ describe("the Node host", { skip: HAVE ? false : "run by scripts/cross-host.sh, 
   });
 
   test("a served bundle past its window denies everything", async () => {
-    const h = await Host.load(env("BUNDLE"), trustCopy(), { whatIf: true });
+    // The signing key expires a day from now; the host's clock is moved.
+    const keyEnd = new Date(Date.now() + 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const path = trustCopy();
+    writeFileSync(path, `${readFileSync(path, "utf8").trimEnd()}\nnot_after = "${keyEnd}"\n`);
+    let clock = Date.now();
+    const h = await Host.load(env("BUNDLE"), path, { whatIf: true, clock: () => clock });
     assert.equal((await h.decide(REQUEST)).allowed, true);
-    h.bundle.notAfter = Date.now() - 1000;
+    clock = h.bundle.notAfter + 1;
     const d = await h.decide(REQUEST);
     assert.equal(d.allowed, false);
     assert.equal(d.failure.kind, "bundle-expired");
     assert.equal((await h.checkPlan(PLAN())).allowed, false);
+    assert.deepEqual((await h.decideBatch([REQUEST, REQUEST])).map((a) => a.allowed), [false, false]);
+    // What verifyBundle returned cannot be changed under the host.
+    assert.throws(() => {
+      h.bundle.notAfter = null;
+    }, TypeError);
+  });
+
+  test("calls run one at a time; a failed call leaves no instance to the next", async () => {
+    const h = await Host.load(env("BUNDLE"), trustCopy(), { whatIf: true });
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => h.decide(i % 2 ? HUAWEI_CORE : REQUEST)));
+    assert.deepEqual(answers.map((a) => a.allowed), Array.from({ length: 40 }, (_, i) => i % 2 === 0));
+    // A guest fault in the first call: the second, started at once, must
+    // run in a fresh instance, not the one the fault left.
+    const root = await h._instance();
+    root.placement.decideBatch = () => {
+      throw new WebAssembly.RuntimeError("unreachable");
+    };
+    const [a, b] = await Promise.all([h.decide(REQUEST), h.decide(REQUEST)]);
+    assert.equal(a.allowed, false);
+    assert.equal(a.failure.kind, "trap");
+    assert.equal(b.allowed, true, JSON.stringify(b.failure));
+  });
+
+  test("only what verifyBundle returned runs, from the bytes it checked", async () => {
+    await assert.rejects(Host.fromVerified({ data: unsigned, notBefore: null, notAfter: null }), TypeError);
+    const trust = loadTrustStore(trustCopy());
+    const b = verifyBundle(signed, trust);
+    assert.equal(Object.isFrozen(b), true);
+    assert.equal(b.data, undefined);
+  });
+
+  test("requests past the host's size bound are denied", async () => {
+    const big = structuredClone(REQUEST);
+    big.equipment.id = "x".repeat(2 << 20);
+    const d = await host.decide(big);
+    assert.equal(d.allowed, false);
+    assert.equal(d.failure.kind, "limit");
+    const fits = structuredClone(REQUEST);
+    fits.equipment.id = "x".repeat(512 << 10);
+    assert.equal((await host.decide(fits)).allowed, true);
+    await assert.rejects(host.decideBatch(undefined), TypeError);
   });
 
   test("a rollback is refused and the revision recorded", async () => {

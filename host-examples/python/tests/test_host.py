@@ -11,8 +11,10 @@ which builds and signs the bundle with the Rust CLI and sets:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
+import threading
 import shutil
 import tempfile
 import unittest
@@ -125,7 +127,7 @@ class HostTest(unittest.TestCase):
         with self.assertRaisesRegex(BundleRefused, "does not verify|requires 2"):
             bundles.verify(sign(self.unsigned, [("a", a), ("b", a)]), trust)
         accepted = bundles.verify(sign(self.unsigned, [("a", a), ("b", b)]), trust)
-        self.assertEqual(accepted.signers, ["a", "b"])
+        self.assertEqual(accepted.signers, ("a", "b"))
         self.assertEqual(accepted.sha256, bundles.verify(self.signed, TrustStore.load(_trust_copy(ENV["TRUST"]))).sha256)
 
     def test_a_detached_signature_is_read_beside_the_bundle(self):
@@ -137,7 +139,7 @@ class HostTest(unittest.TestCase):
         (self.dir / "b.wasm").write_bytes(self.unsigned)
         (self.dir / "b.wasm.sig").write_bytes(signed[sig_section.data_start : sig_section.end])
         host = Host.load(self.dir / "b.wasm", trust_path)
-        self.assertEqual(host.bundle.signers, ["a"])
+        self.assertEqual(host.bundle.signers, ("a",))
 
     def test_key_and_bundle_windows(self):
         trust = TrustStore.load(_trust_copy(ENV["TRUST"]))
@@ -156,13 +158,71 @@ class HostTest(unittest.TestCase):
         self.assertIsNotNone(verified.out_of_window(later + timedelta(seconds=1)))
 
     def test_a_served_bundle_past_its_window_denies_everything(self):
-        host = Host.load(ENV["BUNDLE"], _trust_copy(ENV["TRUST"]), what_if=True)
+        # The signing key expires a day from now; the host's clock is moved.
+        key_end = datetime.now(timezone.utc) + timedelta(days=1)
+        text = Path(_trust_copy(ENV["TRUST"])).read_text().rstrip("\n")
+        trust_path = self.dir / "expiring.toml"
+        trust_path.write_text(text + f'\nnot_after = "{key_end.strftime("%Y-%m-%dT%H:%M:%SZ")}"\n')
+        now = [datetime.now(timezone.utc)]
+        host = Host.load(ENV["BUNDLE"], trust_path, what_if=True, clock=lambda: now[0])
         self.assertTrue(host.decide(REQUEST).allowed)
-        host.bundle.not_after = datetime.now(timezone.utc) - timedelta(seconds=1)
+        now[0] = host.bundle.not_after + timedelta(microseconds=1)
         decision = host.decide(REQUEST)
         self.assertFalse(decision.allowed)
         self.assertEqual(decision.failure.kind, "bundle-expired")
         self.assertFalse(host.check_plan(_plan()).allowed)
+        self.assertFalse(any(d.allowed for d in host.decide_batch([REQUEST, REQUEST])))
+        self.assertFalse(host.authorize({"principal": {"typeName": "X", "id": "a"}, "action": {"typeName": "X", "id": "a"}, "resource": {"typeName": "X", "id": "a"}}).allowed)
+        with self.assertRaises(dataclasses.FrozenInstanceError):
+            host.bundle.not_after = None  # type: ignore[misc]
+
+    def test_only_what_verify_returned_runs(self):
+        verified = bundles.verify(self.signed, TrustStore.load(_trust_copy(ENV["TRUST"])))
+        forged = dataclasses.replace(verified, data=self.unsigned)
+        with self.assertRaises(TypeError):
+            Host(forged)
+        with self.assertRaises(TypeError):
+            Host(bundles.VerifiedBundle(self.unsigned, "", {}, ()))
+
+    def test_one_host_shared_by_threads_decides_one_call_at_a_time(self):
+        answers = []
+
+        def work():
+            for _ in range(40):
+                answers.append(self.host.decide(REQUEST).allowed)
+                answers.append(self.host.decide(HUAWEI_CORE).allowed)
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(answers.count(True), 160)
+        self.assertEqual(answers.count(False), 160)
+
+    def test_subclasses_and_self_references_are_refused_not_sent(self):
+        class Lying(int):
+            def __le__(self, other):
+                return True
+
+            def __ge__(self, other):
+                return True
+
+        class Shifty(str):
+            def encode(self, *a, **k):
+                return b"defense"
+
+        request = PlacementRequest.from_json(HUAWEI_CORE)
+        request.slice.sst = Lying(257)
+        self.assertEqual(self.host.decide(request).failure.kind, "invalid-request")
+        request = PlacementRequest.from_json(REQUEST)
+        request.slice.category = Shifty("consumer")
+        self.assertEqual(self.host.decide(request).failure.kind, "invalid-request")
+        request = PlacementRequest.from_json(REQUEST)
+        request.equipment.components = [request]  # refers to itself
+        answers = self.host.decide_batch([REQUEST, request, {1: "x", "y": 2}])
+        self.assertEqual([a.allowed for a in answers], [True, False, False])
+        self.assertEqual({a.failure.kind for a in answers[1:]}, {"invalid-request"})
 
     def test_a_rollback_is_refused_and_the_revision_recorded(self):
         trust_path = _trust_copy(ENV["TRUST"])

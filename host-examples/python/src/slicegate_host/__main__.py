@@ -50,8 +50,25 @@ def _read_json(path: str):
     return strict.loads(data)
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.capitalize() for p in rest)
+
+
 def _plain(value):
-    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+    """An answer as the Rust host writes it in JSON: camelCase names,
+    `evaluatedAt` as {kind, at}."""
+    if dataclasses.is_dataclass(value):
+        out = {}
+        for f in dataclasses.fields(value):
+            item = getattr(value, f.name)
+            if f.name == "evaluated_at" and item is not None:
+                item = {"kind": item[0], "at": item[1]}
+            out[_camel(f.name)] = _plain(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,10 @@ import re
 import os
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+import weakref
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Optional
@@ -38,8 +41,8 @@ _ED25519 = 0x01
 _LAST_SECTION_ID = 11  # a component's sections: custom (0) to export (11)
 _U64_MAX = 2**64 - 1
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
-# Set by `verify` on what it returns: a Host runs only bundles it verified.
-_VERIFIED = object()
+# What `verify` returned: a Host runs only these.
+_VERIFIED: "weakref.WeakSet[VerifiedBundle]" = weakref.WeakSet()
 
 
 class BundleRefused(Exception):
@@ -51,9 +54,9 @@ class TrustStoreError(Exception):
     """The trust store (or the revision state beside it) is not usable."""
 
 
-def parse_instant(text: object) -> datetime:
+def parse_instant(text: object, *, round_up: bool = False) -> datetime:
     """An RFC 3339 instant, read as the Rust host reads it."""
-    return strict.parse_instant(text)
+    return strict.parse_instant(text, round_up=round_up)
 
 
 def now() -> datetime:
@@ -290,7 +293,10 @@ class TrustStore:
             if twin is not None:
                 raise invalid(f"key `{key_id}` has the same public key as `{twin.id}`: one key under two ids would count twice towards the threshold")
             try:
-                windows = {w: parse_instant(entry[w]) if w in entry else None for w in ("not_before", "not_after")}
+                windows = {
+                    w: parse_instant(entry[w], round_up=w == "not_before") if w in entry else None
+                    for w in ("not_before", "not_after")
+                }
             except ValueError as e:
                 raise invalid(f"key `{key_id}`: {e}") from None
             keys.append(TrustedKey(key_id, raw, **windows))
@@ -352,18 +358,19 @@ class RevisionState:
 # ------------------------------------------------------------------ verify
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class VerifiedBundle:
-    """A bundle whose signatures, windows and manifest were checked."""
+    """A bundle whose signatures, windows and manifest were checked. Frozen,
+    and only what :func:`verify` made counts as verified (see
+    :func:`is_verified`)."""
 
     data: bytes
     sha256: str  # the signed content's identity, as the Rust host reports it
-    manifest: dict
-    signers: list[str]
+    manifest: Mapping  # read-only
+    signers: tuple
     not_before: Optional[datetime] = None
     not_after: Optional[datetime] = None  # the bundle's, or its keys', earlier
     limited_by: Optional[str] = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -460,17 +467,19 @@ def verify(data: bytes, trust: TrustStore, detached: Optional[bytes] = None, at:
     signers = _count_signatures(entries, trust, hashes, at)
     manifest = _manifest(data, parsed)
     try:
-        window = {w: parse_instant(manifest[w]) if manifest.get(w) is not None else None for w in ("notBefore", "notAfter")}
+        window = {
+            w: parse_instant(manifest[w], round_up=w == "notBefore") if manifest.get(w) is not None else None
+            for w in ("notBefore", "notAfter")
+        }
     except ValueError as e:
         raise BundleRefused(f"the bundle's manifest is malformed: {e}") from None
     if window["notBefore"] is not None and at < window["notBefore"]:
         raise BundleRefused(f"the bundle is not valid before {manifest['notBefore']}")
     if window["notAfter"] is not None and at > window["notAfter"]:
         raise BundleRefused(f"the bundle expired at {manifest['notAfter']}")
-    bundle = VerifiedBundle(data, hashes[-1].hex(), manifest, signers, window["notBefore"], window["notAfter"])
-    bundle.extra["verified"] = _VERIFIED
-    if bundle.not_after is not None:
-        bundle.limited_by = f"the bundle's not-after ({manifest['notAfter']})"
+    not_after, limited_by = window["notAfter"], None
+    if not_after is not None:
+        limited_by = f"the bundle's not-after ({manifest['notAfter']})"
     # The bundle stays signed by `threshold` valid keys until the
     # threshold-th latest expiry among its signers.
     expiries = [k.not_after for k in trust.keys if k.id in signers]
@@ -478,15 +487,25 @@ def verify(data: bytes, trust: TrustStore, detached: Optional[bytes] = None, at:
     required = max(trust.threshold, 1)
     if len(ends) >= required and ends[required - 1] is not None:
         keys_end = ends[required - 1]
-        if bundle.not_after is None or keys_end < bundle.not_after:
-            bundle.not_after = keys_end
-            bundle.limited_by = f"the last instant {required} of its signing keys are valid"
+        if not_after is None or keys_end < not_after:
+            not_after = keys_end
+            limited_by = f"the last instant {required} of its signing keys are valid"
+    bundle = VerifiedBundle(
+        bytes(data),
+        hashes[-1].hex(),
+        MappingProxyType(dict(manifest)),
+        tuple(signers),
+        window["notBefore"],
+        not_after,
+        limited_by,
+    )
+    _VERIFIED.add(bundle)
     return bundle
 
 
 def is_verified(bundle: object) -> bool:
     """Whether `bundle` is what :func:`verify` returned."""
-    return isinstance(bundle, VerifiedBundle) and bundle.extra.get("verified") is _VERIFIED
+    return isinstance(bundle, VerifiedBundle) and bundle in _VERIFIED
 
 
 def check_rollback(bundle: VerifiedBundle, trust: TrustStore) -> None:

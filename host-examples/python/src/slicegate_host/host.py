@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Optional, Union
+from typing import Callable, Iterable, Optional, Union
 
 import wasmtime
 from wasmtime import component as wc
@@ -88,6 +89,14 @@ def _decision_of(result) -> Decision:
     )
 
 
+def _reading_fault(error: Exception) -> str:
+    if isinstance(error, ValueError):
+        return str(error)
+    if isinstance(error, RecursionError):
+        return "the request refers to itself (or is nested too deeply)"
+    return f"the request could not be read: {type(error).__name__}: {error}"
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -95,12 +104,20 @@ def _now() -> str:
 class Host:
     """One verified bundle, ready to decide."""
 
-    def __init__(self, verified: bundles.VerifiedBundle, *, what_if: bool = False, limits: Limits = Limits()):
+    def __init__(
+        self,
+        verified: bundles.VerifiedBundle,
+        *,
+        what_if: bool = False,
+        limits: Limits = Limits(),
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ):
         if not bundles.is_verified(verified):
             raise TypeError("a Host runs only a bundle that `verify` (or `Host.load`) checked")
         self.bundle = verified
         self.what_if = what_if
         self.limits = limits
+        self._clock = clock  # what the bundle's window is checked against
         config = wasmtime.Config()
         config.consume_fuel = True
         config.max_wasm_stack = limits.wasm_stack_bytes
@@ -115,6 +132,9 @@ class Host:
                 seed.add_func("insecure-seed", self._seed)
         self._linker.define_unknown_imports_as_traps(self._component)
         self._live: Optional[tuple[wasmtime.Store, wc.Instance]] = None
+        # One guest call at a time: a store may not be entered from two
+        # threads (wasmtime-py releases the GIL during a call).
+        self._lock = threading.RLock()
 
     @classmethod
     def load(
@@ -124,6 +144,7 @@ class Host:
         *,
         what_if: bool = False,
         limits: Limits = Limits(),
+        clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> "Host":
         """Verifies the bundle against the trust store (signatures,
         threshold, windows, rollback), records its revision, then compiles
@@ -132,7 +153,7 @@ class Host:
         data, detached = bundles.read_bundle(bundle_path)
         verified = bundles.verify(data, trust, detached)
         bundles.check_rollback(verified, trust)
-        host = cls(verified, what_if=what_if, limits=limits)
+        host = cls(verified, what_if=what_if, limits=limits, clock=clock)
         try:
             host._instance()
         except _Failed as e:
@@ -159,6 +180,10 @@ class Host:
         return self._live
 
     def _call(self, interface: str, name: str, *args, fuel: Optional[int] = None):
+        with self._lock:
+            return self._call_locked(interface, name, *args, fuel=fuel)
+
+    def _call_locked(self, interface: str, name: str, *args, fuel: Optional[int] = None):
         store, instance = self._instance()
         exports = instance.get_export_index(store, f"{PACKAGE}/{interface}@{VERSION}")
         func = instance.get_func(store, instance.get_export_index(store, name, exports)) if exports else None
@@ -179,10 +204,17 @@ class Host:
             raise _Failed(Failure("trap", trap.message)) from None
         except (wasmtime.WasmtimeError, TypeError, ValueError) as e:
             self._live = None
-            raise _Failed(Failure("trap", str(e))) from None
+            # wasmtime-py reports a component call's trap as an error
+            # carrying the trap's message (and a backtrace after it).
+            message = str(e)
+            if "all fuel consumed" in message:
+                raise _Failed(Failure("limit", "fuel")) from None
+            if "call stack exhausted" in message or "stack overflow" in message:
+                raise _Failed(Failure("limit", "stack")) from None
+            raise _Failed(Failure("trap", message.split("\n")[0])) from None
 
     def _out_of_window(self) -> Optional[Failure]:
-        why = self.bundle.out_of_window(datetime.now(timezone.utc))
+        why = self.bundle.out_of_window(self._clock())
         return None if why is None else Failure("bundle-expired", why)
 
     def _time(self, at: Optional[str]) -> tuple[str, str]:
@@ -206,6 +238,8 @@ class Host:
     def decide_batch(self, requests: Iterable[Union[PlacementRequest, dict]]) -> list[Decision]:
         """Decides placements in one guest call; answers in request order.
         A request that does not parse is denied alone."""
+        if isinstance(requests, (str, bytes, dict)):
+            raise TypeError("decide_batch takes a list of requests")
         requests = list(requests)
         expired = self._out_of_window()
         if expired is not None:
@@ -224,10 +258,10 @@ class Host:
                 wit = request.to_wit()
                 wit.at = time[1]
                 pending.append((i, time, wit))
-            except ValueError as e:
-                answers[i] = Decision.denied("invalid-request", str(e))
             except _Failed as e:
                 answers[i] = Decision(False, e.failure)
+            except Exception as e:  # noqa: BLE001 - any fault reading a request denies it
+                answers[i] = Decision.denied("invalid-request", _reading_fault(e))
         if pending:
             try:
                 results = self._call("placement", "decide-batch", [w for _, _, w in pending], fuel=self.limits.fuel_per_decision * len(pending))
@@ -259,10 +293,10 @@ class Host:
             wit.at = time[1]
             items = len(plan.installed) + len(plan.changes) + 1
             result = self._call("placement", "check-plan", wit, fuel=self.limits.fuel_per_decision * items)
-        except ValueError as e:
-            return PlanResult.refused(Failure("invalid-request", str(e)))
         except _Failed as e:
             return PlanResult.refused(e.failure)
+        except Exception as e:  # noqa: BLE001 - any fault reading the plan refuses it
+            return PlanResult.refused(Failure("invalid-request", _reading_fault(e)))
         if isinstance(result, wc.Variant):
             return PlanResult.refused(_failure_of(result))
         items = [
@@ -295,10 +329,10 @@ class Host:
             else:
                 raise ValueError("expected a CedarRequest or its JSON")
             return _decision_of(self._call("authorizer", "authorize", request.to_wit()))
-        except ValueError as e:
-            return Decision.denied("invalid-request", str(e))
         except _Failed as e:
             return Decision(False, e.failure)
+        except Exception as e:  # noqa: BLE001 - any fault reading the request denies it
+            return Decision.denied("invalid-request", _reading_fault(e))
 
     def info(self) -> dict:
         """The loaded policy set: name, revision, policy ids, digests."""

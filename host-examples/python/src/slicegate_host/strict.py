@@ -68,8 +68,10 @@ def loads(data: Union[bytes, str]):
         raise ValueError(f"not well-formed UTF-8: {e}") from None
 
 
-def parse_instant(text: object) -> datetime:
-    """An instant as the Rust host reads it; ValueError otherwise."""
+def parse_instant(text: object, *, round_up: bool = False) -> datetime:
+    """An instant as the Rust host reads it; ValueError otherwise. Python
+    keeps microseconds: nanoseconds are cut, or with `round_up` (for the
+    start of a window, so it never opens early) carried up."""
     if not isinstance(text, str):
         raise ValueError(f"`{text!r}` is not an RFC 3339 instant (not a string)")
     b = text.encode("utf-8")
@@ -121,4 +123,5 @@ def parse_instant(text: object) -> datetime:
     seconds = second + minute * 60 + hour * 3600 + total * 86400
     if seconds > _MAX_SECONDS:
         raise bad("out of range")
-    return _EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    micros = -(-nanos // 1000) if round_up else nanos // 1000
+    return _EPOCH + timedelta(seconds=seconds, microseconds=micros)

@@ -40,8 +40,12 @@ class Value:
 
     @classmethod
     def from_json(cls, data: object, where: str = "request"):
-        if not isinstance(data, dict):
+        # Exact types only: a subclass could answer a check one way and
+        # reach the component another way.
+        if type(data) is not dict:
             raise ValueError(f"{where}: expected an object")
+        if any(type(k) is not str for k in data):
+            raise ValueError(f"{where}: every field name must be a string")
         hints = typing.get_type_hints(cls)
         fields = {_json_name(f.name): f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(fields))
@@ -105,26 +109,26 @@ def _decode(hint, value, where, bounds=None):
         inner = [a for a in args if a is not type(None)][0]
         return None if value is None else _decode(inner, value, where, bounds)
     if origin is Literal:
-        if value not in args:
+        if type(value) is not str or value not in args:
             raise ValueError(f"{where}: `{value}` is not one of {list(args)}")
         return value
     if origin is list:
-        if not isinstance(value, list):
+        if type(value) is not list:
             raise ValueError(f"{where}: expected a list")
         return [_decode(args[0], v, f"{where}[{i}]") for i, v in enumerate(value)]
     if isinstance(hint, type) and issubclass(hint, Value):
         return hint.from_json(value, where)
     if hint is bool:
-        if not isinstance(value, bool):
+        if type(value) is not bool:
             raise ValueError(f"{where}: expected true or false")
         return value
     if hint is int:
         low, high = bounds or U32
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        if type(value) is not int or not low <= value <= high:
             raise ValueError(f"{where}: expected a whole number from {low} to {high}")
         return value
     if hint is str:
-        if not isinstance(value, str):
+        if type(value) is not str:
             raise ValueError(f"{where}: expected a string")
         try:
             value.encode("utf-8")
