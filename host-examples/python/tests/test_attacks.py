@@ -6,7 +6,6 @@ ran must not raise the recorded revision."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import unittest
