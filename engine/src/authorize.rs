@@ -2,10 +2,9 @@
 
 use std::str::FromStr;
 
-use cedar_policy::{Authorizer, Context, EntityId, EntityTypeName, EntityUid, Request};
+use cedar_policy::{Context, EntityId, EntityTypeName, EntityUid, Request};
 use cedar_policy_core::ast;
 
-use crate::decision;
 use crate::describe;
 use crate::exports::slicegate::policy::authorizer::Request as WitRequest;
 use crate::slicegate::policy::types::{Decision, EntityUid as WitUid, Error};
@@ -44,15 +43,20 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
     // context's `network` when that names a network of the registry (whose
     // regimes are the bundle's; a request cannot restate that entity).
     let network = network_of(set, &context);
-    let policies = set
+    let selected = set
         .index
         .as_ref()
-        .and_then(|index| index.select(&action, network.as_deref()))
-        .map_or(&set.policies, |(policies, _)| policies);
+        .and_then(|index| index.select(&action, network.as_deref()));
+    let (policies, compiled) = selected
+        .as_ref()
+        .map_or((&set.policies, &set.compiled), |s| (s.policies, s.compiled));
     let cedar_request = Request::new(principal, action, resource, context, schema)
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-    let response = match &request.entities_json {
-        None => Authorizer::new().is_authorized(&cedar_request, policies, &set.entities),
+    let decide = |entities: &cedar_policy::Entities| {
+        crate::compiled::decide(set, compiled, policies, &cedar_request, entities)
+    };
+    Ok(match &request.entities_json {
+        None => decide(&set.entities),
         Some(json) => {
             if json.len() > MAX_CONTEXT_BYTES {
                 return Err(Error::LimitExceeded(format!(
@@ -70,10 +74,9 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
                 .map_err(|e| {
                     Error::SchemaViolation(format!("request entities: {}", describe(&e)))
                 })?;
-            Authorizer::new().is_authorized(&cedar_request, policies, &entities)
+            decide(&entities)
         }
-    };
-    Ok(decision::from_response(set, &response))
+    })
 }
 
 /// The entity types of the 5G schema: reference data the bundle holds and

@@ -4,9 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use cedar_policy::{Authorizer, EntityUid, Request};
+use cedar_policy::{Authorizer, EntityUid, Request, Response};
 use cedar_policy_core::ast::{self, Value};
 
+use crate::compiled::eval::{Env, Found};
+use crate::compiled::{CompiledSet, Satisfied};
 use crate::decision;
 use crate::describe;
 use crate::exports::slicegate::policy::placement::PlacementRequest;
@@ -24,17 +26,150 @@ pub fn decide(set: &LoadedPolicySet, request: &PlacementRequest) -> Result<Decis
     evaluate(set, schema, placement)
 }
 
-/// Evaluates a placement (or plan) already turned into Cedar.
+/// Evaluates a placement (or plan) already turned into Cedar: the compiled
+/// policies by the compiled evaluator over the request's entities and the
+/// loaded ones, the rest (or, when the evaluator bails, all) by Cedar.
 pub fn evaluate(
     set: &LoadedPolicySet,
     schema: &cedar_policy::Schema,
     placement: CedarPlacement,
 ) -> Result<Decision, Error> {
-    let (policies, base) = set
+    let selected = set
         .index
         .as_ref()
-        .and_then(|index| index.select(&placement.action, placement.network.as_deref()))
-        .unwrap_or((&set.policies, set.base.as_ref()));
+        .and_then(|index| index.select(&placement.action, placement.network.as_deref()));
+    let (policies, base, compiled) = match &selected {
+        Some(s) => (s.policies, s.base, s.compiled),
+        None => (&set.policies, set.base.as_ref(), &set.compiled),
+    };
+    if let Some(satisfied) = compiled_verdict(set, schema, compiled, &placement) {
+        crate::compiled::count(true);
+        let rest = match &compiled.rest {
+            Some(rest) => Some(interpret(set, schema, placement, rest, base)?),
+            None => None,
+        };
+        return Ok(decision::from_compiled(set, satisfied, rest.as_ref()));
+    }
+    crate::compiled::count(false);
+    let response = interpret(set, schema, placement, policies, base)?;
+    Ok(decision::from_response(set, &response))
+}
+
+/// The decision by Cedar's interpreter alone (the compiled policies left
+/// out): what the compiled path is measured against natively.
+#[cfg(test)]
+pub fn interpreted(
+    set: &LoadedPolicySet,
+    schema: &cedar_policy::Schema,
+    placement: CedarPlacement,
+) -> Result<Decision, Error> {
+    let selected = set
+        .index
+        .as_ref()
+        .and_then(|index| index.select(&placement.action, placement.network.as_deref()));
+    let (policies, base) = match &selected {
+        Some(s) => (s.policies, s.base),
+        None => (&set.policies, set.base.as_ref()),
+    };
+    let response = interpret(set, schema, placement, policies, base)?;
+    Ok(decision::from_response(set, &response))
+}
+
+/// The compiled policies' verdict, or `None` when the request is one only
+/// Cedar's path may decide: its shape or entities not checked at load and
+/// refused by the schema now, an entity of its own that the loaded store
+/// (or the request) already holds (Cedar refuses the store), or an
+/// evaluation the evaluator bails on. (A request checked here against the
+/// schema is a plan's, whose entity has no parents: adding it to the store
+/// changes no ancestor set, so the store read below is Cedar's.)
+///
+/// The store read is the request's entities and the loaded ones by uid:
+/// the same entities, with the same data, as the decision store Cedar's path
+/// builds (see [`stores::closure`]), which holds whatever evaluation can read.
+pub fn compiled_verdict(
+    set: &LoadedPolicySet,
+    schema: &cedar_policy::Schema,
+    compiled: &CompiledSet,
+    placement: &CedarPlacement,
+) -> Option<Satisfied> {
+    if compiled.compiled.is_empty() {
+        return None;
+    }
+    if !placement.request_checked {
+        Request::new(
+            placement.principal.clone(),
+            placement.action.clone(),
+            placement.resource.clone(),
+            cedar_context(placement.context.clone()),
+            Some(schema),
+        )
+        .ok()?;
+    }
+    if !placement.shapes_checked {
+        if placement
+            .entities
+            .iter()
+            .any(|e| e.ancestors().next().is_some())
+        {
+            return None;
+        }
+        cedar_policy::Entities::empty()
+            .add_entities(
+                placement
+                    .entities
+                    .iter()
+                    .cloned()
+                    .map(cedar_policy::Entity::from),
+                Some(schema),
+            )
+            .ok()?;
+    }
+    let by_uid = set.by_uid.as_ref()?;
+    let added = &placement.entities;
+    for (at, entity) in added.iter().enumerate() {
+        let uid = entity.uid();
+        if by_uid.contains_key(uid) || added[..at].iter().any(|e| e.uid() == uid) {
+            return None;
+        }
+    }
+    let context = Value::record(
+        placement
+            .context
+            .iter()
+            .map(|(key, value)| (smol_str::SmolStr::from(*key), value.clone())),
+        None,
+    );
+    let lookup = |uid: &ast::EntityUID| {
+        Ok(match added.iter().find(|e| e.uid() == uid) {
+            Some(entity) => Found::Data(entity),
+            None => by_uid
+                .get(uid)
+                .map_or(Found::Missing, |entity| Found::Data(entity.as_ref())),
+        })
+    };
+    let [principal, action, resource] =
+        [&placement.principal, &placement.action, &placement.resource]
+            .map(|uid| Value::from(AsRef::<ast::EntityUID>::as_ref(uid).clone()));
+    compiled
+        .run(&Env {
+            principal: &principal,
+            action: &action,
+            resource: &resource,
+            context: &context,
+            lookup: &lookup,
+        })
+        .ok()
+}
+
+/// Cedar's response for `policies` (with `base`, their base store) on a
+/// placement: the interpreter's path.
+fn interpret(
+    set: &LoadedPolicySet,
+    schema: &cedar_policy::Schema,
+    placement: CedarPlacement,
+    policies: &cedar_policy::PolicySet,
+    base: Option<&cedar_policy_core::entities::Entities>,
+) -> Result<Response, Error> {
     // The request's roots of the entities evaluation can read (see `reach`).
     let mut roots: Vec<ast::EntityUID> = Vec::new();
     for uid in [&placement.principal, &placement.action, &placement.resource] {
@@ -62,19 +197,12 @@ pub fn evaluate(
         if let (Some(by_uid), Some(base)) = (set.by_uid.as_ref(), base) {
             match stores::closure(by_uid, base, added, roots) {
                 Ok(store) => {
-                    let store = store?;
-                    return Ok(decision::from_response(
-                        set,
-                        &authorize(&cedar_policy::Entities::from(store)),
-                    ));
+                    return Ok(authorize(&cedar_policy::Entities::from(store?)));
                 }
                 Err(back) => added = back,
             }
         }
-        return Ok(decision::from_response(
-            set,
-            &authorize(&with_request_entities(set, added)?),
-        ));
+        return Ok(authorize(&with_request_entities(set, added)?));
     }
     let entities = set
         .entities
@@ -84,7 +212,7 @@ pub fn evaluate(
             Some(schema),
         )
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
-    Ok(decision::from_response(set, &authorize(&entities)))
+    Ok(authorize(&entities))
 }
 
 /// The loaded entities with a request's own entities (equipment, slice,

@@ -3,6 +3,7 @@
 
 use cedar_policy::{AuthorizationError, PolicyId, Response};
 
+use crate::compiled::Satisfied;
 use crate::describe;
 use crate::slicegate::policy::types::{Decision, DeterminingPolicy, PolicyError};
 use crate::state::LoadedPolicySet;
@@ -12,12 +13,46 @@ use crate::state::LoadedPolicySet;
 /// have changed the outcome, so the verdict becomes a deny (fail closed).
 pub fn from_response(set: &LoadedPolicySet, response: &Response) -> Decision {
     let cedar_allowed = response.decision() == cedar_policy::Decision::Allow;
+    let reason: Vec<PolicyId> = response.diagnostics().reason().cloned().collect();
+    build(set, cedar_allowed, reason, errors_of(set, response))
+}
 
-    let mut reason: Vec<&PolicyId> = response.diagnostics().reason().collect();
-    reason.sort();
-    let determining = reason.into_iter().map(|id| determining(set, id)).collect();
+/// Builds the decision from the compiled policies' verdicts and, when some
+/// policies of the set were left to the interpreter, Cedar's response for
+/// those: combined as Cedar's authorizer combines policies (any satisfied
+/// forbid denies and is the reason; otherwise a satisfied permit allows and
+/// the satisfied permits are the reason).
+pub fn from_compiled(
+    set: &LoadedPolicySet,
+    satisfied: Satisfied,
+    rest: Option<&Response>,
+) -> Decision {
+    let Satisfied {
+        mut permits,
+        mut forbids,
+    } = satisfied;
+    let mut errors = Vec::new();
+    if let Some(response) = rest {
+        let reason = response.diagnostics().reason().cloned();
+        if response.decision() == cedar_policy::Decision::Allow {
+            permits.extend(reason);
+        } else {
+            // A deny's reasons are its satisfied forbids (none when it
+            // denies for want of a permit).
+            forbids.extend(reason);
+        }
+        errors = errors_of(set, response);
+    }
+    if forbids.is_empty() {
+        let allowed = !permits.is_empty();
+        build(set, allowed, permits, errors)
+    } else {
+        build(set, false, forbids, errors)
+    }
+}
 
-    let mut errors: Vec<PolicyError> = response
+fn errors_of(set: &LoadedPolicySet, response: &Response) -> Vec<PolicyError> {
+    response
         .diagnostics()
         .errors()
         .map(|err| {
@@ -28,7 +63,18 @@ pub fn from_response(set: &LoadedPolicySet, response: &Response) -> Decision {
                 message: describe(err.inner()),
             }
         })
-        .collect();
+        .collect()
+}
+
+fn build(
+    set: &LoadedPolicySet,
+    cedar_allowed: bool,
+    mut reason: Vec<PolicyId>,
+    mut errors: Vec<PolicyError>,
+) -> Decision {
+    reason.sort();
+    reason.dedup();
+    let determining = reason.iter().map(|id| determining(set, id)).collect();
     errors.sort_by(|a, b| a.policy_id.cmp(&b.policy_id));
 
     let fail_closed = if cedar_allowed {

@@ -34,6 +34,17 @@ pub struct PolicyIndex {
     /// Each subset's base store ([`crate::stores::base`]), filled by
     /// [`PolicyIndex::with_bases`].
     bases: Vec<Option<cedar_policy_core::entities::Entities>>,
+    /// Each subset compiled ([`crate::compiled`]), filled by
+    /// [`PolicyIndex::with_bases`].
+    compiled: Vec<crate::compiled::CompiledSet>,
+}
+
+/// The policies one request can meet: the subset, its base store and its
+/// compiled form.
+pub struct Selected<'a> {
+    pub policies: &'a PolicySet,
+    pub base: Option<&'a cedar_policy_core::entities::Entities>,
+    pub compiled: &'a crate::compiled::CompiledSet,
 }
 
 /// The regime a policy is gated on, if its first condition starts with
@@ -161,16 +172,13 @@ impl PolicyIndex {
             by_action,
             subsets,
             bases: Vec::new(),
+            compiled: Vec::new(),
         })
     }
 
     /// The policies that can apply to `action`, for a request whose context
     /// `network` is the given network (or has none).
-    pub fn select(
-        &self,
-        action: &EntityUid,
-        network: Option<&str>,
-    ) -> Option<(&PolicySet, Option<&cedar_policy_core::entities::Entities>)> {
+    pub fn select(&self, action: &EntityUid, network: Option<&str>) -> Option<Selected<'_>> {
         let at = match network {
             Some(network) => {
                 let key = self.network_key.get(network)?;
@@ -178,15 +186,25 @@ impl PolicyIndex {
             }
             None => self.by_action.get(action)?,
         };
-        Some((self.subsets.get(*at)?, self.bases.get(*at)?.as_ref()))
+        Some(Selected {
+            policies: self.subsets.get(*at)?,
+            base: self.bases.get(*at)?.as_ref(),
+            compiled: self.compiled.get(*at)?,
+        })
     }
 
-    /// Builds each subset's base store from the loaded entities.
-    pub fn with_bases(mut self, store: Option<&crate::stores::ByUid>) -> Self {
+    /// Builds each subset's base store from the loaded entities, and
+    /// compiles each subset.
+    pub fn with_bases(mut self, store: Option<&crate::stores::ByUid>, compile: bool) -> Self {
         self.bases = self
             .subsets
             .iter()
             .map(|subset| crate::stores::base(store, subset))
+            .collect();
+        self.compiled = self
+            .subsets
+            .iter()
+            .map(|subset| crate::compiled::CompiledSet::build(subset, compile))
             .collect();
         self
     }

@@ -4,6 +4,7 @@
 
 mod authorize;
 mod checks;
+mod compiled;
 mod decide;
 mod decision;
 mod index;
@@ -111,7 +112,14 @@ impl placement_api::Guest for PolicyEngine {
 
 impl metadata::Guest for PolicyEngine {
     fn info() -> Result<metadata::PolicySetInfo, Error> {
-        with_loaded(|set| Ok(set.info.clone()))
+        with_loaded(|set| {
+            let (compiled_decisions, interpreted_decisions) = compiled::counted();
+            Ok(metadata::PolicySetInfo {
+                compiled_decisions,
+                interpreted_decisions,
+                ..set.info.clone()
+            })
+        })
     }
 }
 

@@ -95,6 +95,11 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
     let policy_count = u32::try_from(ids.len()).unwrap_or(u32::MAX);
 
     let info = PolicySetInfo {
+        // Filled below, once the set is compiled; the decision counts when
+        // `info` is asked.
+        compiled_policies: 0,
+        compiled_decisions: 0,
+        interpreted_decisions: 0,
         bundle_name: sources.bundle_name.clone(),
         bundle_revision: sources.bundle_revision,
         policy_count,
@@ -109,7 +114,14 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         cedar_version: cedar_policy::get_sdk_version().to_string(),
         engine_version: env!("CARGO_PKG_VERSION").to_string(),
     };
+    let compiled = crate::compiled::CompiledSet::build(&policies, sources.compile);
+    let compiled_policies = u32::try_from(compiled.compiled.len()).unwrap_or(u32::MAX);
+    let info = PolicySetInfo {
+        compiled_policies,
+        ..info
+    };
     let report = LoadReport {
+        compiled_policies,
         policy_count,
         entity_count,
         validates: validation_errors.is_empty(),
@@ -137,7 +149,8 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         type_names,
         facts: policy_facts(&policies),
         base: crate::stores::base(by_uid.as_ref(), &policies),
-        index: index.map(|index| index.with_bases(by_uid.as_ref())),
+        compiled,
+        index: index.map(|index| index.with_bases(by_uid.as_ref(), sources.compile)),
         by_uid,
         policies,
         schema,

@@ -37,6 +37,8 @@ pub struct LoadedPolicySet {
     pub requests_checked: std::collections::HashSet<crate::state::RequestKind>,
     /// The whole policy set's base store ([`crate::stores::base`]).
     pub base: Option<cedar_policy_core::entities::Entities>,
+    /// The whole policy set, compiled ([`crate::compiled`]).
+    pub compiled: crate::compiled::CompiledSet,
 }
 
 /// What a decision reports about a policy it names.

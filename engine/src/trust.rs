@@ -13,7 +13,7 @@ use cedar_policy_core::ast::Value;
 
 use crate::registry::{Entry, Flags, LISTS, Registry, VendorFacts};
 use crate::slicegate::policy::types::Error;
-use crate::values::{PlacementTypes, boolean, entity_ref, string};
+use crate::values::{PlacementTypes, boolean, entity_ref};
 
 /// Which entries apply: those whose scope covers the request's slice
 /// category, or (for the load-time shape checks) every entry.
@@ -131,6 +131,25 @@ impl<'r> Trust<'r> {
             .is_some_and(|l| l.since.since.millis <= millis)
     }
 
+    /// Whether `other` has the same facts (so the same `Trust` record).
+    pub fn same(&self, other: &Trust<'_>) -> bool {
+        let same_listing = |a: &Option<Effective<'_>>, b: &Option<Effective<'_>>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                std::ptr::eq(a.since, b.since) && std::ptr::eq(a.subsidy, b.subsidy)
+            }
+            _ => false,
+        };
+        self.parties == other.parties
+            && self.unknown == other.unknown
+            && self.flags == other.flags
+            && self
+                .listed
+                .iter()
+                .zip(other.listed.iter())
+                .all(|(a, b)| same_listing(a, b))
+    }
+
     /// The schema's `Trust` record.
     pub fn value(&self, types: &PlacementTypes) -> Value {
         let listed = Value::record(
@@ -139,18 +158,15 @@ impl<'r> Trust<'r> {
                 .zip(self.listed.iter())
                 .filter_map(|((_, key), listing)| {
                     let listing = listing.as_ref()?;
-                    Some((
-                        *key,
-                        Value::record(
-                            [
-                                ("since", listing.since.since_value.clone()),
-                                ("entry", string(&listing.since.id)),
-                                ("scope", string(&listing.since.scope)),
-                                ("subsidyBanFrom", listing.subsidy.subsidy_value.clone()),
-                            ],
-                            None,
-                        ),
-                    ))
+                    let value = if std::ptr::eq(listing.since, listing.subsidy)
+                        || listing.since.subsidy_from.millis == listing.subsidy.subsidy_from.millis
+                    {
+                        // The same record as the entry's own: built at load.
+                        listing.since.listing_value.clone()
+                    } else {
+                        Entry::listing(listing.since, listing.subsidy)
+                    };
+                    Some((*key, value))
                 }),
             None,
         );
@@ -181,6 +197,25 @@ impl<'r> Trust<'r> {
             ],
             None,
         )
+    }
+}
+
+/// `Trust` records built for one request: a group with the same facts as
+/// one built before (the maker alone, its supply without components and
+/// every party are often the same vendor) shares its record.
+#[derive(Default)]
+pub struct TrustValues<'r> {
+    built: Vec<(Trust<'r>, Value)>,
+}
+
+impl<'r> TrustValues<'r> {
+    pub fn value(&mut self, trust: &Trust<'r>, types: &PlacementTypes) -> Value {
+        if let Some((_, value)) = self.built.iter().find(|(t, _)| t.same(trust)) {
+            return value.clone();
+        }
+        let value = trust.value(types);
+        self.built.push((trust.clone(), value.clone()));
+        value
     }
 }
 

@@ -83,6 +83,9 @@ pub struct LoadReport {
     pub validates: bool,
     /// Validation errors, when they do not.
     pub validation_errors: Vec<String>,
+    /// Policies compiled (the rest are interpreted).
+    #[serde(default)]
+    pub compiled_policies: u32,
 }
 
 impl From<loader::LoadReport> for LoadReport {
@@ -92,6 +95,7 @@ impl From<loader::LoadReport> for LoadReport {
             entity_count: r.entity_count,
             validates: r.validates,
             validation_errors: r.validation_errors,
+            compiled_policies: r.compiled_policies,
         }
     }
 }
@@ -115,7 +119,20 @@ impl Decider {
     /// policy set that does not load is an error here, never a decider that
     /// allows.
     pub fn new(runtime: &Runtime, sources: &PolicySources) -> Result<Self, Failure> {
-        let sources = Some(sources.to_wit());
+        Self::loading(runtime, sources.to_wit())
+    }
+
+    /// As [`Decider::new`], with every policy left to Cedar's interpreter
+    /// (none compiled): the reference the compiled path is checked and
+    /// measured against.
+    pub fn interpreted(runtime: &Runtime, sources: &PolicySources) -> Result<Self, Failure> {
+        let mut wit = sources.to_wit();
+        wit.compile = false;
+        Self::loading(runtime, wit)
+    }
+
+    fn loading(runtime: &Runtime, sources: loader::PolicySources) -> Result<Self, Failure> {
+        let sources = Some(sources);
         let (instance, report) = fresh_instance(runtime, sources.as_ref())?;
         Ok(Decider {
             runtime: runtime.clone(),
@@ -143,6 +160,7 @@ impl Decider {
                 // validation (natively and in the engine's own load).
                 validates: true,
                 validation_errors: Vec::new(),
+                compiled_policies: info.compiled_policies,
             },
             what_if_permitted: false,
             validity: None,
@@ -335,6 +353,7 @@ fn fresh_instance(
             entity_count: 0,
             validates: true,
             validation_errors: Vec::new(),
+            compiled_policies: 0,
         },
     };
     Ok((instance, report))

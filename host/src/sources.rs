@@ -320,6 +320,7 @@ impl PolicySources {
             strict: self.strict,
             bundle_name: self.bundle_name.clone(),
             bundle_revision: self.bundle_revision,
+            compile: true,
         }
     }
 }

@@ -123,7 +123,7 @@ fn scale_ups(
     let mut rows = Vec::new();
     for scale in scales {
         eprintln!("scale-up: {} ...", scale.label());
-        rows.push(bench::scaled_decision(
+        rows.extend(bench::scaled_decision(
             &big,
             sources,
             request,

@@ -82,6 +82,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         report.passed + report.failed,
         started.elapsed().as_secs_f64()
     );
+    let paths = &report.paths;
+    println!(
+        "compiled: {} of {} policies; {} decisions by the compiled evaluator, {} by the interpreter alone (evaluations that error, or sets with nothing compiled); every decision also made with compiling off and compared whole",
+        paths.compiled_policies,
+        paths.policies,
+        paths.compiled_decisions,
+        paths.interpreted_decisions
+    );
     println!("{} passed, {} failed", report.passed, report.failed);
     Ok(if report.failed == 0 {
         ExitCode::SUCCESS

@@ -179,7 +179,14 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    println!("policies   {}", m.policy_count);
+    match m.compiled_policies {
+        Some(compiled) => println!(
+            "policies   {} ({compiled} compiled, {} interpreted)",
+            m.policy_count,
+            m.policy_count.saturating_sub(compiled)
+        ),
+        None => println!("policies   {}", m.policy_count),
+    }
     for p in &m.policies {
         println!(
             "  {} {} [{}] {}",

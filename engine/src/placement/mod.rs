@@ -21,7 +21,7 @@ use crate::registry::Registry;
 use crate::slicegate::policy::types::Error;
 use crate::state::{LoadedPolicySet, PeerShape};
 use crate::time::Instant;
-use crate::trust::Applying;
+use crate::trust::{Applying, TrustValues};
 use crate::values::{
     PlacementTypes, boolean, category_name, datetime, entity_ref, operation_name, record, types,
     uid,
@@ -80,6 +80,9 @@ pub fn to_cedar(
     );
     let parties = parties(registry, request, applying)?;
     let (_, model, _) = catalog_item(registry, &request.equipment)?;
+    let mut values = TrustValues::default();
+    let maker_trust = values.value(&parties.maker_trust, types);
+    let supply_trust = values.value(&parties.supply, types);
     let equipment = equipment_entity(
         set,
         types,
@@ -87,17 +90,14 @@ pub fn to_cedar(
         model,
         parties.maker,
         &parties.components,
-        [
-            parties.maker_trust.value(types),
-            parties.supply.value(types),
-        ],
+        [maker_trust, supply_trust],
     )?;
     let slice = slice_entity(types, &request.slice)?;
     let site = site_entity(
         registry,
         types,
         &request.site,
-        parties.host.as_ref().map(|t| t.value(types)),
+        parties.host.as_ref().map(|t| values.value(t, types)),
     )?;
     let peer = request.peer.as_ref().map(|peer| {
         peer_value(
@@ -107,11 +107,13 @@ pub fn to_cedar(
                 .carrier
                 .as_ref()
                 .and_then(|c| c.as_ref())
-                .map(|(id, trust)| (*id, trust.value(types))),
+                .map(|(id, trust)| (*id, values.value(trust, types))),
         )
     });
     let remote = match (&request.remote, &parties.provider) {
-        (Some(remote), Some(provider)) => Some(remote_value(types, remote, provider.value(types))),
+        (Some(remote), Some(provider)) => {
+            Some(remote_value(types, remote, values.value(provider, types)))
+        }
         _ => None,
     };
     let peer_shape = match &parties.carrier {
@@ -126,7 +128,10 @@ pub fn to_cedar(
         site.uid().clone(),
         peer,
         remote,
-        [parties.everyone.value(types), parties.services.value(types)],
+        [
+            values.value(&parties.everyone, types),
+            values.value(&parties.services, types),
+        ],
     );
 
     Ok(CedarPlacement {

@@ -106,6 +106,25 @@ pub struct Entry {
     pub subsidy_value: Value,
     /// `all`, or the id of a scope in [`Registry::scopes`].
     pub scope: String,
+    /// The schema's `Listing` record of this entry when it is also the
+    /// entry with the earliest subsidy ban (the usual case), built once.
+    pub listing_value: Value,
+}
+
+impl Entry {
+    /// The `Listing` record of a group whose earliest entry is `since` and
+    /// whose earliest subsidy ban is `subsidy`'s.
+    pub fn listing(since: &Entry, subsidy: &Entry) -> Value {
+        Value::record(
+            [
+                ("since", since.since_value.clone()),
+                ("entry", crate::values::string(&since.id)),
+                ("scope", crate::values::string(&since.scope)),
+                ("subsidyBanFrom", subsidy.subsidy_value.clone()),
+            ],
+            None,
+        )
+    }
 }
 
 /// Trust facts of a vendor's whole ownership chain: each reads "some vendor

@@ -1,6 +1,7 @@
 //! Vendors: ownership chains, trust facts and the designation entries that
 //! reach each through the corporate graph.
 
+use cedar_policy_core::ast::Value;
 use std::collections::HashMap;
 
 use super::raw::{RawEntity, bad, datetime};
@@ -175,14 +176,16 @@ pub fn designate(
             Reach::Subsidiaries => vendor.clone(),
             Reach::Group => facts.owner.clone(),
         };
-        let value = Entry {
+        let mut value = Entry {
             id: entry.id.clone(),
             since_value: crate::values::datetime(&since)?,
             since,
             subsidy_value: crate::values::datetime(&subsidy_from)?,
             subsidy_from,
             scope,
+            listing_value: Value::from(false),
         };
+        value.listing_value = Entry::listing(&value, &value);
         reached_by.push((index, value, below(&top)));
     }
     for (index, entry, reached) in reached_by {

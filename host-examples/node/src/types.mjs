@@ -75,6 +75,7 @@ export const MANIFEST = {
   files: list(FILE_DIGEST),
   packs: list(str),
   policyCount: u32,
+  compiledPolicies: opt(u32),
   policies: list(POLICY_SUMMARY),
   tests: opt(str),
 };

@@ -21,10 +21,12 @@ export interface PolicySources {
   strict: boolean,
   bundleName: string,
   bundleRevision: bigint,
+  compile: boolean,
 }
 export interface LoadReport {
   policyCount: number,
   entityCount: number,
   validates: boolean,
   validationErrors: Array<string>,
+  compiledPolicies: number,
 }

@@ -12,4 +12,7 @@ export interface PolicySetInfo {
   entitiesSha256: string,
   cedarVersion: string,
   engineVersion: string,
+  compiledPolicies: number,
+  compiledDecisions: bigint,
+  interpretedDecisions: bigint,
 }

@@ -108,7 +108,7 @@ pub fn prepare(
     sources.strict = true;
     sources.bundle_name = options.name.0.clone();
     sources.bundle_revision = options.revision.0;
-    let snapshot = preinitialise(ENGINE_COMPONENT, &sources)?;
+    let (snapshot, compiled_policies) = preinitialise_counting(ENGINE_COMPONENT, &sources)?;
 
     let digest = |file: &SourceFile, kind: &str| FileDigest {
         path: file.name.clone(),
@@ -140,6 +140,7 @@ pub fn prepare(
         files,
         packs: sources.packs(),
         policy_count: u32::try_from(checked.policies.len()).unwrap_or(u32::MAX),
+        compiled_policies: Some(compiled_policies),
         policies: checked.policies,
         tests: options.tests.clone(),
     };
@@ -198,6 +199,7 @@ fn load_call(sources: &PolicySources) -> Result<String, RuntimeError> {
             "bundle-revision".to_string(),
             Val::U64(sources.bundle_revision),
         ),
+        ("compile".to_string(), Val::Bool(true)),
     ]);
     let args = wasm_wave::to_string(&record)
         .map_err(|e| RuntimeError::Preinitialise(format!("encoding the load call: {e}")))?;
@@ -208,6 +210,15 @@ fn load_call(sources: &PolicySources) -> Result<String, RuntimeError> {
 /// instance. The load result is checked: a snapshot of a failed load is
 /// never returned.
 pub fn preinitialise(component: &[u8], sources: &PolicySources) -> Result<Vec<u8>, RuntimeError> {
+    preinitialise_counting(component, sources).map(|(bytes, _)| bytes)
+}
+
+/// As [`preinitialise`], with the number of policies the engine compiled
+/// (its load report's `compiled-policies`).
+pub fn preinitialise_counting(
+    component: &[u8],
+    sources: &PolicySources,
+) -> Result<(Vec<u8>, u32), RuntimeError> {
     let call = load_call(sources)?;
     let component = component.to_vec();
     // Wizening is async; keep it on its own thread and runtime, away from
@@ -229,7 +240,7 @@ pub fn preinitialise(component: &[u8], sources: &PolicySources) -> Result<Vec<u8
     })
 }
 
-async fn snapshot(component: &[u8], call: &str) -> Result<Vec<u8>, RuntimeError> {
+async fn snapshot(component: &[u8], call: &str) -> Result<(Vec<u8>, u32), RuntimeError> {
     let failed = |e: wasmtime::Error| RuntimeError::Preinitialise(format!("{e:#}"));
     // One instance, once: no copy-on-write memory image (on Linux a sealed
     // memfd, whose seal the kernel may refuse for a moment under load).
@@ -249,7 +260,20 @@ async fn snapshot(component: &[u8], call: &str) -> Result<Vec<u8>, RuntimeError>
         .await
         .map_err(failed)?;
     match results.first() {
-        Some(Val::Result(Ok(_))) => Ok(bytes),
+        Some(Val::Result(Ok(report))) => {
+            let compiled = match report.as_deref() {
+                Some(Val::Record(fields)) => fields.iter().find_map(|(name, value)| match value {
+                    Val::U32(count) if name == "compiled-policies" => Some(*count),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            compiled.map(|count| (bytes, count)).ok_or_else(|| {
+                RuntimeError::Preinitialise(format!(
+                    "the load report has no compiled-policies count: {report:?}"
+                ))
+            })
+        }
         Some(Val::Result(Err(error))) => Err(RuntimeError::Preinitialise(format!(
             "the engine refused the policy set: {}",
             error

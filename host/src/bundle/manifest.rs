@@ -82,6 +82,10 @@ pub struct BundleManifest {
     pub packs: Vec<String>,
     /// Number of policies.
     pub policy_count: u32,
+    /// How many of them the engine compiled (the rest it interprets);
+    /// absent in bundles built before the compiler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compiled_policies: Option<u32>,
     /// The policy ids with their annotations.
     pub policies: Vec<PolicySummary>,
     /// The test summary, when tests ran at build time.

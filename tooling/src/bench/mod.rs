@@ -204,6 +204,39 @@ impl Prepared {
         })
     }
 
+    /// The component loaded with `sources` and every policy left to Cedar's
+    /// interpreter (compiling off), once it has decided the placement
+    /// exactly as the compiled component does.
+    pub fn interpreted(
+        &self,
+        runtime: &Runtime,
+        sources: &PolicySources,
+    ) -> Result<Decider, BenchError> {
+        let mut interpreted = Decider::interpreted(runtime, sources)
+            .map_err(|failure| BenchError::Load {
+                side: "component",
+                message: failure.to_string(),
+            })?
+            .permit_what_if(true);
+        let mut typed = Decider::new(runtime, sources)
+            .map_err(|failure| BenchError::Load {
+                side: "component",
+                message: failure.to_string(),
+            })?
+            .permit_what_if(true);
+        let (compiled, by_interpreter) = (
+            typed.decide(&self.request),
+            interpreted.decide(&self.request),
+        );
+        if compiled != by_interpreter {
+            return Err(BenchError::Undecided {
+                side: "component",
+                message: format!("compiled {compiled:?} vs interpreted {by_interpreter:?}"),
+            });
+        }
+        Ok(interpreted)
+    }
+
     /// The component loaded with `with_inventory` as a custom schema, for
     /// the generic authorizer, once it has decided `generic` as native Cedar
     /// does.
@@ -250,6 +283,7 @@ pub fn one_decision(
 ) -> Result<Vec<BenchRow>, BenchError> {
     let prepared = Prepared::new(runtime, sources, request)?;
     let mut component = prepared.generic_component(runtime)?;
+    let mut interpreted = prepared.interpreted(runtime, sources)?;
     let Prepared {
         mut typed,
         request: what_if,
@@ -257,7 +291,7 @@ pub fn one_decision(
         generic,
         ..
     } = prepared;
-    let [native_time, component_time, typed_time] = interleaved(
+    let [native_time, component_time, typed_time, interpreted_time] = interleaved(
         samples,
         [
             &mut || {
@@ -268,6 +302,9 @@ pub fn one_decision(
             },
             &mut || {
                 std::hint::black_box(typed.decide(&what_if));
+            },
+            &mut || {
+                std::hint::black_box(interpreted.decide(&what_if));
             },
         ],
     );
@@ -294,6 +331,8 @@ pub fn one_decision(
     let typed_fuel = typed.last_fuel();
     component.authorize(&generic);
     let generic_fuel = component.last_fuel();
+    interpreted.decide(&what_if);
+    let interpreted_fuel = interpreted.last_fuel();
     let with_fuel = |mut row: BenchRow, fuel: Option<u64>| {
         row.component_fuel = fuel;
         row
@@ -310,12 +349,21 @@ pub fn one_decision(
         ),
         with_fuel(
             row(
-                "one decision, typed placement interface",
+                "one decision, typed placement interface (policies compiled)",
                 samples,
                 typed_time,
                 Some(native_time),
             ),
             typed_fuel,
+        ),
+        with_fuel(
+            row(
+                "one decision, typed placement interface, compiling off (Cedar's interpreter in the engine)",
+                samples,
+                interpreted_time,
+                Some(native_time),
+            ),
+            interpreted_fuel,
         ),
         with_fuel(
             row(

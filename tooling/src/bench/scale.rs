@@ -126,16 +126,22 @@ pub fn scaled_decision(
     request: &PlacementRequest,
     scale: Scale,
     samples: usize,
-) -> Result<BenchRow, BenchError> {
+) -> Result<Vec<BenchRow>, BenchError> {
+    let scaled = scale_up(sources, scale)?;
+    let prepared = Prepared::new(runtime, &scaled, request)?;
+    let mut interpreted = prepared.interpreted(runtime, &scaled)?;
     let Prepared {
         mut typed,
         request: what_if,
         native,
         generic,
         ..
-    } = Prepared::new(runtime, &scale_up(sources, scale)?, request)?;
+    } = prepared;
+    typed.decide(&what_if);
     let fuel = typed.last_fuel();
-    let [native_time, typed_time] = interleaved(
+    interpreted.decide(&what_if);
+    let interpreted_fuel = interpreted.last_fuel();
+    let [native_time, typed_time, interpreted_time] = interleaved(
         samples,
         [
             &mut || {
@@ -144,9 +150,15 @@ pub fn scaled_decision(
             &mut || {
                 std::hint::black_box(typed.decide(&what_if));
             },
+            &mut || {
+                std::hint::black_box(interpreted.decide(&what_if));
+            },
         ],
     );
-    let mut row = row(&scale.label(), samples, typed_time, Some(native_time));
-    row.component_fuel = fuel;
-    Ok(row)
+    let mut compiled = row(&scale.label(), samples, typed_time, Some(native_time));
+    compiled.component_fuel = fuel;
+    let label = format!("{}, compiling off", scale.label());
+    let mut interpreted = row(&label, samples, interpreted_time, Some(native_time));
+    interpreted.component_fuel = interpreted_fuel;
+    Ok(vec![compiled, interpreted])
 }

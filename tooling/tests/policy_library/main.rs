@@ -9,6 +9,7 @@
 //! shipped decider, every case run once) in `support`.
 
 mod cases;
+mod compiled;
 mod facts;
 mod plans;
 mod regimes;

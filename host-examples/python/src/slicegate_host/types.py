@@ -283,6 +283,7 @@ class BundleManifest(Value):
     not_before: Optional[str] = None
     not_after: Optional[str] = None
     tests: Optional[str] = None
+    compiled_policies: Optional[int] = field(default=None, metadata={"range": U32})
 
 
 # ---------------------------------------------------------------- answers

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use crate::native::NativePolicySet;
 use slicegate::Decision;
 use slicegate::Runtime;
-use slicegate::{CedarRequest, Decider, EntityRef};
+use slicegate::{CedarRequest, EntityRef};
 use slicegate::{PolicyIdMode, PolicySources, SourceFile};
 
 /// Errors that stop a conformance run (as opposed to disagreements).
@@ -41,6 +41,9 @@ pub enum ConformanceError {
         message: String,
     },
 }
+
+mod component;
+pub use component::Paths;
 
 /// One request of a corpus test, with its expected answer.
 #[derive(Debug, Clone, Deserialize)]
@@ -156,6 +159,9 @@ pub struct ConformanceReport {
     pub disagreements: Vec<Difference>,
     /// Where native Cedar differs from the corpus's recorded expectations.
     pub expectation_differences: Vec<Difference>,
+    /// Which path the component took: policies compiled, decisions made by
+    /// the compiled evaluator and by the interpreter.
+    pub paths: component::Paths,
 }
 
 /// Runs the corpus at `path`: a `.tar.gz` archive (extracted to a temporary
@@ -210,6 +216,7 @@ pub fn run(
                             report.tests += 1;
                             report.passed += outcome.passed;
                             report.failed += outcome.failed;
+                            report.paths.add(&outcome.paths);
                             report.disagreements.extend(outcome.disagreements);
                             report
                                 .expectation_differences
@@ -276,6 +283,7 @@ fn resolve(root: &Path, relative: &str) -> PathBuf {
 struct TestOutcome {
     passed: usize,
     failed: usize,
+    paths: component::Paths,
     disagreements: Vec<Difference>,
     expectation_differences: Vec<Difference>,
 }
@@ -283,15 +291,43 @@ struct TestOutcome {
 fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, ConformanceError> {
     let (test, sources, requests) = load_test(path, root)?;
     let (native_validates, native_answers) = run_native(&sources, &requests);
-    let (component_validates, component_answers) = run_component(runtime, &sources, &requests);
+    let run = component::run(runtime, &sources, &requests);
     // Name tests relative to the corpus root, not a temporary folder.
     let path = path.strip_prefix(root).unwrap_or(path);
-    Ok(compare(
+    let same: Vec<bool> = run
+        .decisions
+        .iter()
+        .zip(&run.interpreted)
+        .map(|(compiled, interpreted)| compiled == interpreted)
+        .collect();
+    let mut outcome = compare(
         path,
         &test,
         (native_validates, &native_answers),
-        (component_validates, &component_answers),
-    ))
+        (run.validates, &run.answers, &same),
+    );
+    // The compiled path against the interpreter in the same engine: the
+    // same decision record, reasons, errors and messages included.
+    for ((request, compiled), interpreted) in test
+        .requests
+        .iter()
+        .zip(&run.decisions)
+        .zip(&run.interpreted)
+    {
+        if compiled != interpreted {
+            outcome.disagreements.push(Difference {
+                test: path.to_path_buf(),
+                request: format!(
+                    "{} (compiled vs interpreted in the engine)",
+                    request.description
+                ),
+                expected: format!("{interpreted:?}"),
+                got: format!("{compiled:?}"),
+            });
+        }
+    }
+    outcome.paths = run.paths;
+    Ok(outcome)
 }
 
 /// Reads the test at `path` (its files resolved against `root`): the test,
@@ -363,7 +399,7 @@ fn compare(
     path: &Path,
     test: &CorpusTest,
     (native_validates, native_answers): (Option<bool>, &[Answer]),
-    (component_validates, component_answers): (Option<bool>, &[Answer]),
+    (component_validates, component_answers, paths_agree): (Option<bool>, &[Answer], &[bool]),
 ) -> TestOutcome {
     let mut outcome = TestOutcome::default();
     let validation_agrees = component_validates == native_validates;
@@ -383,13 +419,14 @@ fn compare(
             got: format!("validates: {native_validates:?}"),
         });
     }
-    for ((request, native), component) in test
+    for (((request, native), component), same) in test
         .requests
         .iter()
         .zip(native_answers)
         .zip(component_answers)
+        .zip(paths_agree)
     {
-        if validation_agrees && component.agrees_with(native) {
+        if validation_agrees && component.agrees_with(native) && *same {
             outcome.passed += 1;
         } else {
             outcome.failed += 1;
@@ -417,32 +454,6 @@ fn compare(
         }
     }
     outcome
-}
-
-/// Loads the test's sources into a fresh instance and decides its requests
-/// in one batch. Returns whether the policies validate (None when the set
-/// did not load) and one answer per request.
-fn run_component(
-    runtime: &Runtime,
-    sources: &PolicySources,
-    requests: &[CedarRequest],
-) -> (Option<bool>, Vec<Answer>) {
-    let mut decider = match Decider::new(runtime, sources) {
-        Ok(decider) => decider,
-        Err(failure) => {
-            return (
-                None,
-                vec![Answer::Failed(failure.to_string()); requests.len()],
-            );
-        }
-    };
-    let validates = decider.load_report().validates;
-    let answers = decider
-        .authorize_batch(requests)
-        .iter()
-        .map(Answer::from_component)
-        .collect();
-    (Some(validates), answers)
 }
 
 fn to_cedar_request(request: &CorpusRequest) -> Result<CedarRequest, String> {
