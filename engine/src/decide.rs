@@ -157,6 +157,7 @@ pub fn compiled_verdict(
             resource: &resource,
             context: &context,
             lookup: &lookup,
+            memo: Default::default(),
         })
         .ok()
 }

@@ -66,7 +66,7 @@ fn uids_in_entity(entity: &ast::Entity, out: &mut Vec<EntityUID>) {
 
 /// The loaded entities by uid, shared (Cedar's store lends them only by
 /// reference).
-pub type ByUid = HashMap<EntityUID, Arc<ast::Entity>>;
+pub type ByUid = HashMap<EntityUID, Arc<ast::Entity>, foldhash::fast::FixedState>;
 
 /// Every entity of `store`, by uid; `None` if one has an unevaluated
 /// attribute (its uids could not be followed).

@@ -131,6 +131,46 @@ impl<'r> Trust<'r> {
             .is_some_and(|l| l.since.since.millis <= millis)
     }
 
+    /// Everything the record is built from, as text: each party's id,
+    /// `unknown` and the flags, then each list's chosen entry (id, scope,
+    /// instants) and earliest subsidy ban. Equal keys, equal records.
+    fn key(&self) -> String {
+        use std::fmt::Write;
+        let flags = self.flags;
+        let mut key = String::with_capacity(64);
+        for party in &self.parties {
+            key.push_str(party);
+            key.push('\0');
+        }
+        for bit in [
+            self.unknown,
+            flags.no_independent_judiciary,
+            flags.intelligence_cooperation_law,
+            flags.state_controlled,
+            flags.ownership_unresolved,
+            flags.ownership_opaque,
+            flags.ip_theft_record,
+        ] {
+            key.push(if bit { '1' } else { '0' });
+        }
+        for listing in &self.listed {
+            match listing {
+                Some(e) => {
+                    let _ = write!(
+                        key,
+                        "\0{}\0{}\0{}\0{}",
+                        e.since.id,
+                        e.since.scope,
+                        e.since.since.millis,
+                        e.subsidy.subsidy_from.millis
+                    );
+                }
+                None => key.push_str("\0-"),
+            }
+        }
+        key
+    }
+
     /// Whether `other` has the same facts (so the same `Trust` record).
     pub fn same(&self, other: &Trust<'_>) -> bool {
         let same_listing = |a: &Option<Effective<'_>>, b: &Option<Effective<'_>>| match (a, b) {
@@ -200,20 +240,37 @@ impl<'r> Trust<'r> {
     }
 }
 
-/// `Trust` records built for one request: a group with the same facts as
-/// one built before (the maker alone, its supply without components and
-/// every party are often the same vendor) shares its record.
-#[derive(Default)]
+/// `Trust` records for one request: a group with the same facts as one
+/// built before in this request (the maker alone, its supply without
+/// components and every party are often the same vendor) shares its
+/// record, and one built by an earlier decision on the same registry is
+/// taken from the registry's [`TrustRecords`](crate::registry::TrustRecords).
 pub struct TrustValues<'r> {
+    registry: &'r Registry,
     built: Vec<(Trust<'r>, Value)>,
 }
 
 impl<'r> TrustValues<'r> {
+    pub fn new(registry: &'r Registry) -> Self {
+        TrustValues {
+            registry,
+            built: Vec::new(),
+        }
+    }
+
     pub fn value(&mut self, trust: &Trust<'r>, types: &PlacementTypes) -> Value {
         if let Some((_, value)) = self.built.iter().find(|(t, _)| t.same(trust)) {
             return value.clone();
         }
-        let value = trust.value(types);
+        let key = trust.key();
+        let value = match self.registry.trust_records.get(&key) {
+            Some(value) => value,
+            None => {
+                let value = trust.value(types);
+                self.registry.trust_records.keep(key, &value);
+                value
+            }
+        };
         self.built.push((trust.clone(), value.clone()));
         value
     }

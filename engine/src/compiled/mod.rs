@@ -26,6 +26,8 @@ pub struct CompiledSet {
     pub compiled: Vec<Arc<CompiledPolicy>>,
     /// The policies left to the interpreter (`None` when there are none).
     pub rest: Option<PolicySet>,
+    /// How many shared subexpressions the compiled policies keep.
+    pub slots: usize,
 }
 
 thread_local! {
@@ -64,14 +66,21 @@ impl CompiledSet {
             return CompiledSet {
                 compiled: Vec::new(),
                 rest: Some(policies.clone()),
+                slots: 0,
             };
         }
         let core: &ast::PolicySet = policies.as_ref();
+        let conditions: Vec<ast::Expr> = core
+            .policies()
+            .filter(|p| p.is_static())
+            .map(|p| p.condition())
+            .collect();
+        let shared = node::shared(&conditions);
         let mut compiled = Vec::new();
         let mut rest = PolicySet::new();
         let mut kept = 0usize;
         for policy in core.policies() {
-            match compile_policy(policy) {
+            match compile_policy(policy, &shared) {
                 Some(policy) => compiled.push(policy),
                 None => {
                     let id = PolicyId::new(policy.id().as_ref());
@@ -86,6 +95,7 @@ impl CompiledSet {
                         return CompiledSet {
                             compiled: Vec::new(),
                             rest: Some(policies.clone()),
+                            slots: 0,
                         };
                     }
                     kept += 1;
@@ -95,6 +105,7 @@ impl CompiledSet {
         CompiledSet {
             compiled,
             rest: (kept > 0).then_some(rest),
+            slots: shared.len(),
         }
     }
 
@@ -102,6 +113,7 @@ impl CompiledSet {
     /// error or a case left to the interpreter.
     pub fn run<'a>(&'a self, env: &Env<'a>) -> Result<Satisfied, Bail> {
         let mut satisfied = Satisfied::default();
+        env.memo.replace(vec![None; self.slots]);
         for policy in &self.compiled {
             if holds(&policy.condition, env)? {
                 if policy.forbid {
@@ -163,6 +175,7 @@ pub fn decide(
             resource,
             context,
             lookup: &lookup,
+            memo: Default::default(),
         }),
         None => Err(Bail),
     };

@@ -26,6 +26,10 @@ pub enum Node {
     /// constructor whose literal arguments it refuses, an unlinked slot):
     /// evaluation hands the request to the interpreter, which reports it.
     Fail,
+    /// A subexpression several policies of the set share: evaluated once
+    /// per decision, the first time one needs it (evaluation is pure, so
+    /// the value is the same wherever it is read).
+    Memo(usize, Box<Node>),
     Var(Var),
     If(Box<[Node; 3]>),
     And(Box<[Node; 2]>),
@@ -44,29 +48,79 @@ pub enum Node {
     Record(Vec<(SmolStr, Node)>),
 }
 
-/// Compiles `expr` with the slots of `env`, or `None` when it holds a
-/// construct left to the interpreter (unknowns, error nodes, depth).
-pub fn compile(expr: &Expr, env: &SlotEnv) -> Option<Node> {
-    compile_at(expr, env, 0)
+/// The subexpressions shared by several policies of a set, each with its
+/// memo slot (see [`Node::Memo`]).
+pub type Shared = std::collections::HashMap<Expr, usize>;
+
+/// The subexpressions of `conditions` (static policies' conditions: no
+/// slots) that occur more than once and are worth keeping: anything but a
+/// literal or a variable.
+pub fn shared(conditions: &[Expr]) -> Shared {
+    let mut seen: std::collections::HashMap<&Expr, usize> = std::collections::HashMap::new();
+    for condition in conditions {
+        for expr in condition.subexpressions() {
+            if !matches!(
+                expr.expr_kind(),
+                ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Slot(_)
+            ) {
+                *seen.entry(expr).or_default() += 1;
+            }
+        }
+    }
+    let mut repeated: Vec<&Expr> = seen
+        .into_iter()
+        .filter(|(_, count)| *count > 1)
+        .map(|(expr, _)| expr)
+        .collect();
+    // Slots numbered in a fixed order (the snapshot is the same each build).
+    repeated.sort_by_cached_key(|expr| expr.to_string());
+    repeated
+        .into_iter()
+        .enumerate()
+        .map(|(slot, expr)| (expr.clone(), slot))
+        .collect()
 }
 
-fn boxed2(a: &Expr, b: &Expr, env: &SlotEnv, depth: usize) -> Option<Box<[Node; 2]>> {
+/// What compiling one condition needs: the link's slots and the set's
+/// shared subexpressions.
+struct Scope<'s> {
+    env: &'s SlotEnv,
+    shared: &'s Shared,
+}
+
+/// Compiles `expr` with the slots of `env`, or `None` when it holds a
+/// construct left to the interpreter (unknowns, error nodes, depth).
+pub fn compile(expr: &Expr, env: &SlotEnv, shared: &Shared) -> Option<Node> {
+    compile_at(expr, &Scope { env, shared }, 0)
+}
+
+fn boxed2(a: &Expr, b: &Expr, env: &Scope<'_>, depth: usize) -> Option<Box<[Node; 2]>> {
     Some(Box::new([
         compile_at(a, env, depth)?,
         compile_at(b, env, depth)?,
     ]))
 }
 
-fn compile_at(expr: &Expr, env: &SlotEnv, depth: usize) -> Option<Node> {
+fn compile_at(expr: &Expr, scope: &Scope<'_>, depth: usize) -> Option<Node> {
+    let node = compile_node(expr, scope, depth)?;
+    Some(match scope.shared.get(expr) {
+        // A value known when compiled needs no slot.
+        Some(&slot) if !matches!(node, Node::Val(_)) => Node::Memo(slot, Box::new(node)),
+        _ => node,
+    })
+}
+
+fn compile_node(expr: &Expr, scope: &Scope<'_>, depth: usize) -> Option<Node> {
     if depth > MAX_DEPTH {
         return None;
     }
+    let env = scope;
     let d = depth + 1;
     let one = |e: &Expr| compile_at(e, env, d).map(Box::new);
     Some(match expr.expr_kind() {
         ExprKind::Lit(lit) => Node::Val(Value::from(lit.clone())),
         ExprKind::Var(var) => Node::Var(*var),
-        ExprKind::Slot(slot) => match env.get(slot) {
+        ExprKind::Slot(slot) => match scope.env.get(slot) {
             Some(uid) => Node::Val(Value::from(uid.clone())),
             None => Node::Fail,
         },
@@ -191,9 +245,12 @@ pub struct CompiledPolicy {
     pub condition: Node,
 }
 
-/// Compiles one policy of a set, or `None` to leave it to the interpreter.
-pub fn compile_policy(policy: &ast::Policy) -> Option<Arc<CompiledPolicy>> {
-    let condition = compile(&policy.condition(), policy.env())?;
+/// Compiles one policy of a set (whose shared subexpressions are `shared`;
+/// a linked policy shares none), or `None` to leave it to the interpreter.
+pub fn compile_policy(policy: &ast::Policy, shared: &Shared) -> Option<Arc<CompiledPolicy>> {
+    let none = Shared::new();
+    let shared = if policy.is_static() { shared } else { &none };
+    let condition = compile(&policy.condition(), policy.env(), shared)?;
     Some(Arc::new(CompiledPolicy {
         id: cedar_policy::PolicyId::new(policy.id().as_ref()),
         forbid: policy.effect() == ast::Effect::Forbid,

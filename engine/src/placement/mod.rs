@@ -80,7 +80,7 @@ pub fn to_cedar(
     );
     let parties = parties(registry, request, applying)?;
     let (_, model, _) = catalog_item(registry, &request.equipment)?;
-    let mut values = TrustValues::default();
+    let mut values = TrustValues::new(registry);
     let maker_trust = values.value(&parties.maker_trust, types);
     let supply_trust = values.value(&parties.supply, types);
     let equipment = equipment_entity(

@@ -228,6 +228,43 @@ pub struct Registry {
     /// Customer category → the regimes covering its slices everywhere whose
     /// packs are not loaded (likewise).
     pub unenforced_categories: HashMap<String, Vec<String>>,
+    /// `Trust` records already built ([`crate::trust::TrustValues`]).
+    pub trust_records: TrustRecords,
+}
+
+/// `Trust` records built by earlier decisions on this registry, keyed by
+/// everything they are built from (the parties, `unknown`, the flags, each
+/// list's chosen entry and earliest subsidy ban, as text). Owned by the
+/// registry it was built from (a clone starts empty). At most
+/// [`TrustRecords::MAX`] are kept; past that, records are built each time.
+#[derive(Default)]
+pub struct TrustRecords(std::cell::RefCell<HashMap<String, Value>>);
+
+impl TrustRecords {
+    pub const MAX: usize = 1024;
+
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.borrow().get(key).cloned()
+    }
+
+    pub fn keep(&self, key: String, value: &Value) {
+        let mut records = self.0.borrow_mut();
+        if records.len() < Self::MAX {
+            records.insert(key, value.clone());
+        }
+    }
+}
+
+impl Clone for TrustRecords {
+    fn clone(&self) -> Self {
+        TrustRecords::default()
+    }
+}
+
+impl std::fmt::Debug for TrustRecords {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TrustRecords({})", self.0.borrow().len())
+    }
 }
 
 impl Registry {
@@ -249,6 +286,7 @@ impl Registry {
         let mut registry = Registry {
             unenforced: HashMap::new(),
             unenforced_categories: HashMap::new(),
+            trust_records: TrustRecords::default(),
             unenforced_federal: Vec::new(),
             category_regimes,
             federal_regimes,
