@@ -156,12 +156,16 @@ impl<'r> Trust<'r> {
         for listing in &self.listed {
             match listing {
                 Some(e) => {
+                    // An entry's id names its text (copies of one entry
+                    // reach several vendors); the instants are Cedar's
+                    // values, the text how they print.
                     let _ = write!(
                         key,
-                        "\0{}\0{}\0{}\0{}",
+                        "\0{}\0{}\0{}\0{}\0{}",
                         e.since.id,
                         e.since.scope,
                         e.since.since.millis,
+                        e.subsidy.id,
                         e.subsidy.subsidy_from.millis
                     );
                 }
@@ -198,9 +202,7 @@ impl<'r> Trust<'r> {
                 .zip(self.listed.iter())
                 .filter_map(|((_, key), listing)| {
                     let listing = listing.as_ref()?;
-                    let value = if std::ptr::eq(listing.since, listing.subsidy)
-                        || listing.since.subsidy_from.millis == listing.subsidy.subsidy_from.millis
-                    {
+                    let value = if std::ptr::eq(listing.since, listing.subsidy) {
                         // The same record as the entry's own: built at load.
                         listing.since.listing_value.clone()
                     } else {
@@ -306,7 +308,7 @@ fn earlier_subsidy<'r>(a: &'r Entry, b: &'r Entry) -> &'r Entry {
 
 #[cfg(test)]
 mod tests {
-    use super::{Applying, Trust};
+    use super::{Applying, Trust, TrustValues};
     use crate::registry::Registry;
 
     fn registry() -> Registry {
@@ -429,5 +431,62 @@ mod tests {
         // The union keeps the earliest of each.
         let union = consumer.union(&safety);
         assert_eq!(union.listed[0].unwrap().since.id, "fcc/narrow");
+    }
+
+    /// Records taken from the registry's cache are the records the facts
+    /// build, whatever was decided before: every group and slice, in two
+    /// orders, against a fresh build.
+    #[test]
+    fn kept_trust_records_are_the_ones_their_facts_build() {
+        let types = crate::values::types().expect("types");
+        let registry = registry();
+        let groups: [&[&str]; 6] = [
+            &["good"],
+            &["abroad"],
+            &["narrow"],
+            &["good", "abroad"],
+            &["abroad", "narrow"],
+            &[],
+        ];
+        let slices = [
+            Applying::Slice("consumer", false),
+            Applying::Slice("public-safety", false),
+            Applying::Slice("public-safety", true),
+            Applying::Every,
+        ];
+        let mut cases = Vec::new();
+        for group in groups {
+            for applying in slices {
+                for unknown in [false, true] {
+                    cases.push((group, applying, unknown));
+                }
+            }
+        }
+        for order in [cases.clone(), cases.into_iter().rev().collect()] {
+            for (group, applying, unknown) in order {
+                let trust = Trust::of(&registry, group.iter().copied(), "party", unknown, applying)
+                    .expect("known parties");
+                let mut values = TrustValues::new(&registry);
+                let kept = values.value(&trust, types);
+                assert_eq!(kept, trust.value(types), "{group:?} {applying:?} {unknown}");
+                // Printed alike too (the text of each instant included).
+                assert_eq!(kept.to_string(), trust.value(types).to_string());
+            }
+        }
+        // Distinct facts never share a key: a designated group and a clean
+        // one, or one slice and another where a narrow entry differs.
+        let of = |group: &[&str], applying| {
+            Trust::of(&registry, group.iter().copied(), "party", false, applying)
+                .expect("known")
+                .key()
+        };
+        assert_ne!(
+            of(&["good"], Applying::Every),
+            of(&["abroad"], Applying::Every)
+        );
+        assert_ne!(
+            of(&["narrow"], Applying::Slice("consumer", false)),
+            of(&["narrow"], Applying::Slice("public-safety", false))
+        );
     }
 }
