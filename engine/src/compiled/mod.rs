@@ -70,9 +70,12 @@ impl CompiledSet {
             };
         }
         let core: &ast::PolicySet = policies.as_ref();
+        // Shared subexpressions among the static policies that compile on
+        // their own (depth-bounded), so nothing deeper is ever hashed.
+        let alone = node::Shared::new();
         let conditions: Vec<ast::Expr> = core
             .policies()
-            .filter(|p| p.is_static())
+            .filter(|p| p.is_static() && compile_policy(p, &alone).is_some())
             .map(|p| p.condition())
             .collect();
         let shared = node::shared(&conditions);

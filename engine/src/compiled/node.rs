@@ -52,33 +52,33 @@ pub enum Node {
 /// memo slot (see [`Node::Memo`]).
 pub type Shared = std::collections::HashMap<Expr, usize>;
 
-/// The subexpressions of `conditions` (static policies' conditions: no
-/// slots) that occur more than once and are worth keeping: anything but a
-/// literal or a variable.
+/// The subexpressions of `conditions` (static policies' conditions that
+/// compile, so at most [`MAX_DEPTH`] deep: hashing and comparing them
+/// recurses that far at most) that occur more than once and are worth
+/// keeping: anything but a literal or a variable. Slots are numbered in the
+/// order the conditions are walked, the same on every build.
 pub fn shared(conditions: &[Expr]) -> Shared {
     let mut seen: std::collections::HashMap<&Expr, usize> = std::collections::HashMap::new();
+    let worth = |expr: &Expr| {
+        !matches!(
+            expr.expr_kind(),
+            ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Slot(_)
+        )
+    };
+    for condition in conditions {
+        for expr in condition.subexpressions().filter(|e| worth(e)) {
+            *seen.entry(expr).or_default() += 1;
+        }
+    }
+    let mut slots = Shared::new();
     for condition in conditions {
         for expr in condition.subexpressions() {
-            if !matches!(
-                expr.expr_kind(),
-                ExprKind::Lit(_) | ExprKind::Var(_) | ExprKind::Slot(_)
-            ) {
-                *seen.entry(expr).or_default() += 1;
+            if seen.get(expr).is_some_and(|count| *count > 1) && !slots.contains_key(expr) {
+                slots.insert(expr.clone(), slots.len());
             }
         }
     }
-    let mut repeated: Vec<&Expr> = seen
-        .into_iter()
-        .filter(|(_, count)| *count > 1)
-        .map(|(expr, _)| expr)
-        .collect();
-    // Slots numbered in a fixed order (the snapshot is the same each build).
-    repeated.sort_by_cached_key(|expr| expr.to_string());
-    repeated
-        .into_iter()
-        .enumerate()
-        .map(|(slot, expr)| (expr.clone(), slot))
-        .collect()
+    slots
 }
 
 /// What compiling one condition needs: the link's slots and the set's

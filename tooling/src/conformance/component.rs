@@ -3,7 +3,7 @@
 //! policy left to Cedar's interpreter — and every request decided by both,
 //! with the path each compiled decision took.
 
-use slicegate::{CedarRequest, Decider, Decision, PolicySources, Runtime};
+use slicegate::{CedarRequest, Decider, Decision, Failure, PolicySources, Runtime};
 
 use super::Answer;
 
@@ -42,6 +42,17 @@ pub struct Run {
     /// The interpreted run's decisions, whole.
     pub interpreted: Vec<Decision>,
     pub paths: Paths,
+}
+
+/// Whether the compiled run's decision is the interpreted run's: the whole
+/// record, except that two refusals to load the set agree by kind (nothing
+/// was compiled; Cedar's load messages may name, say, either vertex of an
+/// entity cycle, by the instance's hash order).
+pub fn same(compiled: &Decision, interpreted: &Decision) -> bool {
+    match (&compiled.failure, &interpreted.failure) {
+        (Some(Failure::PolicyLoad(_)), Some(Failure::PolicyLoad(_))) => true,
+        _ => compiled == interpreted,
+    }
 }
 
 /// Loads `sources` into a fresh instance, compiled or not, and decides

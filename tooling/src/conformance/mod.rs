@@ -45,6 +45,9 @@ pub enum ConformanceError {
 mod component;
 pub use component::Paths;
 
+/// Each worker thread's stack (address space only until used).
+const WORKER_STACK: usize = 256 << 20;
+
 /// One request of a corpus test, with its expected answer.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -206,7 +209,12 @@ pub fn run(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
+            // Native Cedar parses policy text recursively: a large stack, so
+            // deeply nested policies are parsed (or refused), not a crash.
+            let worker = std::thread::Builder::new()
+                .name("conformance".to_string())
+                .stack_size(WORKER_STACK);
+            let spawned = worker.spawn_scoped(scope, || {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(test) = tests.get(index) else { break };
@@ -234,6 +242,12 @@ pub fn run(
                     progress(finished, tests.len());
                 }
             });
+            if let Err(error) = spawned {
+                first_error
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert(corpus_err(format!("starting a worker thread: {error}")));
+            }
         }
     });
     if let Some(error) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
@@ -298,7 +312,7 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
         .decisions
         .iter()
         .zip(&run.interpreted)
-        .map(|(compiled, interpreted)| compiled == interpreted)
+        .map(|(compiled, interpreted)| component::same(compiled, interpreted))
         .collect();
     let mut outcome = compare(
         path,
@@ -314,7 +328,7 @@ fn run_test(path: &Path, root: &Path, runtime: &Runtime) -> Result<TestOutcome, 
         .zip(&run.decisions)
         .zip(&run.interpreted)
     {
-        if compiled != interpreted {
+        if !component::same(compiled, interpreted) {
             outcome.disagreements.push(Difference {
                 test: path.to_path_buf(),
                 request: format!(
