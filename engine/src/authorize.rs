@@ -49,7 +49,9 @@ pub fn authorize(set: &LoadedPolicySet, request: &WitRequest) -> Result<Decision
         .and_then(|index| index.select(&action, network.as_deref()));
     let (policies, compiled) = selected
         .as_ref()
-        .map_or((&set.policies, &set.compiled), |s| (s.policies, s.compiled));
+        .map_or((&set.policies, &set.compiled), |s| {
+            (s.policies.map_or(&set.policies, |(p, _)| p), s.compiled)
+        });
     let cedar_request = Request::new(principal, action, resource, context, schema)
         .map_err(|e| Error::SchemaViolation(describe(&e)))?;
     let decide = |entities: &cedar_policy::Entities| {

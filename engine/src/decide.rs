@@ -38,9 +38,10 @@ pub fn evaluate(
         .index
         .as_ref()
         .and_then(|index| index.select(&placement.action, placement.network.as_deref()));
-    let (policies, base, compiled) = match &selected {
-        Some(s) => (s.policies, s.base, s.compiled),
-        None => (&set.policies, set.base.as_ref(), &set.compiled),
+    let whole = (&set.policies, set.base.as_ref());
+    let ((policies, base), compiled) = match &selected {
+        Some(s) => (s.policies.unwrap_or(whole), s.compiled),
+        None => (whole, &set.compiled),
     };
     if let Some(satisfied) = compiled_verdict(set, schema, compiled, &placement) {
         crate::compiled::count(true);
@@ -67,10 +68,9 @@ pub fn interpreted(
         .index
         .as_ref()
         .and_then(|index| index.select(&placement.action, placement.network.as_deref()));
-    let (policies, base) = match &selected {
-        Some(s) => (s.policies, s.base),
-        None => (&set.policies, set.base.as_ref()),
-    };
+    let (policies, base) = selected
+        .and_then(|s| s.policies)
+        .unwrap_or((&set.policies, set.base.as_ref()));
     let response = interpret(set, schema, placement, policies, base)?;
     Ok(decision::from_response(set, &response))
 }

@@ -16,7 +16,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use cedar_policy::{ActionConstraint, Entities, EntityUid, EvalResult, Policy, PolicySet, Schema};
+use cedar_policy::{
+    ActionConstraint, Entities, EntityUid, EvalResult, Policy, PolicyId, PolicySet, Schema,
+};
 
 /// The policy subsets, by action and by the set of regimes a network has.
 pub struct PolicyIndex {
@@ -28,22 +30,33 @@ pub struct PolicyIndex {
     /// action → the policies that can apply, for requests without a network
     /// in their context (gated policies kept).
     by_action: HashMap<EntityUid, usize>,
-    /// The distinct subsets (many keys share one), each held once: they
-    /// live in the snapshot, so in every bundle.
-    subsets: Vec<PolicySet>,
-    /// Each subset's base store ([`crate::stores::base`]), filled by
-    /// [`PolicyIndex::with_bases`].
-    bases: Vec<Option<cedar_policy_core::entities::Entities>>,
-    /// Each subset compiled ([`crate::compiled`]), filled by
-    /// [`PolicyIndex::with_bases`].
-    compiled: Vec<crate::compiled::CompiledSet>,
+    /// The distinct subsets' members (many keys share one), by id in the
+    /// set's order; turned into `subsets` by [`PolicyIndex::with_bases`].
+    members: Vec<Vec<PolicyId>>,
+    /// The distinct subsets, each held once: they live in the snapshot, so
+    /// in every bundle.
+    subsets: Vec<Subset>,
 }
 
-/// The policies one request can meet: the subset, its base store and its
-/// compiled form.
+/// One subset of the policies.
+struct Subset {
+    /// The subset for Cedar's interpreter, with its base store
+    /// ([`crate::stores::base`]); `None` when every policy of the set is
+    /// compiled: the interpreter is then used only when the evaluator
+    /// bails, and takes the whole set (which decides the same, see above).
+    interpreted: Option<(PolicySet, Option<cedar_policy_core::entities::Entities>)>,
+    /// The subset's compiled form ([`crate::compiled`]), its policies shared
+    /// with the whole set's.
+    compiled: crate::compiled::CompiledSet,
+}
+
+/// The policies one request can meet: the subset for the interpreter and
+/// its base store (`None`: the whole set's), and its compiled form.
 pub struct Selected<'a> {
-    pub policies: &'a PolicySet,
-    pub base: Option<&'a cedar_policy_core::entities::Entities>,
+    pub policies: Option<(
+        &'a PolicySet,
+        Option<&'a cedar_policy_core::entities::Entities>,
+    )>,
     pub compiled: &'a crate::compiled::CompiledSet,
 }
 
@@ -126,22 +139,17 @@ impl PolicyIndex {
 
         let mut sets = HashMap::new();
         let mut by_action = HashMap::new();
-        let mut subsets: Vec<PolicySet> = Vec::new();
-        let mut seen: HashMap<Vec<String>, usize> = HashMap::new();
-        // The subset of `chosen` policies, stored once.
+        let mut members: Vec<Vec<PolicyId>> = Vec::new();
+        let mut seen: HashMap<Vec<PolicyId>, usize> = HashMap::new();
+        // The subset of `chosen` policies (in the set's order), kept once.
         let mut intern = |chosen: Vec<&Policy>| -> Option<usize> {
-            let mut ids: Vec<String> = chosen.iter().map(|p| p.id().to_string()).collect();
-            ids.sort();
+            let ids: Vec<PolicyId> = chosen.iter().map(|p| p.id().clone()).collect();
             if let Some(&at) = seen.get(&ids) {
                 return Some(at);
             }
-            let mut set = PolicySet::new();
-            for policy in chosen {
-                set.add(policy.clone()).ok()?;
-            }
-            subsets.push(set);
-            seen.insert(ids, subsets.len() - 1);
-            Some(subsets.len() - 1)
+            members.push(ids.clone());
+            seen.insert(ids, members.len() - 1);
+            Some(members.len() - 1)
         };
         for action in schema.actions() {
             // The action and its ancestors.
@@ -170,9 +178,8 @@ impl PolicyIndex {
             network_key,
             sets,
             by_action,
-            subsets,
-            bases: Vec::new(),
-            compiled: Vec::new(),
+            members,
+            subsets: Vec::new(),
         })
     }
 
@@ -186,28 +193,56 @@ impl PolicyIndex {
             }
             None => self.by_action.get(action)?,
         };
+        let subset = self.subsets.get(*at)?;
         Some(Selected {
-            policies: self.subsets.get(*at)?,
-            base: self.bases.get(*at)?.as_ref(),
-            compiled: self.compiled.get(*at)?,
+            policies: subset
+                .interpreted
+                .as_ref()
+                .map(|(policies, base)| (policies, base.as_ref())),
+            compiled: &subset.compiled,
         })
     }
 
-    /// Builds each subset's base store from the loaded entities, and
-    /// compiles each subset.
-    pub fn with_bases(mut self, store: Option<&crate::stores::ByUid>, compile: bool) -> Self {
-        self.bases = self
-            .subsets
-            .iter()
-            .map(|subset| crate::stores::base(store, subset))
-            .collect();
-        self.compiled = self
-            .subsets
-            .iter()
-            .map(|subset| crate::compiled::CompiledSet::build(subset, compile))
-            .collect();
-        self
+    /// Makes each subset from the loaded `policies`, whose compiled form is
+    /// `whole` (compiled once: a subset shares its policies): the compiled
+    /// part, and, unless `whole` compiled every policy, the subset for the
+    /// interpreter (built from the policies' ASTs, so no second copy of any
+    /// policy's text) with its base store from the loaded entities.
+    pub fn with_bases(
+        mut self,
+        policies: &PolicySet,
+        store: Option<&crate::stores::ByUid>,
+        whole: &crate::compiled::CompiledSet,
+    ) -> Option<Self> {
+        let members = std::mem::take(&mut self.members);
+        let all_compiled = whole.rest.is_none() && !whole.compiled.is_empty();
+        for ids in &members {
+            let interpreted = if all_compiled {
+                None
+            } else {
+                let subset = lean_subset(policies, ids)?;
+                let base = crate::stores::base(store, &subset);
+                Some((subset, base))
+            };
+            let compiled = whole.restrict(ids, policies)?;
+            self.subsets.push(Subset {
+                interpreted,
+                compiled,
+            });
+        }
+        Some(self)
     }
+}
+
+/// The policies `ids` of `policies`, as a set built from their ASTs (shared,
+/// not copied: no policy's text is held twice).
+pub fn lean_subset(policies: &PolicySet, ids: &[PolicyId]) -> Option<PolicySet> {
+    let mut set = cedar_policy_core::ast::PolicySet::new();
+    for id in ids {
+        let policy: &cedar_policy_core::ast::Policy = policies.policy(id)?.as_ref();
+        set.add(policy.clone()).ok()?;
+    }
+    Some(PolicySet::from(set))
 }
 
 #[cfg(test)]
@@ -242,5 +277,131 @@ mod tests {
         ] {
             assert_eq!(gate(text), None, "{text}");
         }
+    }
+}
+
+#[cfg(test)]
+mod sharing {
+    use std::sync::Arc;
+
+    use crate::compiled::profile::library;
+    use crate::exports::slicegate::policy::loader::SourceFile;
+
+    /// A forbid the compiler leaves out (nested deeper than its limit).
+    fn too_deep() -> SourceFile {
+        let chain = " && true".repeat(80);
+        SourceFile {
+            name: "zz-deep.cedar".to_string(),
+            text: format!(
+                "@id(\"zz/deep\")\n@pack(\"zz\")\n@reason(\"r\")\n@source(\"s\")\nforbid (principal, action in Action::\"sustain\", resource) when {{ principal.softwareVersion == \"zz\"{chain} }};\n"
+            ),
+        }
+    }
+
+    fn shares(subset: &super::Subset, whole: &crate::compiled::CompiledSet) {
+        for policy in &subset.compiled.compiled {
+            assert!(
+                whole.compiled.iter().any(|p| Arc::ptr_eq(p, policy)),
+                "{} compiled twice",
+                policy.id
+            );
+        }
+    }
+
+    #[test]
+    fn subsets_share_the_compiled_policies_and_keep_no_copies_they_do_not_use() {
+        // Everything compiled: no subset keeps policies for the interpreter
+        // (a bail takes the whole set) and none compiles its own.
+        let (set, _) = crate::load::load(library()).expect("the library loads");
+        let index = set.index.as_ref().expect("indexed");
+        assert!(index.members.is_empty());
+        assert!(index.subsets.len() > 1);
+        assert_eq!(
+            set.compiled.rest.as_ref().map(|r| r.policies().count()),
+            None
+        );
+        for subset in &index.subsets {
+            assert!(subset.interpreted.is_none());
+            assert!(subset.compiled.rest.is_none());
+            shares(subset, &set.compiled);
+        }
+
+        // Compiling off: each subset for the interpreter, nothing else.
+        let mut off = library();
+        off.compile = false;
+        let (set, _) = crate::load::load(off).expect("the library loads");
+        let index = set.index.as_ref().expect("indexed");
+        assert!(set.compiled.compiled.is_empty() && set.compiled.rest.is_none());
+        for subset in &index.subsets {
+            let (policies, _) = subset.interpreted.as_ref().expect("kept");
+            assert!(policies.policies().count() > 0);
+            assert!(subset.compiled.compiled.is_empty() && subset.compiled.rest.is_none());
+        }
+
+        // One policy left out: the subsets holding it interpret it (alone as
+        // the rest) and share the compiled others.
+        let mut mixed = library();
+        mixed.policies.push(too_deep());
+        let (set, _) = crate::load::load(mixed).expect("the library loads");
+        let index = set.index.as_ref().expect("indexed");
+        let rest = set.compiled.rest.as_ref().expect("one left out");
+        assert_eq!(rest.policies().count(), 1);
+        let mut holding = 0;
+        for subset in &index.subsets {
+            let (policies, _) = subset.interpreted.as_ref().expect("kept");
+            let has_deep = policies.policies().any(|p| p.id().to_string() == "zz/deep");
+            let in_rest = subset.compiled.rest.as_ref().map(|r| r.policies().count());
+            assert_eq!(in_rest, has_deep.then_some(1));
+            assert_eq!(
+                subset.compiled.compiled.len() + usize::from(has_deep),
+                policies.policies().count()
+            );
+            holding += usize::from(has_deep);
+            shares(subset, &set.compiled);
+        }
+        assert!(holding > 0);
+    }
+
+    /// A forbid that errors (a datetime offset that overflows) for every
+    /// sustain request.
+    fn erroring() -> SourceFile {
+        SourceFile {
+            name: "zz-err.cedar".to_string(),
+            text: "@id(\"zz/err\")\n@pack(\"zz\")\n@reason(\"r\")\n@source(\"s\")\nforbid (principal, action in Action::\"sustain\", resource) when { context.at.offset(duration(\"9223372036854775807ms\")) > context.at };\n".to_string(),
+        }
+    }
+
+    #[test]
+    fn a_bail_on_an_indexed_set_decides_as_the_subsets_interpreter_does() {
+        let mut request = crate::compiled::profile::demo_request();
+        request.equipment.vendor = "ericsson".to_string();
+        request.equipment.model = "ericsson-upf".to_string();
+        let (plain, _) = crate::load::load(library()).expect("loads");
+        let allowed = crate::decide::decide(&plain, &request).expect("decided");
+        assert!(allowed.allowed, "{allowed:?}");
+
+        let decide = |compile: bool| {
+            let mut sources = library();
+            sources.policies.push(erroring());
+            sources.compile = compile;
+            let (set, _) = crate::load::load(sources).expect("loads");
+            let before = crate::compiled::counted();
+            let decision = crate::decide::decide(&set, &request).expect("decided");
+            let (compiled, interpreted) = crate::compiled::counted();
+            assert_eq!(
+                (compiled - before.0, interpreted - before.1),
+                (0, 1),
+                "made by the interpreter"
+            );
+            decision
+        };
+        // Compiled: the evaluator bails, the whole set is interpreted.
+        // Compiling off: the subset is. The same decision, fail closed.
+        let bailed = decide(true);
+        let subset = decide(false);
+        assert!(!bailed.allowed);
+        assert!(bailed.fail_closed.is_some());
+        assert_eq!(bailed.errors.len(), 1);
+        assert_eq!(format!("{bailed:?}"), format!("{subset:?}"));
     }
 }

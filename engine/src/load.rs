@@ -144,13 +144,15 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
         None => entities,
     };
     let type_names = type_names(schema.as_ref(), &entities);
+    // Each subset's compiled policies are the whole set's, shared.
+    let index = index.and_then(|index| index.with_bases(&policies, by_uid.as_ref(), &compiled));
     let mut set = LoadedPolicySet {
         requests_checked: Default::default(),
         type_names,
         facts: policy_facts(&policies),
         base: crate::stores::base(by_uid.as_ref(), &policies),
         compiled,
-        index: index.map(|index| index.with_bases(by_uid.as_ref(), sources.compile)),
+        index,
         by_uid,
         policies,
         schema,

@@ -13,6 +13,7 @@
 pub mod eval;
 pub mod node;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use cedar_policy::{PolicyId, PolicySet};
@@ -24,7 +25,8 @@ use node::{CompiledPolicy, compile_policy};
 /// A policy set, split into the compiled policies and the rest.
 pub struct CompiledSet {
     pub compiled: Vec<Arc<CompiledPolicy>>,
-    /// The policies left to the interpreter (`None` when there are none).
+    /// The policies left to the interpreter (`None` when there are none, or
+    /// when nothing is compiled: such a set is never run).
     pub rest: Option<PolicySet>,
     /// How many shared subexpressions the compiled policies keep.
     pub slots: usize,
@@ -60,14 +62,20 @@ pub struct Satisfied {
 }
 
 impl CompiledSet {
+    /// A set with nothing compiled: never run (see [`CompiledSet::run`]),
+    /// its decisions are the interpreter's over the whole set.
+    pub fn none() -> CompiledSet {
+        CompiledSet {
+            compiled: Vec::new(),
+            rest: None,
+            slots: 0,
+        }
+    }
+
     /// Compiles every policy of `policies` it can (none unless `compile`).
     pub fn build(policies: &PolicySet, compile: bool) -> CompiledSet {
         if !compile {
-            return CompiledSet {
-                compiled: Vec::new(),
-                rest: Some(policies.clone()),
-                slots: 0,
-            };
+            return CompiledSet::none();
         }
         let core: &ast::PolicySet = policies.as_ref();
         // Shared subexpressions among the static policies that compile on
@@ -95,11 +103,7 @@ impl CompiledSet {
                         .is_some_and(|p| rest.add(p.clone()).is_ok());
                     if !added {
                         // Cannot be split exactly: nothing is compiled.
-                        return CompiledSet {
-                            compiled: Vec::new(),
-                            rest: Some(policies.clone()),
-                            slots: 0,
-                        };
+                        return CompiledSet::none();
                     }
                     kept += 1;
                 }
@@ -112,9 +116,46 @@ impl CompiledSet {
         }
     }
 
+    /// The part of this set (the whole loaded set, `policies`) that the
+    /// subset of the policies `ids` keeps: the same compiled policies
+    /// (shared, in this set's order, with this set's shared-subexpression
+    /// slots) and the subset's others for the interpreter (none kept when
+    /// nothing is compiled). `None` when an id is not in `policies`.
+    pub fn restrict(&self, ids: &[PolicyId], policies: &PolicySet) -> Option<CompiledSet> {
+        let wanted: HashSet<&PolicyId> = ids.iter().collect();
+        let compiled: Vec<Arc<CompiledPolicy>> = self
+            .compiled
+            .iter()
+            .filter(|p| wanted.contains(&p.id))
+            .cloned()
+            .collect();
+        let done: HashSet<&PolicyId> = compiled.iter().map(|p| &p.id).collect();
+        let others: Vec<PolicyId> = ids
+            .iter()
+            .filter(|id| !done.contains(id))
+            .cloned()
+            .collect();
+        // With nothing compiled the set is never run (see `run`): the
+        // interpreter takes the subset itself, so no copy is kept here.
+        let rest = if others.is_empty() || compiled.is_empty() {
+            None
+        } else {
+            Some(crate::index::lean_subset(policies, &others)?)
+        };
+        Some(CompiledSet {
+            slots: if compiled.is_empty() { 0 } else { self.slots },
+            compiled,
+            rest,
+        })
+    }
+
     /// Evaluates the compiled policies; `Err(Bail)` when one reaches an
-    /// error or a case left to the interpreter.
+    /// error or a case left to the interpreter, and when there are none (a
+    /// set with nothing compiled is decided by the interpreter alone).
     pub fn run<'a>(&'a self, env: &Env<'a>) -> Result<Satisfied, Bail> {
+        if self.compiled.is_empty() {
+            return Err(Bail);
+        }
         let mut satisfied = Satisfied::default();
         env.memo.replace(vec![None; self.slots]);
         for policy in &self.compiled {

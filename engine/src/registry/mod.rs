@@ -140,6 +140,16 @@ pub struct Flags {
 }
 
 impl Flags {
+    /// Every adverse fact: what is taken of a party not on record.
+    pub const ADVERSE: Flags = Flags {
+        no_independent_judiciary: true,
+        intelligence_cooperation_law: true,
+        state_controlled: true,
+        ownership_unresolved: true,
+        ownership_opaque: true,
+        ip_theft_record: true,
+    };
+
     /// Both parties' facts: adverse if either has it.
     pub fn or(self, other: Flags) -> Flags {
         Flags {

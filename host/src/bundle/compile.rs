@@ -219,6 +219,21 @@ pub fn preinitialise_counting(
     component: &[u8],
     sources: &PolicySources,
 ) -> Result<(Vec<u8>, u32), RuntimeError> {
+    preinitialise_within(
+        component,
+        sources,
+        crate::limits::Limits::default().memory_bytes,
+    )
+}
+
+/// As [`preinitialise_counting`], the load given at most `max_memory` bytes
+/// of linear memory (by default what an instance may have at run time: a
+/// bundle that needs more could not be instantiated with default limits).
+pub fn preinitialise_within(
+    component: &[u8],
+    sources: &PolicySources,
+    max_memory: usize,
+) -> Result<(Vec<u8>, u32), RuntimeError> {
     let call = load_call(sources)?;
     let component = component.to_vec();
     // Wizening is async; keep it on its own thread and runtime, away from
@@ -229,7 +244,7 @@ pub fn preinitialise_counting(
                 let runtime = tokio::runtime::Builder::new_current_thread()
                     .build()
                     .map_err(|e| RuntimeError::Preinitialise(e.to_string()))?;
-                runtime.block_on(snapshot(&component, &call))
+                runtime.block_on(snapshot(&component, &call, max_memory))
             })
             .join()
             .unwrap_or_else(|_| {
@@ -240,14 +255,21 @@ pub fn preinitialise_counting(
     })
 }
 
-async fn snapshot(component: &[u8], call: &str) -> Result<(Vec<u8>, u32), RuntimeError> {
-    let failed = |e: wasmtime::Error| RuntimeError::Preinitialise(format!("{e:#}"));
+async fn snapshot(
+    component: &[u8],
+    call: &str,
+    max_memory: usize,
+) -> Result<(Vec<u8>, u32), RuntimeError> {
     // One instance, once: no copy-on-write memory image (on Linux a sealed
     // memfd, whose seal the kernel may refuse for a moment under load).
     let mut config = Config::new();
     config.memory_init_cow(false);
     let engine = Engine::new(&config).map_err(RuntimeError::Engine)?;
-    let mut store = Store::new(&engine, HostState::new(SNAPSHOT_SEED, usize::MAX));
+    let mut store = Store::new(&engine, HostState::new(SNAPSHOT_SEED, max_memory));
+    store.limiter(|state| &mut state.memory);
+    // The snapshot reads the whole linear memory back in one call: allow
+    // that much (the default allowance, 128 MiB, would fail a large set).
+    store.set_hostcall_fuel(max_memory.saturating_add(16 << 20));
     let mut linker = Linker::<HostState>::new(&engine);
     let parsed = Component::new(&engine, component).map_err(RuntimeError::Compile)?;
     link_imports(&mut linker, &parsed).map_err(RuntimeError::Link)?;
@@ -258,7 +280,16 @@ async fn snapshot(component: &[u8], call: &str) -> Result<(Vec<u8>, u32), Runtim
             linker.instantiate_async(store, component).await
         })
         .await
-        .map_err(failed)?;
+        .map_err(|e| {
+            if store.data().memory.refused {
+                RuntimeError::Preinitialise(format!(
+                    "loading the policy set needs more than {} MiB of engine memory, the most an instance may have by default; split the policies into smaller bundles ({e:#})",
+                    max_memory >> 20
+                ))
+            } else {
+                RuntimeError::Preinitialise(format!("{e:#}"))
+            }
+        })?;
     match results.first() {
         Some(Val::Result(Ok(report))) => {
             let compiled = match report.as_deref() {

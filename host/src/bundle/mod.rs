@@ -24,7 +24,9 @@ pub use cache::CompileCache;
 #[cfg(feature = "build")]
 pub use check::{CheckError, CheckedPolicies, Problem, check};
 #[cfg(feature = "build")]
-pub use compile::{BuildError, BuildOptions, PreparedBundle, build, preinitialise, prepare};
+pub use compile::{
+    BuildError, BuildOptions, PreparedBundle, build, preinitialise, preinitialise_within, prepare,
+};
 pub use inspect::{BundleInspection, SignatureSummary, inspect};
 pub use keys::{KeyError, KeyPair, public_key_from_bytes};
 pub use loader::{BundleLoader, LoadedBundle, Validity};

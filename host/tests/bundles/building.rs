@@ -93,3 +93,61 @@ fn a_failed_engine_load_is_never_a_bundle() {
     let error = bundle::preinitialise(slicegate::ENGINE_COMPONENT, &broken).unwrap_err();
     assert!(error.to_string().contains("refused"), "{error}");
 }
+
+/// `n` strictly valid forbids, each for one software version (`m/K` denies
+/// software version `vK`).
+fn many_forbids(n: usize) -> slicegate::SourceFile {
+    let text: String = (0..n)
+        .map(|k| {
+            format!(
+                "@id(\"m/{k}\")\n@pack(\"zz-many\")\n@reason(\"version {k} withdrawn\")\n@source(\"test\")\nforbid (principal, action in Action::\"sustain\", resource)\nwhen {{ principal.softwareVersion == \"v{k}\" }};\n"
+            )
+        })
+        .collect();
+    slicegate::SourceFile {
+        name: "packs/zz-many/zz-many.cedar".to_string(),
+        text,
+    }
+}
+
+#[test]
+fn a_set_of_over_a_thousand_policies_builds_and_decides() {
+    // Each policy is compiled once and shared by the index's subsets, so
+    // the snapshot grows by a few KB per policy (it grew by ~100 KB, and
+    // a set of ~1 000 policies overran the snapshot's copy allowance).
+    let mut many = sources();
+    many.policies.push(many_forbids(1_500));
+    let bytes = bundle::build(&many, &options(1)).expect("a large set builds");
+    let key = KeyPair::generate().unwrap();
+    let signed = bundle::sign_embedded(&bytes, &key, "ops").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut loader = BundleLoader::new(trust(dir.path(), 1, vec![trusted("ops", &key)]));
+    let loaded = loader.load(&signed, None).expect("accepted");
+    assert_eq!(loaded.manifest.policy_count, 1_541);
+    assert_eq!(loaded.manifest.compiled_policies, Some(1_541));
+    let mut decider = loaded.decider().unwrap().permit_what_if(true);
+    let mut request = huawei_core_after_deadline();
+    request.equipment.software_version = "v1234".to_string();
+    let decision = decider.decide(&request);
+    assert!(!decision.allowed);
+    let mut ids = decision.determining_ids();
+    ids.sort();
+    assert_eq!(ids, ["m/1234", "uk-hrv/out-of-core"]);
+}
+
+#[test]
+fn a_set_needing_more_memory_than_an_instance_may_have_is_a_clear_build_error() {
+    let mut sources = sources();
+    sources.policy_ids = PolicyIdMode::Annotation;
+    sources.strict = true;
+    let error =
+        bundle::preinitialise_within(slicegate::ENGINE_COMPONENT, &sources, 2 << 20).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains("more than 2 MiB of engine memory"),
+        "{message}"
+    );
+    // With room, the same sources load.
+    bundle::preinitialise_within(slicegate::ENGINE_COMPONENT, &sources, 512 << 20)
+        .expect("loads within the default cap");
+}

@@ -6,7 +6,7 @@
 //!
 //! Combining never hides a fact: a boolean is true when it is true of some
 //! party (every fact is phrased as the adverse one), a party not on record
-//! sets `unknownParty`, and each list's listing is the earliest entry that
+//! sets `unknownParty` and every adverse flag, and each list's listing is the earliest entry that
 //! reaches some party and applies to the request's slice.
 
 use cedar_policy_core::ast::Value;
@@ -60,7 +60,13 @@ impl<'r> Trust<'r> {
         let mut trust = Trust {
             parties: Vec::new(),
             unknown,
-            flags: Flags::default(),
+            // Nothing is known of a party not on record: every adverse fact
+            // is taken to hold (a missing fact never reads as a good one).
+            flags: if unknown {
+                Flags::ADVERSE
+            } else {
+                Flags::default()
+            },
             listed: Default::default(),
         };
         for id in ids {
@@ -307,186 +313,4 @@ fn earlier_subsidy<'r>(a: &'r Entry, b: &'r Entry) -> &'r Entry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{Applying, Trust, TrustValues};
-    use crate::registry::Registry;
-
-    fn registry() -> Registry {
-        let j = |id: &str, free: bool| {
-            serde_json::json!({"uid": {"type": "Jurisdiction", "id": id},
-              "attrs": {"independentJudiciary": free, "intelligenceCooperationLaw": !free}, "parents": []})
-        };
-        let v = |id: &str, j: &str, state: bool| {
-            serde_json::json!({"uid": {"type": "Vendor", "id": id},
-              "attrs": {"jurisdiction": {"__entity": {"type": "Jurisdiction", "id": j}},
-                        "ownershipKnown": true, "ownershipTransparent": true,
-                        "stateControlled": state, "ipTheftRecord": false}, "parents": []})
-        };
-        let d = |id: &str, vendor: &str, since: &str, scope: &str, subsidy: Option<&str>| {
-            let mut e = serde_json::json!({"uid": {"type": "Designation", "id": id},
-              "attrs": {"list": "fcc-covered", "vendor": {"__entity": {"type": "Vendor", "id": vendor}},
-                        "since": since, "scope": scope, "reach": "subsidiaries"}, "parents": []});
-            if let Some(s) = subsidy {
-                e["attrs"]["subsidyBanFrom"] = s.into();
-            }
-            e
-        };
-        Registry::build(&[
-            j("FREE", true),
-            j("NOT", false),
-            v("good", "FREE", false),
-            v("state", "FREE", true),
-            v("abroad", "NOT", false),
-            v("narrow", "FREE", false),
-            serde_json::json!({"uid": {"type": "DesignationScope", "id": "ps"},
-              "attrs": {"categories": ["public-safety"], "usFederal": true}, "parents": []}),
-            d(
-                "fcc/abroad",
-                "abroad",
-                "2022-03-25",
-                "all",
-                Some("2022-05-24"),
-            ),
-            d("fcc/narrow", "narrow", "2021-03-12", "ps", None),
-        ])
-        .expect("a registry")
-    }
-
-    #[test]
-    fn one_adverse_party_makes_the_group_adverse() {
-        let registry = registry();
-        let all = Trust::of(
-            &registry,
-            ["good", "state", "abroad"],
-            "party",
-            false,
-            Applying::Every,
-        )
-        .expect("known parties");
-        assert!(all.flags.state_controlled);
-        assert!(all.flags.no_independent_judiciary && all.flags.intelligence_cooperation_law);
-        let good = Trust::of(&registry, ["good"], "party", false, Applying::Every).unwrap();
-        assert!(!good.flags.state_controlled && !good.flags.no_independent_judiciary);
-        assert!(!good.unknown);
-        let with_unknown =
-            good.union(&Trust::of(&registry, [], "party", true, Applying::Every).unwrap());
-        assert!(with_unknown.unknown);
-        assert!(Trust::of(&registry, ["nobody"], "party", false, Applying::Every).is_err());
-    }
-
-    #[test]
-    fn a_narrow_entry_applies_only_to_its_categories_and_never_hides_an_earlier_one() {
-        let registry = registry();
-        let both = ["abroad", "narrow"];
-        let consumer = Trust::of(
-            &registry,
-            both,
-            "party",
-            false,
-            Applying::Slice("consumer", false),
-        )
-        .unwrap();
-        let listing = consumer.listed[0].expect("listed through `abroad`");
-        assert_eq!(listing.since.id, "fcc/abroad");
-        let safety = Trust::of(
-            &registry,
-            both,
-            "party",
-            false,
-            Applying::Slice("public-safety", false),
-        )
-        .unwrap();
-        let listing = safety.listed[0].expect("listed");
-        // The narrow entry is earlier and applies to this slice: it stands,
-        // and the subsidy ban starts at the earliest start of the two.
-        assert_eq!(listing.since.id, "fcc/narrow");
-        assert_eq!(listing.subsidy.id, "fcc/narrow");
-        assert_eq!(listing.subsidy.subsidy_from.cedar, "2021-03-12");
-        let only_abroad =
-            Trust::of(&registry, ["abroad"], "party", false, Applying::Every).unwrap();
-        assert_eq!(
-            only_abroad.listed[0].unwrap().subsidy.subsidy_from.cedar,
-            "2022-05-24"
-        );
-        // A federal customer's slice is inside the narrow scope whatever its
-        // category.
-        let federal = Trust::of(
-            &registry,
-            ["narrow"],
-            "party",
-            false,
-            Applying::Slice("enterprise", true),
-        )
-        .unwrap();
-        assert_eq!(federal.listed[0].unwrap().since.id, "fcc/narrow");
-        let enterprise = Trust::of(
-            &registry,
-            ["narrow"],
-            "party",
-            false,
-            Applying::Slice("enterprise", false),
-        )
-        .unwrap();
-        assert!(enterprise.listed[0].is_none());
-        // The union keeps the earliest of each.
-        let union = consumer.union(&safety);
-        assert_eq!(union.listed[0].unwrap().since.id, "fcc/narrow");
-    }
-
-    /// Records taken from the registry's cache are the records the facts
-    /// build, whatever was decided before: every group and slice, in two
-    /// orders, against a fresh build.
-    #[test]
-    fn kept_trust_records_are_the_ones_their_facts_build() {
-        let types = crate::values::types().expect("types");
-        let registry = registry();
-        let groups: [&[&str]; 6] = [
-            &["good"],
-            &["abroad"],
-            &["narrow"],
-            &["good", "abroad"],
-            &["abroad", "narrow"],
-            &[],
-        ];
-        let slices = [
-            Applying::Slice("consumer", false),
-            Applying::Slice("public-safety", false),
-            Applying::Slice("public-safety", true),
-            Applying::Every,
-        ];
-        let mut cases = Vec::new();
-        for group in groups {
-            for applying in slices {
-                for unknown in [false, true] {
-                    cases.push((group, applying, unknown));
-                }
-            }
-        }
-        for order in [cases.clone(), cases.into_iter().rev().collect()] {
-            for (group, applying, unknown) in order {
-                let trust = Trust::of(&registry, group.iter().copied(), "party", unknown, applying)
-                    .expect("known parties");
-                let mut values = TrustValues::new(&registry);
-                let kept = values.value(&trust, types);
-                assert_eq!(kept, trust.value(types), "{group:?} {applying:?} {unknown}");
-                // Printed alike too (the text of each instant included).
-                assert_eq!(kept.to_string(), trust.value(types).to_string());
-            }
-        }
-        // Distinct facts never share a key: a designated group and a clean
-        // one, or one slice and another where a narrow entry differs.
-        let of = |group: &[&str], applying| {
-            Trust::of(&registry, group.iter().copied(), "party", false, applying)
-                .expect("known")
-                .key()
-        };
-        assert_ne!(
-            of(&["good"], Applying::Every),
-            of(&["abroad"], Applying::Every)
-        );
-        assert_ne!(
-            of(&["narrow"], Applying::Slice("consumer", false)),
-            of(&["narrow"], Applying::Slice("public-safety", false))
-        );
-    }
-}
+mod tests;
