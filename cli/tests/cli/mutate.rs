@@ -179,12 +179,31 @@ fn a_permissive_guard_is_caught() {
 }
 
 /// The rules stop treating a party not on record as adverse (the FCC
-/// subsidy rule, and the baseline permit that backs it): the mutation that
-/// swaps in a peer whose carrier is unknown opens the library. The baseline
-/// permit alone doing so is caught through an allowed case.
+/// subsidy rule, and the baseline permit that backs it, which then reads no
+/// trust fact at all): the mutation that swaps in a peer whose carrier is
+/// unknown opens the library. The baseline permit alone doing so is caught
+/// through an allowed case. Dropping only the `unknownParty` tests is not
+/// enough to open it: a party not on record has every adverse fact.
 fn ignoring_parties_not_on_record_is_caught() {
     let fcc = |text: &str| text.replacen(" ||\n   context.parties.unknownParty)", ")", 1);
-    let baseline = |text: &str| text.replacen(" &&\n  !context.parties.unknownParty", "", 1);
+    let only_unknown = |text: &str| text.replacen(" &&\n  !context.parties.unknownParty", "", 1);
+    let baseline = |text: &str| {
+        text.replacen(
+            "!context.parties.ownershipUnresolved &&\n  !context.parties.unknownParty",
+            "true",
+            1,
+        )
+    };
+    let (run, report) = mutate_weakened_packs(
+        &[
+            ("us-fcc-889/us-fcc-889.cedar", &fcc),
+            ("baseline-procurement/baseline.cedar", &only_unknown),
+        ],
+        COVERED_PEER_CASE,
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert_eq!(report["mutations"]["failOpen"], serde_json::json!([]));
+
     let (run, report) = mutate_weakened_packs(
         &[
             ("us-fcc-889/us-fcc-889.cedar", &fcc),
