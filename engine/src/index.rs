@@ -23,10 +23,12 @@ use cedar_policy::{
 /// The policy subsets, by action and by the set of regimes a network has.
 pub struct PolicyIndex {
     /// Network id → the regimes it has among those policies are gated on.
-    network_key: HashMap<String, BTreeSet<String>>,
+    /// (Each distinct set of regimes numbered, so a request looks its
+    /// subset up without copying the set.)
+    network_key: HashMap<String, usize>,
     /// (action, regimes) → the policies that can apply, as an index into
     /// `subsets`.
-    sets: HashMap<(EntityUid, BTreeSet<String>), usize>,
+    sets: HashMap<(EntityUid, usize), usize>,
     /// action → the policies that can apply, for requests without a network
     /// in their context (gated policies kept).
     by_action: HashMap<EntityUid, usize>,
@@ -135,7 +137,16 @@ impl PolicyIndex {
             };
             network_key.insert(network, regimes.intersection(&gates).cloned().collect());
         }
-        let keys: BTreeSet<BTreeSet<String>> = network_key.values().cloned().collect();
+        let keys: Vec<BTreeSet<String>> = network_key
+            .values()
+            .cloned()
+            .collect::<BTreeSet<BTreeSet<String>>>()
+            .into_iter()
+            .collect();
+        let network_key: HashMap<String, usize> = network_key
+            .into_iter()
+            .filter_map(|(network, key)| Some((network, keys.iter().position(|k| *k == key)?)))
+            .collect();
 
         let mut sets = HashMap::new();
         let mut by_action = HashMap::new();
@@ -165,13 +176,13 @@ impl PolicyIndex {
                 .map(|(p, _)| *p)
                 .collect();
             by_action.insert(action.clone(), intern(all)?);
-            for key in &keys {
+            for (number, key) in keys.iter().enumerate() {
                 let subset = gated
                     .iter()
                     .filter(|(p, gate)| applies(p) && gate.as_ref().is_none_or(|g| key.contains(g)))
                     .map(|(p, _)| *p)
                     .collect();
-                sets.insert((action.clone(), key.clone()), intern(subset)?);
+                sets.insert((action.clone(), number), intern(subset)?);
             }
         }
         Some(PolicyIndex {
@@ -189,7 +200,7 @@ impl PolicyIndex {
         let at = match network {
             Some(network) => {
                 let key = self.network_key.get(network)?;
-                self.sets.get(&(action.clone(), key.clone()))?
+                self.sets.get(&(action.clone(), *key))?
             }
             None => self.by_action.get(action)?,
         };

@@ -30,15 +30,9 @@ pub fn equipment_entity(
 ) -> Result<ast::Entity, Error> {
     let mut parents = HashSet::from([core_uid(&types.vendor, &equipment.vendor)]);
     parents.extend(components.iter().map(|c| core_uid(&types.vendor, c)));
+    // In the attributes' order: Cedar sorts them into a B-tree, and
+    // sorted input costs it no moves.
     let mut attrs = vec![
-        ("vendor", entity_ref(&types.vendor, &equipment.vendor)),
-        ("model", entity_ref(&types.model, &equipment.model)),
-        ("function", entity_ref(&types.function, &model.function)),
-        ("domain", string(&model.domain)),
-        ("critical", boolean(model.critical)),
-        ("owner", entity_ref(&types.vendor, &maker.owner)),
-        ("maker", maker_trust),
-        ("supply", supply_trust),
         (
             "components",
             Value::set(
@@ -46,10 +40,7 @@ pub fn equipment_entity(
                 None,
             ),
         ),
-        ("softwareVersion", string(&equipment.software_version)),
-        ("softwareSigned", boolean(equipment.software_signed)),
-        ("sbom", boolean(equipment.sbom)),
-        ("subsidyFunded", boolean(equipment.subsidy_funded)),
+        ("critical", boolean(model.critical)),
     ];
     if let Some(notice) = &equipment.critical_component_notice {
         let filed = Instant::parse_exact(&notice.filed).ok_or_else(|| {
@@ -67,6 +58,19 @@ pub fn equipment_entity(
             ]),
         ));
     }
+    attrs.extend([
+        ("domain", string(&model.domain)),
+        ("function", entity_ref(&types.function, &model.function)),
+        ("maker", maker_trust),
+        ("model", entity_ref(&types.model, &equipment.model)),
+        ("owner", entity_ref(&types.vendor, &maker.owner)),
+        ("sbom", boolean(equipment.sbom)),
+        ("softwareSigned", boolean(equipment.software_signed)),
+        ("softwareVersion", string(&equipment.software_version)),
+        ("subsidyFunded", boolean(equipment.subsidy_funded)),
+        ("supply", supply_trust),
+        ("vendor", entity_ref(&types.vendor, &equipment.vendor)),
+    ]);
     Ok(entity(
         core_uid(&types.equipment, &equipment.id),
         attrs,

@@ -192,15 +192,15 @@ pub fn placement_context(
     remote: Option<Value>,
     [parties, services]: [Value; 2],
 ) -> Vec<(&'static str, Value)> {
+    // In the keys' order (Cedar sorts them into a B-tree).
     let mut context = vec![
         ("at", at),
         ("network", entity_ref(&types.network, network)),
-        ("site", Value::from(site)),
         ("parties", parties),
-        ("services", services),
     ];
     context.extend(peer.map(|peer| ("peer", peer)));
     context.extend(remote.map(|remote| ("remote", remote)));
+    context.extend([("services", services), ("site", Value::from(site))]);
     context
 }
 

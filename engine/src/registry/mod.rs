@@ -248,16 +248,16 @@ pub struct Registry {
 /// registry it was built from (a clone starts empty). At most
 /// [`TrustRecords::MAX`] are kept; past that, records are built each time.
 #[derive(Default)]
-pub struct TrustRecords(std::cell::RefCell<HashMap<String, Value>>);
+pub struct TrustRecords(std::cell::RefCell<HashMap<Vec<u8>, Value, foldhash::fast::FixedState>>);
 
 impl TrustRecords {
     pub const MAX: usize = 1024;
 
-    pub fn get(&self, key: &str) -> Option<Value> {
+    pub fn get(&self, key: &[u8]) -> Option<Value> {
         self.0.borrow().get(key).cloned()
     }
 
-    pub fn keep(&self, key: String, value: &Value) {
+    pub fn keep(&self, key: Vec<u8>, value: &Value) {
         let mut records = self.0.borrow_mut();
         if records.len() < Self::MAX {
             records.insert(key, value.clone());

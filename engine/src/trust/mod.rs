@@ -137,45 +137,53 @@ impl<'r> Trust<'r> {
             .is_some_and(|l| l.since.since.millis <= millis)
     }
 
-    /// Everything the record is built from, as text: each party's id,
+    /// Everything the record is built from, as bytes: each party's id,
     /// `unknown` and the flags, then each list's chosen entry (id, scope,
-    /// instants) and earliest subsidy ban. Equal keys, equal records.
-    fn key(&self) -> String {
-        use std::fmt::Write;
+    /// instants) and earliest subsidy ban; every text length-prefixed, so
+    /// no two distinct sequences of facts give one key. Equal keys, equal
+    /// records. (Built per request: no formatting machinery.)
+    fn key(&self) -> Vec<u8> {
+        fn text(key: &mut Vec<u8>, text: &str) {
+            let length = u32::try_from(text.len()).unwrap_or(u32::MAX);
+            key.extend_from_slice(&length.to_le_bytes());
+            key.extend_from_slice(text.as_bytes());
+        }
         let flags = self.flags;
-        let mut key = String::with_capacity(64);
+        let mut key = Vec::with_capacity(128);
+        key.extend_from_slice(
+            &u32::try_from(self.parties.len())
+                .unwrap_or(u32::MAX)
+                .to_le_bytes(),
+        );
         for party in &self.parties {
-            key.push_str(party);
-            key.push('\0');
+            text(&mut key, party);
         }
-        for bit in [
-            self.unknown,
-            flags.no_independent_judiciary,
-            flags.intelligence_cooperation_law,
-            flags.state_controlled,
-            flags.ownership_unresolved,
-            flags.ownership_opaque,
-            flags.ip_theft_record,
-        ] {
-            key.push(if bit { '1' } else { '0' });
-        }
+        key.extend(
+            [
+                self.unknown,
+                flags.no_independent_judiciary,
+                flags.intelligence_cooperation_law,
+                flags.state_controlled,
+                flags.ownership_unresolved,
+                flags.ownership_opaque,
+                flags.ip_theft_record,
+            ]
+            .map(u8::from),
+        );
         for listing in &self.listed {
             match listing {
                 Some(e) => {
                     // An entry's id names its text (copies of one entry
                     // reach several vendors); the instants are Cedar's
                     // values, the text how they print.
-                    let _ = write!(
-                        key,
-                        "\0{}\0{}\0{}\0{}\0{}",
-                        e.since.id,
-                        e.since.scope,
-                        e.since.since.millis,
-                        e.subsidy.id,
-                        e.subsidy.subsidy_from.millis
-                    );
+                    key.push(1);
+                    text(&mut key, &e.since.id);
+                    text(&mut key, &e.since.scope);
+                    key.extend_from_slice(&e.since.since.millis.to_le_bytes());
+                    text(&mut key, &e.subsidy.id);
+                    key.extend_from_slice(&e.subsidy.subsidy_from.millis.to_le_bytes());
                 }
-                None => key.push_str("\0-"),
+                None => key.push(0),
             }
         }
         key
