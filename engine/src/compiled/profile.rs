@@ -185,3 +185,13 @@ fn to_cedar_only() {
         std::hint::black_box(crate::placement::to_cedar(&set, registry, &request, &at).ok());
     }
 }
+
+#[test]
+#[ignore = "a measurement, not a check: run under a profiler"]
+fn whole_only() {
+    let (set, _) = crate::load::load(library()).expect("the library loads");
+    let request = demo_request();
+    for _ in 0..20_000 {
+        std::hint::black_box(crate::decide::decide(&set, &request).ok());
+    }
+}

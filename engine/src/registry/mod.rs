@@ -89,7 +89,8 @@ pub enum Reach {
 /// What a share of the access network can count.
 pub const METRICS: [&str; 3] = ["sites", "cells", "traffic"];
 
-/// How deep an ownership chain may be before it is taken for a cycle.
+/// The most vendors an ownership chain may have (a longer one is refused
+/// at load, with its length, as a loop is with its cycle).
 const MAX_CHAIN: usize = 64;
 
 /// One designation entry, as it reaches a vendor.

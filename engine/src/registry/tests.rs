@@ -98,3 +98,29 @@ fn inventory_in_reference_data_is_refused() {
     let err = Registry::build(&all).unwrap_err();
     assert!(format!("{err:?}").contains("live inventory"), "{err:?}");
 }
+
+#[test]
+fn an_ownership_chain_is_refused_for_a_loop_or_for_its_length_each_by_name() {
+    let jurisdiction = serde_json::json!({"uid": {"type": "Jurisdiction", "id": "XX"},
+        "attrs": {"independentJudiciary": true, "intelligenceCooperationLaw": false}, "parents": []});
+    let chain = |n: usize| {
+        let mut all = vec![jurisdiction.clone(), vendor("d0", None)];
+        all.extend((1..n).map(|i| vendor(&format!("d{i}"), Some(&format!("d{}", i - 1)))));
+        all
+    };
+    // 64 vendors, the limit: kept, with its ultimate owner.
+    let kept = Registry::build(&chain(super::MAX_CHAIN)).expect("at the limit");
+    assert_eq!(kept.vendors["d63"].owner, "d0");
+    assert_eq!(kept.vendors["d63"].chain.len(), super::MAX_CHAIN);
+    // One more: refused for its length, not called a loop.
+    let err = format!(
+        "{:?}",
+        Registry::build(&chain(super::MAX_CHAIN + 1)).unwrap_err()
+    );
+    assert!(err.contains("is longer than 64 vendors"), "{err}");
+    assert!(!err.contains("loops"), "{err}");
+    // A real cycle: named as one.
+    let cycle = vec![jurisdiction, vendor("a", Some("b")), vendor("b", Some("a"))];
+    let err = format!("{:?}", Registry::build(&cycle).unwrap_err());
+    assert!(err.contains("loops"), "{err}");
+}

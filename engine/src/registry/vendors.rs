@@ -74,10 +74,17 @@ pub fn vendors(
                     "Vendor `{current}` is owned by `{up}`, which is not in the registry"
                 )));
             }
-            if chain.iter().any(|c| c == up) || chain.len() > MAX_CHAIN {
+            if chain.iter().any(|c| c == up) {
                 return Err(bad(format!(
                     "the ownership chain of Vendor `{id}` loops: {} → {up}",
                     chain.join(" → ")
+                )));
+            }
+            if chain.len() >= MAX_CHAIN {
+                return Err(bad(format!(
+                    "the ownership chain of Vendor `{id}` is longer than {MAX_CHAIN} vendors \
+                     (the most the registry follows): {} → {up} → …",
+                    chain[..3].join(" → ")
                 )));
             }
             chain.push((*up).to_string());

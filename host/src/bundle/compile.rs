@@ -255,6 +255,31 @@ pub fn preinitialise_within(
     })
 }
 
+/// Why the engine's load failed in pre-initialisation, said for the
+/// people who wrote the policies and the data: a memory cap or a trap named
+/// (with what usually causes it), anything else as it came.
+fn load_failure(error: &wasmtime::Error, memory_refused: bool, max_memory: usize) -> RuntimeError {
+    if memory_refused {
+        return RuntimeError::Preinitialise(format!(
+            "loading the policy set needs more than {} MiB of engine memory, the most an instance may have by default; split the policies into smaller bundles ({error:#})",
+            max_memory >> 20
+        ));
+    }
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => RuntimeError::Preinitialise(
+            "the engine ran out of stack loading the policy set: something in it is nested too \
+             deeply to load (an expression nested some hundred levels, or a chain of entity \
+             parents thousands long)"
+                .to_string(),
+        ),
+        Some(trap) => RuntimeError::Preinitialise(format!(
+            "the engine trapped loading the policy set ({trap}): nothing was built; deeply \
+             nested policies or data are the usual cause"
+        )),
+        None => RuntimeError::Preinitialise(format!("{error:#}")),
+    }
+}
+
 async fn snapshot(
     component: &[u8],
     call: &str,
@@ -280,16 +305,7 @@ async fn snapshot(
             linker.instantiate_async(store, component).await
         })
         .await
-        .map_err(|e| {
-            if store.data().memory.refused {
-                RuntimeError::Preinitialise(format!(
-                    "loading the policy set needs more than {} MiB of engine memory, the most an instance may have by default; split the policies into smaller bundles ({e:#})",
-                    max_memory >> 20
-                ))
-            } else {
-                RuntimeError::Preinitialise(format!("{e:#}"))
-            }
-        })?;
+        .map_err(|e| load_failure(&e, store.data().memory.refused, max_memory))?;
     match results.first() {
         Some(Val::Result(Ok(report))) => {
             let compiled = match report.as_deref() {

@@ -151,3 +151,31 @@ fn a_set_needing_more_memory_than_an_instance_may_have_is_a_clear_build_error() 
     bundle::preinitialise_within(slicegate::ENGINE_COMPONENT, &sources, 512 << 20)
         .expect("loads within the default cap");
 }
+
+#[test]
+fn a_load_that_traps_is_a_build_error_that_names_the_cause() {
+    // An ownership chain thousands of vendors long: the engine's load runs
+    // out of stack before its own chain check; the build says so, in a
+    // sentence, with nothing built.
+    let vendor = |i: usize| {
+        serde_json::json!({"uid": {"type": "Vendor", "id": format!("d{i}")},
+        "attrs": {"name": "w", "formerNames": [],
+                  "jurisdiction": {"__entity": {"type": "Jurisdiction", "id": "SE"}},
+                  "ownershipKnown": true, "ownershipTransparent": true,
+                  "stateControlled": false, "ipTheftRecord": false, "exampleValues": []},
+        "parents": if i == 0 { vec![] } else {
+            vec![serde_json::json!({"type": "Vendor", "id": format!("d{}", i - 1)})]
+        }})
+    };
+    let mut deep = sources();
+    deep.policy_ids = PolicyIdMode::Annotation;
+    deep.strict = true;
+    deep.entities.push(slicegate::SourceFile {
+        name: "data/chain.json".to_string(),
+        text: serde_json::Value::Array((0..3_000).map(vendor).collect()).to_string(),
+    });
+    let error = bundle::preinitialise(slicegate::ENGINE_COMPONENT, &deep).unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("ran out of stack"), "{message}");
+    assert!(!message.contains("0x"), "no raw backtrace: {message}");
+}
