@@ -33,7 +33,7 @@ pub struct PolicyIndex {
     /// in their context (gated policies kept).
     by_action: HashMap<EntityUid, usize>,
     /// The distinct subsets' members (many keys share one), by id in the
-    /// set's order; turned into `subsets` by [`PolicyIndex::with_bases`].
+    /// set's order; turned into `subsets` by [`PolicyIndex::with_subsets`].
     members: Vec<Vec<PolicyId>>,
     /// The distinct subsets, each held once: they live in the snapshot, so
     /// in every bundle.
@@ -219,7 +219,7 @@ impl PolicyIndex {
     /// part, and, unless `whole` compiled every policy, the subset for the
     /// interpreter (built from the policies' ASTs, so no second copy of any
     /// policy's text) with its base store from the loaded entities.
-    pub fn with_bases(
+    pub fn with_subsets(
         mut self,
         policies: &PolicySet,
         store: Option<&crate::stores::ByUid>,

@@ -145,7 +145,7 @@ pub fn load(sources: PolicySources) -> Result<(LoadedPolicySet, LoadReport), Err
     };
     let type_names = type_names(schema.as_ref(), &entities);
     // Each subset's compiled policies are the whole set's, shared.
-    let index = index.and_then(|index| index.with_bases(&policies, by_uid.as_ref(), &compiled));
+    let index = index.and_then(|index| index.with_subsets(&policies, by_uid.as_ref(), &compiled));
     let mut set = LoadedPolicySet {
         requests_checked: Default::default(),
         type_names,

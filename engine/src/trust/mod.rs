@@ -6,8 +6,9 @@
 //!
 //! Combining never hides a fact: a boolean is true when it is true of some
 //! party (every fact is phrased as the adverse one), a party not on record
-//! sets `unknownParty` and every adverse flag, and each list's listing is the earliest entry that
-//! reaches some party and applies to the request's slice.
+//! sets `unknownParty` and every adverse flag, and each list's listing is
+//! the earliest entry that reaches some party and applies to the request's
+//! slice.
 
 use cedar_policy_core::ast::Value;
 
